@@ -1,0 +1,8 @@
+//! The routes, one module per namespace.
+
+pub mod file_properties;
+pub mod file_requests;
+pub mod files;
+mod raw;
+pub mod sharing;
+pub mod users;

@@ -1,0 +1,368 @@
+//! The [`Client`] and its builder.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use url::Url;
+
+use crate::auth::{OAuthApp, RefreshingToken, Secret, SharedProvider, StaticToken, TokenProvider};
+use crate::error::{Error, Result};
+use crate::models::common::PathRoot;
+use crate::retry::RetryPolicy;
+
+/// The Dropbox hosts a route can live on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Host {
+    /// `api.dropboxapi.com`: RPC routes and `/oauth2/token`.
+    Api,
+    /// `content.dropboxapi.com`: uploads and downloads.
+    Content,
+    /// `notify.dropboxapi.com`: `files/list_folder/longpoll`.
+    Notify,
+}
+
+/// 4 MiB: Dropbox's block size. Upload chunks must be a multiple of it.
+pub const BLOCK_SIZE: usize = 4 * 1024 * 1024;
+
+/// A client of the Dropbox API v2. Cheap to clone: clones share one connection pool, one token
+/// provider and one retry policy.
+///
+/// ```no_run
+/// # async fn run() -> dropbox_client::Result<()> {
+/// use dropbox_client::Client;
+/// let client = Client::builder().access_token("sl.xxx").build()?;
+/// let account = client.users().get_current_account().await?;
+/// println!("{}", account.name.display_name);
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct Client {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) team: TeamHeaders,
+}
+
+/// What every clone of a client shares.
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) http: reqwest::Client,
+    pub(crate) api: Url,
+    pub(crate) content: Url,
+    pub(crate) notify: Url,
+    pub(crate) auth: SharedProvider,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) timeout: Duration,
+    pub(crate) upload_timeout: Duration,
+    pub(crate) idle_timeout: Duration,
+    pub(crate) chunk_size: usize,
+    pub(crate) longpoll_not_before: std::sync::Mutex<Option<tokio::time::Instant>>,
+}
+
+impl std::fmt::Debug for dyn TokenProvider {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenProvider")
+    }
+}
+
+/// Team headers sent with every call of one client handle.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct TeamHeaders {
+    pub(crate) select_user: Option<String>,
+    pub(crate) select_admin: Option<String>,
+    pub(crate) path_root: Option<String>,
+}
+
+impl Client {
+    /// A builder with Dropbox's own hosts and default timeouts and retries.
+    pub fn builder() -> ClientBuilder {
+        ClientBuilder::default()
+    }
+
+    /// A client for a static access token, with every default.
+    pub fn new(access_token: impl Into<Secret>) -> Result<Client> {
+        Client::builder().access_token(access_token).build()
+    }
+
+    /// A handle acting as this team member (`Dropbox-API-Select-User`), for team tokens.
+    pub fn as_user(&self, team_member_id: impl Into<String>) -> Client {
+        let mut c = self.clone();
+        c.team.select_user = Some(team_member_id.into());
+        c.team.select_admin = None;
+        c
+    }
+
+    /// A handle acting as this team admin (`Dropbox-API-Select-Admin`), for team tokens.
+    pub fn as_admin(&self, team_member_id: impl Into<String>) -> Client {
+        let mut c = self.clone();
+        c.team.select_admin = Some(team_member_id.into());
+        c.team.select_user = None;
+        c
+    }
+
+    /// A handle whose paths are relative to `root` (`Dropbox-API-Path-Root`), e.g. the team space.
+    pub fn with_path_root(&self, root: PathRoot) -> Client {
+        let mut c = self.clone();
+        c.team.path_root = Some(root.to_header());
+        c
+    }
+
+    /// The upload chunk size in bytes (a multiple of 4 MiB).
+    pub fn chunk_size(&self) -> usize {
+        self.inner.chunk_size
+    }
+
+    pub(crate) fn host_url(&self, host: Host) -> &Url {
+        match host {
+            Host::Api => &self.inner.api,
+            Host::Content => &self.inner.content,
+            Host::Notify => &self.inner.notify,
+        }
+    }
+}
+
+/// Builds a [`Client`]. Every server address is configurable so that the sandbox, a proxy or a
+/// mock can stand in for Dropbox.
+///
+/// ```no_run
+/// # fn run() -> dropbox_client::Result<()> {
+/// use std::time::Duration;
+/// use dropbox_client::{Client, RetryPolicy};
+/// let client = Client::builder()
+///     .base_url("http://127.0.0.1:8080".parse().unwrap()) // the sandbox serves every host
+///     .refresh_token("sandbox-app", Some("sandbox-secret"), "sandbox-refresh")
+///     .timeout(Duration::from_secs(20))
+///     .retry_policy(RetryPolicy::default().max_attempts(8))
+///     .build()?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct ClientBuilder {
+    api: Url,
+    content: Url,
+    notify: Url,
+    auth: Option<AuthConfig>,
+    retry: RetryPolicy,
+    timeout: Duration,
+    connect_timeout: Duration,
+    upload_timeout: Duration,
+    idle_timeout: Duration,
+    user_agent: String,
+    chunk_size: usize,
+    team: TeamHeaders,
+}
+
+#[derive(Debug)]
+enum AuthConfig {
+    Provider(SharedProvider),
+    Refresh {
+        app_key: String,
+        app_secret: Option<Secret>,
+        refresh_token: Secret,
+    },
+}
+
+impl Default for ClientBuilder {
+    fn default() -> Self {
+        ClientBuilder {
+            api: Url::parse("https://api.dropboxapi.com/").expect("static URL"),
+            content: Url::parse("https://content.dropboxapi.com/").expect("static URL"),
+            notify: Url::parse("https://notify.dropboxapi.com/").expect("static URL"),
+            auth: None,
+            retry: RetryPolicy::default(),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(5),
+            upload_timeout: Duration::from_secs(300),
+            idle_timeout: Duration::from_secs(30),
+            user_agent: concat!("ecm-dropbox-client/", env!("CARGO_PKG_VERSION")).to_owned(),
+            chunk_size: 2 * BLOCK_SIZE,
+            team: TeamHeaders::default(),
+        }
+    }
+}
+
+fn origin(url: Url) -> Url {
+    let mut url = url;
+    if !url.path().ends_with('/') {
+        let p = format!("{}/", url.path());
+        url.set_path(&p);
+    }
+    url
+}
+
+impl ClientBuilder {
+    /// Serves every host (api, content, notify, OAuth token) from one origin, as the sandbox does.
+    pub fn base_url(mut self, url: Url) -> Self {
+        let url = origin(url);
+        self.api = url.clone();
+        self.content = url.clone();
+        self.notify = url;
+        self
+    }
+
+    /// Origin of the RPC routes and `/oauth2/token` (default `https://api.dropboxapi.com/`).
+    pub fn api_base(mut self, url: Url) -> Self {
+        self.api = origin(url);
+        self
+    }
+
+    /// Origin of upload and download routes (default `https://content.dropboxapi.com/`).
+    pub fn content_base(mut self, url: Url) -> Self {
+        self.content = origin(url);
+        self
+    }
+
+    /// Origin of `list_folder/longpoll` (default `https://notify.dropboxapi.com/`).
+    pub fn notify_base(mut self, url: Url) -> Self {
+        self.notify = origin(url);
+        self
+    }
+
+    /// Authenticates with a long-lived access token.
+    pub fn access_token(mut self, token: impl Into<Secret>) -> Self {
+        self.auth = Some(AuthConfig::Provider(Arc::new(StaticToken::new(token))));
+        self
+    }
+
+    /// Authenticates with a refresh token, refreshed through `{api_base}/oauth2/token`. Leave
+    /// the secret out for PKCE apps.
+    pub fn refresh_token(
+        mut self,
+        app_key: impl Into<String>,
+        app_secret: Option<&str>,
+        refresh_token: impl Into<Secret>,
+    ) -> Self {
+        self.auth = Some(AuthConfig::Refresh {
+            app_key: app_key.into(),
+            app_secret: app_secret.map(Secret::new),
+            refresh_token: refresh_token.into(),
+        });
+        self
+    }
+
+    /// Authenticates through your own [`TokenProvider`].
+    pub fn token_provider(mut self, provider: Arc<dyn TokenProvider>) -> Self {
+        self.auth = Some(AuthConfig::Provider(provider));
+        self
+    }
+
+    /// The retry policy of every call.
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
+        self
+    }
+
+    /// Time limit of one RPC request, answer included (default 30 s).
+    pub fn timeout(mut self, d: Duration) -> Self {
+        self.timeout = d;
+        self
+    }
+
+    /// Time limit to open a connection (default 5 s).
+    pub fn connect_timeout(mut self, d: Duration) -> Self {
+        self.connect_timeout = d;
+        self
+    }
+
+    /// Time limit of one upload request, i.e. one chunk (default 300 s).
+    pub fn upload_timeout(mut self, d: Duration) -> Self {
+        self.upload_timeout = d;
+        self
+    }
+
+    /// Longest silence while a download body streams (default 30 s).
+    pub fn idle_timeout(mut self, d: Duration) -> Self {
+        self.idle_timeout = d;
+        self
+    }
+
+    /// The `User-Agent` header.
+    pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
+        self.user_agent = ua.into();
+        self
+    }
+
+    /// Size of upload-session chunks: a multiple of 4 MiB, at most 148 MiB (default 8 MiB).
+    /// Files smaller than one chunk go up in a single `files/upload` call.
+    pub fn chunk_size(mut self, bytes: usize) -> Self {
+        self.chunk_size = bytes;
+        self
+    }
+
+    /// Acts as this team member on every call (`Dropbox-API-Select-User`).
+    pub fn select_user(mut self, team_member_id: impl Into<String>) -> Self {
+        self.team.select_user = Some(team_member_id.into());
+        self
+    }
+
+    /// Acts as this team admin on every call (`Dropbox-API-Select-Admin`).
+    pub fn select_admin(mut self, team_member_id: impl Into<String>) -> Self {
+        self.team.select_admin = Some(team_member_id.into());
+        self
+    }
+
+    /// Resolves paths against this root on every call (`Dropbox-API-Path-Root`).
+    pub fn path_root(mut self, root: PathRoot) -> Self {
+        self.team.path_root = Some(root.to_header());
+        self
+    }
+
+    /// Builds the client.
+    pub fn build(self) -> Result<Client> {
+        const ROUTE: &str = "client/build";
+        if self.chunk_size == 0 || self.chunk_size % BLOCK_SIZE != 0 {
+            return Err(Error::invalid(
+                ROUTE,
+                "chunk_size must be a non-zero multiple of 4 MiB",
+            ));
+        }
+        if self.chunk_size > 148 * 1024 * 1024 {
+            return Err(Error::invalid(
+                ROUTE,
+                "chunk_size must stay under the 150 MiB request limit",
+            ));
+        }
+        let http = reqwest::Client::builder()
+            .tcp_nodelay(true)
+            .connect_timeout(self.connect_timeout)
+            .user_agent(self.user_agent.clone())
+            .build()
+            .map_err(|e| Error::invalid(ROUTE, e.to_string()))?;
+        let auth: SharedProvider = match self.auth {
+            None => {
+                return Err(Error::invalid(
+                    ROUTE,
+                    "no credentials: set access_token, refresh_token or token_provider",
+                ))
+            }
+            Some(AuthConfig::Provider(p)) => p,
+            Some(AuthConfig::Refresh {
+                app_key,
+                app_secret,
+                refresh_token,
+            }) => {
+                let mut app = OAuthApp::new(app_key)
+                    .api_base(&self.api)
+                    .http_client(http.clone());
+                if let Some(s) = app_secret {
+                    app = app.secret(s);
+                }
+                Arc::new(RefreshingToken::new(app, refresh_token))
+            }
+        };
+        Ok(Client {
+            inner: Arc::new(Inner {
+                http,
+                api: self.api,
+                content: self.content,
+                notify: self.notify,
+                auth,
+                retry: self.retry,
+                timeout: self.timeout,
+                upload_timeout: self.upload_timeout,
+                idle_timeout: self.idle_timeout,
+                chunk_size: self.chunk_size,
+                longpoll_not_before: std::sync::Mutex::new(None),
+            }),
+            team: self.team,
+        })
+    }
+}

@@ -1,0 +1,86 @@
+//! A typed async client of the Dropbox API v2.
+//!
+//! ```no_run
+//! # async fn run() -> dropbox_client::Result<()> {
+//! use dropbox_client::Client;
+//! use dropbox_client::models::files::{CommitInfo, ListFolderArg, WriteMode};
+//! use futures::TryStreamExt;
+//!
+//! let client = Client::builder().access_token("sl.xxx").build()?;
+//! // Listing is a lazy stream that follows cursors.
+//! let mut entries = client.files().list_folder(ListFolderArg::new("/Reports").recursive(true)).into_stream();
+//! while let Some(entry) = entries.try_next().await? {
+//!     println!("{}", entry.path_display().unwrap_or_default());
+//! }
+//! // Uploads take a byte stream of any length.
+//! let body = futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(b"hello"))]);
+//! let meta = client.files().upload(CommitInfo::new("/hello.txt").mode(WriteMode::Overwrite), body).await?;
+//! // Downloads give the metadata and a byte stream.
+//! let bytes = client.files().download(meta.id.as_str()).await?.bytes().await?;
+//! # let _ = bytes; Ok(()) }
+//! ```
+//!
+//! # Typed API
+//! Routes are grouped by namespace: [`Client::files`], [`Client::sharing`],
+//! [`Client::file_requests`], [`Client::file_properties`], [`Client::users`]. Arguments and
+//! results are the Stone types of [`models`], with exactly the JSON of the spec (`None` left
+//! out, unions as `.tag`); decoding tolerates unknown fields and unknown tags.
+//!
+//! Supported routes:
+//! - files: `list_folder`, `list_folder/continue`, `list_folder/get_latest_cursor`,
+//!   `list_folder/longpoll`, `get_metadata`, `download`, `upload`, `upload_session/start`,
+//!   `upload_session/append_v2`, `upload_session/finish`, `upload_session/finish_batch_v2`,
+//!   `upload_session/finish_batch/check`, `create_folder_v2`, `move_v2`, `copy_v2`,
+//!   `delete_v2`, `list_revisions`, `restore`, `search_v2`, `search/continue_v2`, `tags/add`,
+//!   `tags/get`, `tags/remove`;
+//! - file_properties: `templates/add_for_user`, `templates/get_for_user`,
+//!   `templates/list_for_user`, `properties/add`, `properties/update`, `properties/overwrite`,
+//!   `properties/remove`;
+//! - sharing: `create_shared_link_with_settings`, `list_shared_links`,
+//!   `modify_shared_link_settings`, `revoke_shared_link`, `share_folder`,
+//!   `check_share_job_status`, `add_folder_member`, `list_folder_members`;
+//! - file_requests: `create`, `get`, `list_v2`, `list/continue`, `update`;
+//! - users: `get_current_account`;
+//! - OAuth 2: `/oauth2/token` (code exchange with or without PKCE, refresh), see [`auth`].
+//!
+//! # Raw calls
+//! [`Client::rpc_raw`], [`Client::upload_raw`] and [`Client::download_raw`] call any route by
+//! name with your own types, under the same auth, retries and errors.
+//!
+//! # Errors
+//! One [`Error`] type tells apart a request never sent, a transport failure, an API error
+//! (route, status, `error_summary`, the route's error union, `retry_after`), an auth failure
+//! and an undecodable answer. [`Error::kind`] gives a semantic [`ErrorKind`];
+//! [`ApiError::route_error`] decodes the typed route error. Tokens and secrets never appear in
+//! `Debug` or messages.
+//!
+//! # Retries and limits
+//! One [`RetryPolicy`] honours `Retry-After` and the `retry_after` body field, retries 429,
+//! 5xx (not 501), `too_many_write_operations` and connect errors, and timeouts only for calls
+//! that are safe to repeat; backoff is exponential with jitter, within a total budget; a wait
+//! longer than `max_server_delay` returns [`Error::RateLimited`] instead of sleeping. Expired
+//! tokens are refreshed once, by one caller at a time. Dropbox's limits: 150 MiB per request
+//! (larger content goes through upload sessions in 8 MiB chunks), sessions live 7 days,
+//! concurrent sessions need 4 MiB-aligned offsets.
+
+pub mod api;
+pub mod auth;
+mod client;
+mod content_hash;
+mod error;
+pub mod models;
+mod pagination;
+mod retry;
+mod transport;
+pub mod webhook;
+
+pub use api::files::download::Download;
+pub use api::files::upload::ByteStream;
+pub use api::files::ListFolder;
+pub use auth::{OAuthApp, RefreshingToken, Secret, StaticToken, TokenProvider};
+pub use client::{Client, ClientBuilder, Host, BLOCK_SIZE};
+pub use content_hash::ContentHasher;
+pub use error::{ApiError, Error, ErrorKind, Result, TransportKind};
+pub use pagination::CursorPage;
+pub use retry::{RetryEvent, RetryPolicy};
+pub use transport::header_safe_json;

@@ -1,0 +1,87 @@
+//! Cursor-following streams of pages, shared by every paged route.
+
+use futures::future::BoxFuture;
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::error::Result;
+
+/// A page that may name the cursor of the next one.
+pub trait CursorPage {
+    /// The cursor of the next page, when there is one (`has_more`).
+    fn next_cursor(&self) -> Option<&str>;
+}
+
+enum State<R> {
+    First(BoxFuture<'static, Result<R>>),
+    Next(String),
+    Done,
+}
+
+/// A lazy stream of pages: `first` is sent when the stream is first polled; each following page
+/// is fetched with `next(cursor)` while the page says more follow. A cursor that repeats ends the
+/// stream (a server bug must not loop forever); an error ends it after being yielded.
+pub(crate) fn cursor_pages<R, F>(
+    first: BoxFuture<'static, Result<R>>,
+    next: F,
+) -> BoxStream<'static, Result<R>>
+where
+    R: CursorPage + Send + 'static,
+    F: Fn(String) -> BoxFuture<'static, Result<R>> + Send + Sync + 'static,
+{
+    stream::unfold((State::First(first), next), |(state, next)| async move {
+        let (fut, previous) = match state {
+            State::Done => return None,
+            State::First(f) => (f, None),
+            State::Next(cursor) => (next(cursor.clone()), Some(cursor)),
+        };
+        match fut.await {
+            Ok(page) => {
+                let following = match page.next_cursor() {
+                    Some(c) if Some(c) != previous.as_deref() => State::Next(c.to_owned()),
+                    _ => State::Done,
+                };
+                Some((Ok(page), (following, next)))
+            }
+            Err(e) => Some((Err(e), (State::Done, next))),
+        }
+    })
+    .boxed()
+}
+
+impl CursorPage for crate::models::files::ListFolderResult {
+    fn next_cursor(&self) -> Option<&str> {
+        self.has_more.then_some(self.cursor.as_str())
+    }
+}
+
+impl CursorPage for crate::models::files::SearchV2Result {
+    fn next_cursor(&self) -> Option<&str> {
+        if self.has_more {
+            self.cursor.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
+impl CursorPage for crate::models::file_requests::ListFileRequestsV2Result {
+    fn next_cursor(&self) -> Option<&str> {
+        self.has_more.then_some(self.cursor.as_str())
+    }
+}
+
+impl CursorPage for crate::models::sharing::ListSharedLinksResult {
+    fn next_cursor(&self) -> Option<&str> {
+        if self.has_more {
+            self.cursor.as_deref()
+        } else {
+            None
+        }
+    }
+}
+
+impl CursorPage for crate::models::sharing::SharedFolderMembers {
+    fn next_cursor(&self) -> Option<&str> {
+        self.cursor.as_deref()
+    }
+}

@@ -1,0 +1,280 @@
+//! The retry policy: which failures are repeated, how long to wait, and when to give up.
+
+use std::fmt;
+use std::sync::Arc;
+use std::time::Duration;
+
+use crate::error::Error;
+
+/// How failed calls are repeated.
+///
+/// A call is repeated when [`Error::is_retryable`] says so, at most `max_attempts` times in all
+/// (the first try counts). The wait before try *n* is `max(server hint, backoff)`, where backoff
+/// grows from `initial_backoff` by `multiplier` up to `max_backoff`, with random jitter taken off.
+/// The server's hint comes from the `Retry-After` header or Dropbox's `retry_after` body field.
+/// If the hint is longer than `max_server_delay`, or waiting would overrun `total_budget`, the
+/// call ends at once with [`Error::RateLimited`] (for rate limits) or the last error, so that the
+/// caller can reschedule the work instead of sleeping for minutes.
+///
+/// ```
+/// use std::time::Duration;
+/// use dropbox_client::RetryPolicy;
+/// let policy = RetryPolicy::default()
+///     .max_attempts(6)
+///     .total_budget(Duration::from_secs(120))
+///     .on_retry(|event| eprintln!("retrying {} in {:?}", event.route, event.delay));
+/// # let _ = policy;
+/// ```
+#[derive(Clone)]
+pub struct RetryPolicy {
+    pub(crate) max_attempts: u32,
+    pub(crate) initial_backoff: Duration,
+    pub(crate) max_backoff: Duration,
+    pub(crate) multiplier: f64,
+    pub(crate) jitter: f64,
+    pub(crate) total_budget: Duration,
+    pub(crate) max_server_delay: Duration,
+    pub(crate) on_retry: Option<RetryCallback>,
+}
+
+/// The `on_retry` callback.
+type RetryCallback = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
+
+/// What the `on_retry` callback is told before each wait.
+#[derive(Debug)]
+pub struct RetryEvent<'a> {
+    /// Route being retried.
+    pub route: &'a str,
+    /// The try that just failed (1 = the first).
+    pub attempt: u32,
+    /// How long the policy waits before the next try.
+    pub delay: Duration,
+    /// Why the try failed.
+    pub error: &'a Error,
+}
+
+impl Default for RetryPolicy {
+    /// 5 tries, backoff 250 ms doubling to 16 s with 50 % jitter, a 2-minute budget, server
+    /// hints honoured up to 60 s.
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 5,
+            initial_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(16),
+            multiplier: 2.0,
+            jitter: 0.5,
+            total_budget: Duration::from_secs(120),
+            max_server_delay: Duration::from_secs(60),
+            on_retry: None,
+        }
+    }
+}
+
+impl fmt::Debug for RetryPolicy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("RetryPolicy")
+            .field("max_attempts", &self.max_attempts)
+            .field("initial_backoff", &self.initial_backoff)
+            .field("max_backoff", &self.max_backoff)
+            .field("multiplier", &self.multiplier)
+            .field("jitter", &self.jitter)
+            .field("total_budget", &self.total_budget)
+            .field("max_server_delay", &self.max_server_delay)
+            .field("on_retry", &self.on_retry.is_some())
+            .finish()
+    }
+}
+
+impl RetryPolicy {
+    /// A policy that never repeats a call.
+    pub fn never() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..RetryPolicy::default()
+        }
+    }
+
+    /// Tries in all, the first included (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
+        self
+    }
+
+    /// Wait before the second try.
+    pub fn initial_backoff(mut self, d: Duration) -> Self {
+        self.initial_backoff = d;
+        self
+    }
+
+    /// Longest computed wait between two tries.
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
+        self
+    }
+
+    /// Growth of the wait from one try to the next (at least 1).
+    pub fn multiplier(mut self, m: f64) -> Self {
+        self.multiplier = m.max(1.0);
+        self
+    }
+
+    /// Fraction (0..=1) of the computed wait that may be taken off at random.
+    pub fn jitter(mut self, j: f64) -> Self {
+        self.jitter = j.clamp(0.0, 1.0);
+        self
+    }
+
+    /// Longest time a call may take, all tries and waits included.
+    pub fn total_budget(mut self, d: Duration) -> Self {
+        self.total_budget = d;
+        self
+    }
+
+    /// Longest server-requested wait the policy sleeps through; above it the call returns
+    /// [`Error::RateLimited`] at once.
+    pub fn max_server_delay(mut self, d: Duration) -> Self {
+        self.max_server_delay = d;
+        self
+    }
+
+    /// A callback told before each wait, e.g. to count retries in metrics.
+    pub fn on_retry(mut self, f: impl Fn(&RetryEvent) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(Arc::new(f));
+        self
+    }
+
+    /// The computed (hint-free) wait after the given failed try (1-based), before jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let exp = self.multiplier.powi(attempt.saturating_sub(1) as i32);
+        let secs = self.initial_backoff.as_secs_f64() * exp;
+        Duration::from_secs_f64(secs.min(self.max_backoff.as_secs_f64()))
+    }
+
+    /// Decides what to do after try `attempt` failed with `error`, `elapsed` into the call.
+    pub(crate) fn decide(&self, attempt: u32, elapsed: Duration, error: &Error) -> Decision {
+        if !error.is_retryable() {
+            return Decision::GiveUp;
+        }
+        let hint = error.retry_after();
+        if let Some(hint) = hint {
+            if hint > self.max_server_delay || elapsed + hint > self.total_budget {
+                return Decision::RateLimited(hint);
+            }
+        }
+        if attempt >= self.max_attempts {
+            return match hint {
+                Some(h) if is_rate_limit(error) => Decision::RateLimited(h),
+                _ => Decision::GiveUp,
+            };
+        }
+        let computed = self.backoff(attempt);
+        let jittered = computed.mul_f64(1.0 - self.jitter * fastrand::f64());
+        let delay = hint.map_or(jittered, |h| h.max(jittered));
+        if elapsed + delay > self.total_budget {
+            return match hint {
+                Some(h) if is_rate_limit(error) => Decision::RateLimited(h),
+                _ => Decision::GiveUp,
+            };
+        }
+        Decision::Wait(delay)
+    }
+}
+
+fn is_rate_limit(error: &Error) -> bool {
+    matches!(error, Error::RateLimited { .. })
+        || error
+            .api()
+            .is_some_and(|a| a.status == 429 || a.has_tag("too_many_write_operations"))
+}
+
+/// The policy's verdict after a failed try.
+#[derive(Debug, PartialEq)]
+pub(crate) enum Decision {
+    /// Sleep this long, then try again.
+    Wait(Duration),
+    /// Stop and return the error as it is.
+    GiveUp,
+    /// Stop and tell the caller to come back after this long.
+    RateLimited(Duration),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ApiError;
+
+    fn api(status: u16, retry_after: Option<u64>) -> Error {
+        Error::Api(Box::new(ApiError {
+            route: "files/upload".into(),
+            status,
+            summary: String::new(),
+            error: None,
+            user_message: None,
+            request_id: None,
+            retry_after: retry_after.map(Duration::from_secs),
+        }))
+    }
+
+    #[test]
+    fn backoff_grows_and_caps() {
+        let p = RetryPolicy::default()
+            .initial_backoff(Duration::from_secs(1))
+            .max_backoff(Duration::from_secs(5))
+            .jitter(0.0)
+            .max_attempts(10);
+        let waits: Vec<_> = (1..=5)
+            .map(|n| p.decide(n, Duration::ZERO, &api(503, None)))
+            .collect();
+        assert_eq!(
+            waits,
+            [1, 2, 4, 5, 5].map(|s| Decision::Wait(Duration::from_secs(s)))
+        );
+    }
+
+    #[test]
+    fn server_hint_wins_over_shorter_backoff() {
+        let p = RetryPolicy::default().jitter(0.0);
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &api(429, Some(7))),
+            Decision::Wait(Duration::from_secs(7))
+        );
+    }
+
+    #[test]
+    fn long_hint_returns_rate_limited_at_once() {
+        let p = RetryPolicy::default().max_server_delay(Duration::from_secs(10));
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &api(429, Some(300))),
+            Decision::RateLimited(Duration::from_secs(300))
+        );
+    }
+
+    #[test]
+    fn not_retryable_and_501_give_up() {
+        let p = RetryPolicy::default();
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &api(400, None)),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &api(501, None)),
+            Decision::GiveUp
+        );
+        assert_eq!(
+            p.decide(5, Duration::ZERO, &api(503, None)),
+            Decision::GiveUp
+        );
+    }
+
+    #[test]
+    fn budget_is_respected() {
+        let p = RetryPolicy::default()
+            .jitter(0.0)
+            .initial_backoff(Duration::from_secs(10))
+            .total_budget(Duration::from_secs(15));
+        assert_eq!(
+            p.decide(1, Duration::from_secs(6), &api(503, None)),
+            Decision::GiveUp
+        );
+    }
+}
