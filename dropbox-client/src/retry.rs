@@ -4,6 +4,8 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use crate::error::Error;
 
 /// How failed calls are repeated.
@@ -35,7 +37,11 @@ pub struct RetryPolicy {
     pub(crate) total_budget: Duration,
     pub(crate) max_server_delay: Duration,
     pub(crate) on_retry: Option<RetryCallback>,
+    pub(crate) sleeper: Option<Sleeper>,
 }
+
+/// How the policy waits between tries (default: `tokio::time::sleep`).
+pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
 
 /// The `on_retry` callback.
 type RetryCallback = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
@@ -66,6 +72,7 @@ impl Default for RetryPolicy {
             total_budget: Duration::from_secs(120),
             max_server_delay: Duration::from_secs(60),
             on_retry: None,
+            sleeper: None,
         }
     }
 }
@@ -81,6 +88,7 @@ impl fmt::Debug for RetryPolicy {
             .field("total_budget", &self.total_budget)
             .field("max_server_delay", &self.max_server_delay)
             .field("on_retry", &self.on_retry.is_some())
+            .field("sleeper", &self.sleeper.is_some())
             .finish()
     }
 }
@@ -141,6 +149,25 @@ impl RetryPolicy {
     pub fn on_retry(mut self, f: impl Fn(&RetryEvent) + Send + Sync + 'static) -> Self {
         self.on_retry = Some(Arc::new(f));
         self
+    }
+
+    /// Replaces how the policy waits between tries, e.g. to run waits on a scheduler of your own,
+    /// or, in tests, to record them without sleeping. The time budget counts the waits the
+    /// policy asked for even when the sleeper returns early.
+    pub fn sleep_with(
+        mut self,
+        f: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static,
+    ) -> Self {
+        self.sleeper = Some(Arc::new(f));
+        self
+    }
+
+    /// Waits `delay` with the configured sleeper.
+    pub(crate) async fn sleep(&self, delay: Duration) {
+        match &self.sleeper {
+            Some(f) => f(delay).await,
+            None => tokio::time::sleep(delay).await,
+        }
     }
 
     /// The computed (hint-free) wait after the given failed try (1-based), before jitter.

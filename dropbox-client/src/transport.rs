@@ -169,6 +169,9 @@ impl Client {
         let started = Instant::now();
         let mut attempt = 0u32;
         let mut refreshed = false;
+        // Time the policy asked to wait: counts toward the budget even if a custom sleeper
+        // returns early.
+        let mut waited = Duration::ZERO;
         loop {
             attempt += 1;
             let token = if call.noauth {
@@ -196,7 +199,7 @@ impl Client {
                 }
                 return Err(error);
             }
-            match policy.decide(attempt, started.elapsed(), &error) {
+            match policy.decide(attempt, started.elapsed().max(waited), &error) {
                 Decision::Wait(delay) => {
                     tracing::debug!(route = call.route, attempt, ?delay, error = %error, "retrying dropbox call");
                     if let Some(cb) = &policy.on_retry {
@@ -207,7 +210,8 @@ impl Client {
                             error: &error,
                         });
                     }
-                    tokio::time::sleep(delay).await;
+                    waited += delay;
+                    policy.sleep(delay).await;
                 }
                 Decision::GiveUp => return Err(error),
                 Decision::RateLimited(retry_after) => {

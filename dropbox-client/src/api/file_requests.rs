@@ -82,6 +82,7 @@ impl FileRequests {
         let next = self.clone();
         cursor_pages(
             async move { first.list(limit).await }.boxed(),
+            None,
             move |cursor| {
                 let requests = next.clone();
                 async move { requests.list_continue(cursor).await }.boxed()

@@ -222,6 +222,7 @@ impl Files {
         let next_files = self.clone();
         cursor_pages(
             async move { first_files.search(arg).await }.boxed(),
+            None,
             move |cursor| {
                 let files = next_files.clone();
                 async move { files.search_continue(cursor).await }.boxed()

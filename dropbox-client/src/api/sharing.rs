@@ -85,6 +85,7 @@ impl Sharing {
         let base = arg.clone();
         cursor_pages(
             async move { first.list_shared_links(arg).await }.boxed(),
+            None,
             move |cursor| {
                 let sharing = next.clone();
                 let arg = ListSharedLinksArg {

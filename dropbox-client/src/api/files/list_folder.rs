@@ -50,10 +50,18 @@ impl ListFolder {
     /// Every page, in order, following `has_more`.
     pub fn pages(self) -> BoxStream<'static, Result<ListFolderResult>> {
         let client = self.client.clone();
-        cursor_pages(first_page(self.client, self.start).boxed(), move |cursor| {
-            let client = client.clone();
-            continue_page(client, cursor).boxed()
-        })
+        let start_cursor = match &self.start {
+            Start::Cursor(c) => Some(c.clone()),
+            Start::Arg(_) => None,
+        };
+        cursor_pages(
+            first_page(self.client, self.start).boxed(),
+            start_cursor,
+            move |cursor| {
+                let client = client.clone();
+                continue_page(client, cursor).boxed()
+            },
+        )
     }
 
     /// Every entry of every page, in order.

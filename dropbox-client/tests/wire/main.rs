@@ -1,0 +1,10 @@
+//! Wire-level tests of the Dropbox client against wiremock (and, for broken bodies, a raw TCP
+//! server): exact requests, decoding, errors, retries, auth refresh, uploads, listing.
+
+mod common;
+mod download;
+mod errors;
+mod listing;
+mod retry;
+mod routes;
+mod upload;
