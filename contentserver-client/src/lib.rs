@@ -1,0 +1,121 @@
+//! A typed async client of the OpenText Content Server (CS) REST API.
+//!
+//! ```no_run
+//! use contentserver_client::{Client, Credentials, UploadBody};
+//! use futures::TryStreamExt;
+//!
+//! # async fn demo() -> contentserver_client::Result<()> {
+//! let client = Client::builder("https://cs.example.com/otcs/cs.exe")
+//!     .credentials(Credentials::password("admin", "secret"))
+//!     .build()?;
+//! let ews = client.nodes().enterprise_workspace().await?;
+//! let folder = client.nodes().create_folder(ews.id, "Intake").send().await?;
+//! let body = UploadBody::from_path("report.pdf").await.map_err(|e| {
+//!     contentserver_client::Error::InvalidRequest { message: e.to_string() }
+//! })?;
+//! let doc = client
+//!     .documents()
+//!     .create(folder.id, "report.pdf", body)
+//!     .mime_type("application/pdf")
+//!     .send()
+//!     .await?;
+//! let mut children = client.nodes().children(folder.id).where_type(144).into_stream();
+//! while let Some(node) = children.try_next().await? {
+//!     println!("{} {}", node.id, node.name);
+//! }
+//! let bytes = client.documents().download(doc.id).send().await?.bytes().await?;
+//! # let _ = bytes;
+//! # Ok(()) }
+//! ```
+//!
+//! # Typed API
+//!
+//! A [`Client`] is built once from the whole CS prefix (`https://host/otcs/cs.exe`,
+//! `http://127.0.0.1:8080/cs/cs`, or a root) and cloned freely: clones share one connection
+//! pool and one session. Calls are grouped by resource and read like the API; builders are
+//! owned, hold a client clone, and end with `send()` (or `.await` directly):
+//!
+//! | group | calls |
+//! | --- | --- |
+//! | [`Client`] | `ping` (`GET /api/v1/ping`), `server_info`, `login`, `current_user`, `logout` |
+//! | [`Client::nodes`] | `get` (v2, `fields`), `children` (paged stream: `where_type`, `where_name`, `sort`, `page_size`), `find_child`, `resolve_path`, `create_folder`, `update` / `rename` / `move_to`, `copy`, `delete`, `volumes`, `volume`, `enterprise_workspace`, `ancestors` |
+//! | [`Client::documents`] | `create` (multipart, streamed file part, description, external dates, categories and classifications in the same request), `add_version` (streamed, `add_major_version`), `versions`, `latest_version`, `version`, `download` (latest or one version, as a byte stream) |
+//! | [`Client::categories`] | `list` / `get` with attribute metadata, `apply`, `update`, `update_guarded`, `remove`; keys [`AttrKey`], values [`AttrValue`], [`CategoryValues`] |
+//! | [`Client::records`] | `classifications`, `classify` (RM), `details`, `holds`, `hold_by_name`, `create_hold`, `apply_hold`, `node_holds`, `remove_hold` |
+//! | [`Client::permissions`] | `get`, `effective`, `set_owner`, `set_group`, `set_public`, `add_custom`, `update_custom`, `remove_custom` (names such as `see`, `see_contents`; [`ApplyTo`] 0–3) |
+//! | [`Client::members`] | `get`, `search` (paged stream, ≤ 20 per page), `find_user`, `find_group` |
+//! | [`Client::workflows`] | `start` (draft process → form values → `Initiate`), `start_direct` (`startwf`), `draft_form`, `status`, `assignments` |
+//! | [`Client::workspaces`] | `get`, `find` (paged stream), `find_by_name`, `by_business_object`, `create` (template + categories), `folders` |
+//! | [`Client::search`] | `query` / `by_name`, `lookfor`, `within`, `modifier`, `location`, `sort`, paged stream |
+//!
+//! Requests are form-encoded, or multipart when a file goes along, never JSON bodies;
+//! parameters go in the `body` JSON field where the API documents it, and in plain fields
+//! where pyxecm (known to work against real servers) sends plain fields. Answers are decoded
+//! per envelope: v1 `data`, v2 `results.data.properties`, v2 collections with
+//! `collection.paging`, and payloads directly in `results`.
+//!
+//! # Uploads and downloads
+//!
+//! An [`UploadBody`] is bytes in memory, a file reopened from disk, a caller's "open" closure
+//! returning a fresh stream of known length, or a one-shot stream. The multipart file part is
+//! streamed with its exact length; nothing is buffered whole. A repeated upload (after a `401`
+//! re-login or a `503`) reopens the body and sends every byte again; a one-shot body is never
+//! repeated ([`Error::NotRetried`]). A source that yields more or fewer bytes than declared
+//! fails the upload. Downloads return a [`Download`](api::documents::Download) with size, MIME
+//! type and a byte stream that fails if it ends short of `Content-Length`. Content Server has
+//! no content hash: compare the size, or read back and hash.
+//!
+//! # Raw calls
+//!
+//! [`Client::raw`] reaches any path with any method, query parameters, form fields, a `body`
+//! JSON field or a streamed file, through the same ticket, retry and error handling, and
+//! returns the JSON as [`serde_json::Value`] or a type of yours.
+//!
+//! # Errors
+//!
+//! One [`Error`] type tells apart a request never sent ([`Error::InvalidRequest`]), transport
+//! failures ([`Error::Transport`], with [`TransportKind`] connect/timeout/body), API errors
+//! ([`Error::Api`]: method, path, status, the server's `error` message and `errorDetail`;
+//! HTML error pages kept as text), [`Error::Auth`], [`Error::Decode`] (path and an excerpt),
+//! and [`Error::RateLimited`]. [`Error::kind`] maps status **and** message to an
+//! [`ErrorKind`] (CS reports a missing node as 400 or 500, a duplicate name as 500
+//! "already exists"). Passwords and tickets are [`Secret`]s and never appear in `Debug`,
+//! logs or errors.
+//!
+//! # Retries and limits
+//!
+//! [`Error::is_retryable`] is the one place that decides: 502/503/504, 408, 429, HTML
+//! "Please try again" pages, connect errors, and timeouts, broken bodies or non-JSON answers
+//! on idempotent methods. The [`RetryPolicy`] sets attempts (counting the first), back-off,
+//! jitter, a total budget and the longest `Retry-After` it will honour. On a `401` the client
+//! logs in again once, one login at a time however many calls wait, and repeats the call;
+//! bad credentials end in [`Error::Auth`], never a loop. The ticket that CS returns in the
+//! `OTCSTicket` response header is adopted for the next call.
+//!
+//! Every call has a limit: connect 5 s; ordinary calls 60 s; uploads and downloads fail when no
+//! byte moves for 60 s (plus an optional overall upload limit). Names are checked against the
+//! 248-character limit and version descriptions against 255 before sending. Member pages hold
+//! at most 20 entries.
+
+mod auth;
+mod client;
+mod de;
+mod envelope;
+mod error;
+mod paging;
+mod raw;
+mod retry;
+mod transport;
+mod upload;
+
+pub mod api;
+
+pub use api::categories::{AttrKey, AttrValue, CategoryValues};
+pub use api::permissions::{ApplyTo, Permission};
+pub use auth::{Credentials, Secret};
+pub use client::{Client, ClientBuilder, Ping, ServerInfo};
+pub use error::{BoxError, Error, ErrorKind, Result, TransportKind};
+pub use paging::{Page, Paging};
+pub use raw::{Raw, RawRequest};
+pub use retry::{OnRetry, RetryPolicy};
+pub use upload::{ByteStream, UploadBody};

@@ -1,0 +1,168 @@
+//! The per-request layer both emulators sit behind: it counts the request in [`Stats`] and
+//! applies the [`Faults`] that fire for it.
+
+use std::io;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Router;
+use bytes::Bytes;
+use futures::StreamExt;
+use serde_json::json;
+
+use crate::faults::{Faults, Injected, ServerKind};
+use crate::server::ConnectionControl;
+use crate::stats::Stats;
+
+/// Computes the route key of a request from its method and path.
+pub(crate) type KeyFn = Arc<dyn Fn(&Method, &str) -> String + Send + Sync>;
+
+/// What the layer needs: the server's faults, its counters and how it names routes.
+#[derive(Clone)]
+pub(crate) struct LayerState {
+    /// The server's fault rules.
+    pub faults: Faults,
+    /// The server's request counts.
+    pub stats: Stats,
+    /// The route key function.
+    pub key: KeyFn,
+}
+
+/// Wraps every route (and the fallback) of `router` in the stats and fault layer.
+pub(crate) fn wrap(router: Router, state: LayerState) -> Router {
+    router.layer(axum::middleware::from_fn_with_state(state, apply))
+}
+
+async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Response {
+    let key = (state.key)(req.method(), req.uri().path());
+    state.stats.record(&key);
+    let decision = state.faults.decide(&key);
+    if !decision.latency.is_zero() {
+        tokio::time::sleep(decision.latency).await;
+    }
+    if decision.expire {
+        state.faults.expire_credentials();
+    }
+    match decision.answer {
+        Some(Injected::Reset) => {
+            if let Some(control) = req.extensions().get::<ConnectionControl>() {
+                control.reset();
+                // The connection task drops this request together with the connection.
+                std::future::pending::<()>().await;
+            }
+            // Not served by our accept loop (e.g. a router called directly): the closest
+            // thing to a reset is a response without a body.
+            return StatusCode::BAD_GATEWAY.into_response();
+        }
+        Some(Injected::Status {
+            status,
+            retry_after,
+        }) => {
+            // Read the whole request first: answering while a client is still sending a large
+            // body makes the close look like a reset to it.
+            let mut body = req.into_body().into_data_stream();
+            while let Some(chunk) = body.next().await {
+                if chunk.is_err() {
+                    break;
+                }
+            }
+            return injected(state.faults.kind(), status, retry_after);
+        }
+        None => {}
+    }
+    let response = next.run(req).await;
+    match decision.truncate {
+        Some(limit) => truncate(response, limit),
+        None => response,
+    }
+}
+
+/// The reply to an injected error status, shaped like the server's own errors.
+fn injected(kind: ServerKind, status: u16, retry_after: Option<u64>) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = match (kind, retry_after) {
+        (ServerKind::Dropbox, Some(secs)) => json_body(
+            code,
+            &json!({
+                "error_summary": "too_many_requests/..",
+                "error": {"reason": {".tag": "too_many_requests"}, "retry_after": secs},
+            }),
+        ),
+        (ServerKind::Dropbox, None) => (
+            code,
+            [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+            format!("sandbox fault: injected status {status}"),
+        )
+            .into_response(),
+        (ServerKind::ContentServer, Some(_)) => json_body(
+            code,
+            &json!({"error": "Too many requests. Please retry later."}),
+        ),
+        (ServerKind::ContentServer, None) => json_body(
+            code,
+            &json!({"error": format!("sandbox fault: injected status {status}")}),
+        ),
+    };
+    if let Some(secs) = retry_after {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    }
+    response
+}
+
+fn json_body(code: StatusCode, value: &serde_json::Value) -> Response {
+    (
+        code,
+        [(header::CONTENT_TYPE, "application/json")],
+        value.to_string(),
+    )
+        .into_response()
+}
+
+/// Lets the first `limit` bytes of the body through, then fails it: the peer sees a body cut
+/// short (the headers, including `Content-Length`, are unchanged).
+fn truncate(response: Response, limit: u64) -> Response {
+    enum Step {
+        Pass(u64),
+        Fail,
+        Done,
+    }
+    let (parts, body) = response.into_parts();
+    let stream = futures::stream::unfold(
+        (body.into_data_stream(), Step::Pass(0)),
+        move |(mut inner, step)| async move {
+            let sent = match step {
+                Step::Done => return None,
+                Step::Fail => {
+                    // Return Pending once first: hyper flushes what it has buffered (headers
+                    // and the bytes let through) whenever the body is pending, so the peer
+                    // always receives them before the connection is aborted.
+                    tokio::task::yield_now().await;
+                    let cut = io::Error::other("sandbox fault: body cut short");
+                    return Some((Err(cut), (inner, Step::Done)));
+                }
+                Step::Pass(sent) => sent,
+            };
+            match inner.next().await {
+                None => None,
+                Some(Err(e)) => Some((Err(io::Error::other(e)), (inner, Step::Done))),
+                Some(Ok(chunk)) => {
+                    let room = limit - sent;
+                    if (chunk.len() as u64) <= room {
+                        let next = sent + chunk.len() as u64;
+                        Some((Ok(chunk), (inner, Step::Pass(next))))
+                    } else {
+                        let part: Bytes = chunk.slice(..room as usize);
+                        Some((Ok(part), (inner, Step::Fail)))
+                    }
+                }
+            }
+        },
+    );
+    Response::from_parts(parts, Body::from_stream(stream))
+}
