@@ -149,9 +149,15 @@ impl Session {
         self.lock().generation
     }
 
-    /// Adopts a refreshed ticket from a successful response.
-    pub(crate) fn adopt(&self, ticket: Secret) {
+    /// Adopts a refreshed ticket from a successful response to a request sent under login
+    /// `generation`. A ticket from before the latest login is ignored: it belongs to a session
+    /// that has been replaced (possibly because it expired).
+    pub(crate) fn adopt(&self, ticket: Secret, generation: u64) {
         let mut state = self.lock();
+        if state.generation != generation {
+            tracing::trace!("ignoring a ticket from before the latest login");
+            return;
+        }
         if state.ticket.as_ref() != Some(&ticket) {
             tracing::trace!("adopting refreshed OTCSTicket");
             state.ticket = Some(ticket);
@@ -307,6 +313,20 @@ fn do_login<'a>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_ticket_from_before_the_latest_login_is_not_adopted() {
+        let session = Session::new(Some(Credentials::Ticket(Secret::new("t0"))));
+        session.adopt(Secret::new("t1"), 0);
+        assert_eq!(session.ticket(), Some(Secret::new("t1")));
+        // A login happens (generation 1); then a slow answer sent under generation 0 arrives.
+        session.lock().generation += 1;
+        session.lock().ticket = Some(Secret::new("fresh-login"));
+        session.adopt(Secret::new("t2-of-the-dead-session"), 0);
+        assert_eq!(session.ticket(), Some(Secret::new("fresh-login")));
+        session.adopt(Secret::new("t3"), 1);
+        assert_eq!(session.ticket(), Some(Secret::new("t3")));
+    }
 
     #[test]
     fn secrets_are_redacted() {

@@ -145,7 +145,7 @@ pub enum ErrorKind {
     NotFound,
     /// An item with that name already exists in the container.
     AlreadyExists,
-    /// The caller lacks the permission for the action.
+    /// The caller lacks the permission for the action, or a hold on the item forbids it.
     PermissionDenied,
     /// Missing, invalid or expired ticket; bad credentials.
     Unauthenticated,
@@ -197,6 +197,7 @@ fn kind_from_message(message: &str) -> Option<ErrorKind> {
         || m.contains("could not locate node")
         || m.contains("does not exist")
         || m.contains("not found")
+        || m.contains("could not be found")
         || m.contains("could not be accessed")
         || m.contains("error getting node")
     {
@@ -207,7 +208,12 @@ fn kind_from_message(message: &str) -> Option<ErrorKind> {
         || m.contains("permission denied")
         || m.contains("not have permission")
         || m.contains("access denied")
+        || m.contains("under hold")
+        || m.contains("under a hold")
+        || m.contains("on hold")
     {
+        // A records-management hold forbids deleting or versioning the item; the wording
+        // of real servers is UNCONFIRMED, so any "under/on hold" phrase counts.
         Some(ErrorKind::PermissionDenied)
     } else if m.contains("authentication required") || m.contains("invalid username/password") {
         Some(ErrorKind::Unauthenticated)
@@ -340,11 +346,23 @@ mod tests {
             ErrorKind::NotFound
         );
         assert_eq!(
+            api(400, "The hold could not be found.").kind(),
+            ErrorKind::NotFound
+        );
+        assert_eq!(
             api(400, "Sorry, the item you requested could not be accessed. Either it does not exist or you do not have permission to access it.").kind(),
             ErrorKind::NotFound
         );
         assert_eq!(
             api(500, "Insufficient permissions to perform that action").kind(),
+            ErrorKind::PermissionDenied
+        );
+        assert_eq!(
+            api(
+                500,
+                "The item 'a.pdf' cannot be deleted: it is under hold 'Litigation'."
+            )
+            .kind(),
             ErrorKind::PermissionDenied
         );
         assert_eq!(

@@ -13,7 +13,7 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use crate::auth::{Secret, Session};
+use crate::auth::{Secret, Session, TicketSnapshot};
 use crate::error::{is_transient_page, BoxError, Error, Result, TransportKind};
 use crate::retry::{parse_retry_after, Decision, RetryPolicy};
 use crate::upload::UploadBody;
@@ -264,8 +264,7 @@ impl Transport {
                 AuthMode::Ticket => Some(self.session.current(self).await?),
                 _ => None,
             };
-            let ticket = snapshot.as_ref().map(|s| &s.ticket);
-            let error = match self.attempt(call, ticket, &want).await {
+            let error = match self.attempt(call, snapshot.as_ref(), &want).await {
                 Ok(outcome) => return Ok(outcome),
                 Err(error) => error,
             };
@@ -347,7 +346,13 @@ impl Transport {
         Self::transport_error(call, kind, Box::new(e.without_url()))
     }
 
-    async fn attempt(&self, call: &Call, ticket: Option<&Secret>, want: &Want) -> Result<Outcome> {
+    async fn attempt(
+        &self,
+        call: &Call,
+        snapshot: Option<&TicketSnapshot>,
+        want: &Want,
+    ) -> Result<Outcome> {
+        let ticket = snapshot.map(|s| &s.ticket);
         let url = self.url(call)?;
         tracing::debug!(method = %call.method, path = %call.path, "Content Server call");
         let accept = match want {
@@ -426,8 +431,11 @@ impl Transport {
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty())
             .map(Secret::new);
-        if let (AuthMode::Ticket, Some(fresh)) = (&call.auth, &refreshed) {
-            self.session.adopt(fresh.clone());
+        if let (AuthMode::Ticket, Some(fresh), Some(snapshot)) = (&call.auth, &refreshed, snapshot)
+        {
+            // A slow answer to a request sent before a re-login carries a ticket of the old
+            // session: adopt only tickets of the login this request was sent under.
+            self.session.adopt(fresh.clone(), snapshot.generation);
         }
         match want {
             Want::Json => {

@@ -101,11 +101,8 @@ impl Download {
         };
         let size = header(reqwest::header::CONTENT_LENGTH).and_then(|v| v.trim().parse().ok());
         let mime_type = header(reqwest::header::CONTENT_TYPE);
-        let file_name = header(reqwest::header::CONTENT_DISPOSITION).and_then(|v| {
-            let at = v.find("filename=")?;
-            let name = v[at + "filename=".len()..].split(';').next()?.trim();
-            Some(name.trim_matches('"').to_string()).filter(|n| !n.is_empty())
-        });
+        let file_name =
+            header(reqwest::header::CONTENT_DISPOSITION).and_then(|v| disposition_file_name(&v));
         Download {
             size,
             mime_type,
@@ -128,6 +125,47 @@ impl Download {
         }
         Ok(buf.freeze())
     }
+}
+
+/// The file name of a `Content-Disposition` value: the RFC 8187 `filename*` (`UTF-8''a%20b`)
+/// when present, else the plain (possibly quoted) `filename`.
+fn disposition_file_name(value: &str) -> Option<String> {
+    let mut plain = None;
+    for param in value.split(';').map(str::trim) {
+        let Some((key, raw)) = param.split_once('=') else {
+            continue;
+        };
+        let key = key.trim().to_ascii_lowercase();
+        let raw = raw.trim();
+        if key == "filename*" {
+            let mut parts = raw.splitn(3, '\'');
+            let (Some(charset), Some(_lang), Some(encoded)) =
+                (parts.next(), parts.next(), parts.next())
+            else {
+                continue;
+            };
+            let bytes: Vec<u8> = percent_encoding::percent_decode_str(encoded).collect();
+            let name = if charset.eq_ignore_ascii_case("utf-8") {
+                String::from_utf8_lossy(&bytes).into_owned()
+            } else {
+                // ISO-8859-1, the only other charset RFC 8187 requires: bytes are code points.
+                bytes.iter().map(|b| char::from(*b)).collect()
+            };
+            if !name.is_empty() {
+                return Some(name);
+            }
+        } else if key == "filename" {
+            let name = raw
+                .strip_prefix('"')
+                .and_then(|r| r.strip_suffix('"'))
+                .map(|q| q.replace("\\\"", "\"").replace("\\\\", "\\"))
+                .unwrap_or_else(|| raw.to_string());
+            if !name.is_empty() {
+                plain = Some(name);
+            }
+        }
+    }
+    plain
 }
 
 /// Document and version calls; see [`Client::documents`].
@@ -472,4 +510,39 @@ pub async fn count_bytes(download: Download) -> Result<u64> {
         .into_stream()
         .try_fold(0u64, |n, chunk| async move { Ok(n + chunk.len() as u64) })
         .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::disposition_file_name;
+
+    #[test]
+    fn disposition_file_names() {
+        assert_eq!(
+            disposition_file_name("attachment; filename=\"a b.pdf\"").as_deref(),
+            Some("a b.pdf")
+        );
+        assert_eq!(
+            disposition_file_name("inline; filename=plain.txt").as_deref(),
+            Some("plain.txt")
+        );
+        // filename* wins, wherever it stands.
+        assert_eq!(
+            disposition_file_name(
+                "attachment; filename*=UTF-8''L%C3%B6hne%20v2.xlsx; filename=\"Lohne v2.xlsx\""
+            )
+            .as_deref(),
+            Some("Löhne v2.xlsx")
+        );
+        assert_eq!(
+            disposition_file_name("attachment; FILENAME*=iso-8859-1'en'%E9t%E9.txt").as_deref(),
+            Some("été.txt")
+        );
+        assert_eq!(
+            disposition_file_name("attachment; filename=\"say \\\"hi\\\".txt\"").as_deref(),
+            Some("say \"hi\".txt")
+        );
+        assert_eq!(disposition_file_name("attachment"), None);
+        assert_eq!(disposition_file_name("attachment; filename=\"\""), None);
+    }
 }

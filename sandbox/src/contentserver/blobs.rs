@@ -149,13 +149,43 @@ impl Blobs {
             HeaderValue::from_str(mime)
                 .unwrap_or(HeaderValue::from_static("application/octet-stream")),
         );
-        let encoded: String = url::form_urlencoded::byte_serialize(file_name.as_bytes()).collect();
-        if let Ok(v) = HeaderValue::from_str(&format!("{disposition}; filename*=UTF-8''{encoded}"))
-        {
+        if let Ok(v) = HeaderValue::from_str(&content_disposition(disposition, file_name)) {
             headers.insert(CONTENT_DISPOSITION, v);
         }
         Ok(resp)
     }
+}
+
+/// Bytes that RFC 8187 `ext-value`s must percent-encode: everything but `attr-char`
+/// (`ALPHA / DIGIT / "!" / "#" / "$" / "&" / "+" / "-" / "." / "^" / "_" / "`" / "|" / "~"`).
+const NOT_ATTR_CHAR: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'!')
+    .remove(b'#')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'+')
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'^')
+    .remove(b'_')
+    .remove(b'`')
+    .remove(b'|')
+    .remove(b'~');
+
+/// A `Content-Disposition` value naming `file_name` as RFC 6266 recommends: a quoted ASCII
+/// `filename` for old clients, then the exact name as an RFC 8187 `filename*` (a space is
+/// `%20`; form encoding's `+` would read back as a literal plus).
+fn content_disposition(disposition: &str, file_name: &str) -> String {
+    let fallback: String = file_name
+        .chars()
+        .map(|c| match c {
+            '"' | '\\' => '_',
+            c if c.is_ascii() && !c.is_ascii_control() => c,
+            _ => '_',
+        })
+        .collect();
+    let encoded = percent_encoding::utf8_percent_encode(file_name, NOT_ATTR_CHAR);
+    format!("{disposition}; filename=\"{fallback}\"; filename*=UTF-8''{encoded}")
 }
 
 /// The lower-cased text of a file's leading bytes (what the search "index" sees); empty for
@@ -204,6 +234,18 @@ pub(crate) fn guess_mime(file_name: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn disposition_names_the_file_exactly() {
+        assert_eq!(
+            content_disposition("attachment", "Ledger v2.xlsx"),
+            "attachment; filename=\"Ledger v2.xlsx\"; filename*=UTF-8''Ledger%20v2.xlsx"
+        );
+        assert_eq!(
+            content_disposition("inline", "Löhne \"Q1\"+.pdf"),
+            "inline; filename=\"L_hne _Q1_+.pdf\"; filename*=UTF-8''L%C3%B6hne%20%22Q1%22+.pdf"
+        );
+    }
 
     #[test]
     fn index_text_keeps_text_and_drops_binary() {

@@ -284,7 +284,8 @@ pub(crate) fn object_param(req: &Req, key: &str) -> Result<Option<Map<String, Va
     }
 }
 
-const EXTERNAL_KEYS: [&str; 5] = [
+/// The external metadata a node keeps as sent (on create, update and new versions).
+pub(crate) const EXTERNAL_KEYS: [&str; 5] = [
     "external_create_date",
     "external_modify_date",
     "external_source",

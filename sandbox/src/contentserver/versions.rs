@@ -111,12 +111,17 @@ fn readable_document(store: &super::state::Store, user: i64, id: i64) -> Result<
     Ok(node.clone())
 }
 
-/// `POST /api/v{1,2}/nodes/{id}/versions`: multipart `file`, plain `description`.
+/// `POST /api/v{1,2}/nodes/{id}/versions`: multipart `file`, plain `description`, and the
+/// optional external dates, source and identity (kept on the node, as on create).
 async fn add(State(cs): State<ContentServer>, mut req: Req) -> ApiResult {
     let user = req.user()?;
     let id = req.id()?;
     let upload = req.upload.take();
     let description = req.params.str("description").unwrap_or_default();
+    let external: Vec<(&str, Value)> = super::nodes::EXTERNAL_KEYS
+        .iter()
+        .filter_map(|key| req.params.get(key).map(|v| (*key, v.clone())))
+        .collect();
     let now = cs.now();
     let now_ms = cs.now_ms();
     let mut store = cs.store();
@@ -162,6 +167,9 @@ async fn add(State(cs): State<ContentServer>, mut req: Req) -> ApiResult {
     let blob = cs.blobs().keep(upload, version_id)?;
     let node = store.live_mut(id)?;
     node.versions.push(Version { blob, ..version });
+    for (key, value) in external {
+        node.external.insert(key.to_owned(), value);
+    }
     node.modified = now;
     node.modify_user_id = user;
     node.metadata_token += 1;
