@@ -14,7 +14,8 @@ use tokio::sync::Mutex;
 use tokio::time::Instant;
 use url::Url;
 
-use crate::error::{excerpt, Error, Result};
+use crate::error::{Error, Result};
+use crate::retry::{Decision, RetryEvent, RetryPolicy};
 
 /// A secret string (token, app secret, refresh token). Its `Debug` and `Display` print
 /// `<redacted>`; only [`Secret::expose`] gives the value.
@@ -31,6 +32,14 @@ impl Secret {
     /// The secret value itself, for the one place that must send it.
     pub fn expose(&self) -> &str {
         &self.0
+    }
+}
+
+/// Sends the value itself: a secret that goes over the wire (e.g. a link password in an
+/// argument) must be serializable, while `Debug` and `Display` stay redacted.
+impl serde::Serialize for Secret {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(&self.0)
     }
 }
 
@@ -236,7 +245,8 @@ impl OAuthApp {
         if let Some(s) = &self.app_secret {
             form.push(("client_secret", s.expose()));
         }
-        self.token_call(&form).await
+        // A code is good for one exchange: repeating one whose answer was lost cannot succeed.
+        self.token_call(&form, false).await
     }
 
     /// Obtains a fresh access token from a refresh token.
@@ -249,10 +259,11 @@ impl OAuthApp {
         if let Some(s) = &self.app_secret {
             form.push(("client_secret", s.expose()));
         }
-        self.token_call(&form).await
+        // Repeating a refresh only mints another access token: safe after a broken answer.
+        self.token_call(&form, true).await
     }
 
-    async fn token_call(&self, form: &[(&str, &str)]) -> Result<TokenResponse> {
+    async fn token_call(&self, form: &[(&str, &str)], idempotent: bool) -> Result<TokenResponse> {
         let body = serde_urlencoded::to_string(form)
             .map_err(|e| Error::invalid(TOKEN_ROUTE, e.to_string()))?;
         let resp = self
@@ -262,12 +273,13 @@ impl OAuthApp {
             .body(body)
             .send()
             .await
-            .map_err(|e| Error::transport(TOKEN_ROUTE, false, e))?;
+            .map_err(|e| Error::transport(TOKEN_ROUTE, idempotent, e))?;
         let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
         let bytes = resp
             .bytes()
             .await
-            .map_err(|e| Error::transport(TOKEN_ROUTE, false, e))?;
+            .map_err(|e| Error::transport(TOKEN_ROUTE, idempotent, e))?;
         if status == 200 {
             return serde_json::from_slice(&bytes)
                 .map_err(|e| Error::decode(TOKEN_ROUTE, e, &bytes));
@@ -285,15 +297,14 @@ impl OAuthApp {
                 summary: e.error_description.unwrap_or_else(|| e.error.clone()),
                 tag: Some(e.error),
             }),
-            _ => Err(Error::Api(Box::new(crate::error::ApiError {
-                route: TOKEN_ROUTE.into(),
+            // Not an OAuth refusal (5xx, a rate limit ...): read like any API answer, with its
+            // Retry-After, so that the retry policy can act on it.
+            _ => Err(crate::transport::error_from_answer(
+                TOKEN_ROUTE,
                 status,
-                summary: excerpt(&bytes),
-                error: None,
-                user_message: None,
-                request_id: None,
-                retry_after: None,
-            }))),
+                &headers,
+                &bytes,
+            )),
         }
     }
 }
@@ -338,11 +349,14 @@ impl fmt::Debug for PkceVerifier {
 ///
 /// It refreshes before expiry (a margin of up to 5 minutes, at most half the token's
 /// lifetime) and once more when the server answers `expired_access_token`. One refresh runs at
-/// a time: calls that wait meanwhile get the token it obtained.
+/// a time: calls that wait meanwhile get the token it obtained. A refresh that fails for a
+/// passing reason (5xx, 429, a broken connection) is repeated under its [`RetryPolicy`] (the
+/// client's own when the [`crate::ClientBuilder`] creates the provider).
 pub struct RefreshingToken {
     app: OAuthApp,
     refresh_token: Secret,
     margin: Duration,
+    retry: RetryPolicy,
     current: Mutex<Option<(Secret, Option<Instant>)>>,
     refreshes: AtomicU64,
 }
@@ -364,6 +378,7 @@ impl RefreshingToken {
             app,
             refresh_token: refresh_token.into(),
             margin: Duration::from_secs(300),
+            retry: RetryPolicy::default(),
             current: Mutex::new(None),
             refreshes: AtomicU64::new(0),
         }
@@ -372,6 +387,12 @@ impl RefreshingToken {
     /// Refresh this long before expiry at most (default 5 minutes).
     pub fn margin(mut self, margin: Duration) -> Self {
         self.margin = margin;
+        self
+    }
+
+    /// How failed refreshes are repeated (default [`RetryPolicy::default`]).
+    pub fn retry_policy(mut self, policy: RetryPolicy) -> Self {
+        self.retry = policy;
         self
     }
 
@@ -390,7 +411,7 @@ impl RefreshingToken {
     }
 
     async fn fetch(&self) -> Result<(Secret, Option<Instant>)> {
-        let resp = self.app.refresh(&self.refresh_token).await?;
+        let resp = self.refresh_with_retries().await?;
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(expires_in = ?resp.expires_in, "dropbox access token refreshed");
         let expires_at = resp.expires_in.map(|s| {
@@ -399,6 +420,47 @@ impl RefreshingToken {
             Instant::now() + life - margin
         });
         Ok((resp.access_token, expires_at))
+    }
+
+    /// One refresh, repeated under the retry policy while it fails for a passing reason.
+    async fn refresh_with_retries(&self) -> Result<TokenResponse> {
+        let started = Instant::now();
+        // Waits the policy asked for count toward its budget even if its sleeper returns early.
+        let mut waited = Duration::ZERO;
+        let mut attempt = 0u32;
+        loop {
+            attempt += 1;
+            let error = match self.app.refresh(&self.refresh_token).await {
+                Ok(resp) => return Ok(resp),
+                Err(e) => e,
+            };
+            match self
+                .retry
+                .decide(attempt, started.elapsed().max(waited), &error)
+            {
+                Decision::Wait(delay) => {
+                    tracing::debug!(attempt, ?delay, error = %error, "retrying the token refresh");
+                    if let Some(cb) = &self.retry.on_retry {
+                        cb(&RetryEvent {
+                            route: TOKEN_ROUTE,
+                            attempt,
+                            delay,
+                            error: &error,
+                        });
+                    }
+                    waited += delay;
+                    self.retry.sleep(delay).await;
+                }
+                Decision::GiveUp => return Err(error),
+                Decision::RateLimited(retry_after) => {
+                    return Err(Error::RateLimited {
+                        route: TOKEN_ROUTE.to_owned(),
+                        retry_after,
+                        reason: None,
+                    })
+                }
+            }
+        }
     }
 }
 
@@ -461,6 +523,14 @@ mod tests {
         let app = OAuthApp::new("key").secret("app-secret-value");
         let dbg = format!("{:?}", RefreshingToken::new(app, "refresh-secret-value"));
         assert!(!dbg.contains("secret-value"), "{dbg}");
+        let link = crate::models::sharing::SharedLinkSettings {
+            link_password: Some(Secret::new("link-password-value")),
+            ..Default::default()
+        };
+        assert!(!format!("{link:?}").contains("link-password-value"));
+        assert!(serde_json::to_string(&link)
+            .unwrap()
+            .contains("link-password-value"));
         let v = PkceVerifier::generate();
         assert!(!format!("{v:?}").contains(v.expose()));
         assert_eq!(v.expose().len(), 128);

@@ -345,7 +345,7 @@ impl ClientBuilder {
                 if let Some(s) = app_secret {
                     app = app.secret(s);
                 }
-                Arc::new(RefreshingToken::new(app, refresh_token))
+                Arc::new(RefreshingToken::new(app, refresh_token).retry_policy(self.retry.clone()))
             }
         };
         Ok(Client {

@@ -151,7 +151,7 @@ impl ApiError {
                 break;
             };
             tags.push(tag.to_owned());
-            current = map.get(tag);
+            current = map.get(tag).or_else(|| inlined_union(map));
         }
         if tags.is_empty() && !self.summary.is_empty() && self.error.is_some() {
             // Fall back on the human summary (`path/not_found/..`), prefix-matched like OpenDAL.
@@ -324,6 +324,19 @@ impl Error {
     }
 }
 
+/// The union inside a member whose value is a struct. Such a struct's fields sit next to `.tag`
+/// (`{".tag": "path", "reason": {".tag": "conflict", ...}, "upload_session_id": ...}` for
+/// `UploadError.path`); when exactly one of them is a union, the tag chain continues there.
+fn inlined_union(map: &serde_json::Map<String, serde_json::Value>) -> Option<&serde_json::Value> {
+    let mut unions = map
+        .iter()
+        .filter(|(key, value)| key.as_str() != ".tag" && value.get(".tag").is_some());
+    match (unions.next(), unions.next()) {
+        (Some((_, value)), None) => Some(value),
+        _ => None,
+    }
+}
+
 fn api_kind(api: &ApiError) -> ErrorKind {
     match api.status {
         400 => return ErrorKind::InvalidInput,
@@ -389,3 +402,42 @@ pub(crate) fn excerpt(body: &[u8]) -> String {
 
 /// A `Result` whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn api(error: serde_json::Value) -> ApiError {
+        ApiError {
+            route: "files/upload".into(),
+            status: 409,
+            summary: String::new(),
+            error: Some(error),
+            user_message: None,
+            request_id: None,
+            retry_after: None,
+        }
+    }
+
+    #[test]
+    fn tags_follow_unions_inside_inlined_structs() {
+        // UploadError.path is the struct UploadWriteFailed {reason: WriteError, upload_session_id}.
+        let failed = api(json!({
+            ".tag": "path",
+            "reason": {".tag": "conflict", "conflict": {".tag": "file"}},
+            "upload_session_id": "abc"
+        }));
+        assert_eq!(failed.tags(), ["path", "conflict", "file"]);
+        assert_eq!(api_kind(&failed), ErrorKind::Conflict);
+        let busy = api(json!({
+            ".tag": "path",
+            "reason": {".tag": "too_many_write_operations"},
+            "upload_session_id": "abc"
+        }));
+        assert!(Error::Api(Box::new(busy)).is_retryable());
+        // A struct with no union field (or several) ends the chain.
+        let offset = api(json!({".tag": "incorrect_offset", "correct_offset": 10}));
+        assert_eq!(offset.tags(), ["incorrect_offset"]);
+    }
+}

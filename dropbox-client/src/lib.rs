@@ -59,7 +59,8 @@
 //! 5xx (not 501), `too_many_write_operations` and connect errors, and timeouts only for calls
 //! that are safe to repeat; backoff is exponential with jitter, within a total budget; a wait
 //! longer than `max_server_delay` returns [`Error::RateLimited`] instead of sleeping. Expired
-//! tokens are refreshed once, by one caller at a time. Dropbox's limits: 150 MiB per request
+//! tokens are refreshed once, by one caller at a time; a refresh that meets a 5xx, a 429 or a
+//! broken connection is itself retried under the same policy. Dropbox's limits: 150 MiB per request
 //! (larger content goes through upload sessions in 8 MiB chunks), sessions live 7 days,
 //! concurrent sessions need 4 MiB-aligned offsets.
 

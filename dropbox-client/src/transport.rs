@@ -92,6 +92,19 @@ pub(crate) fn to_json<A: Serialize + ?Sized>(route: &str, arg: &A) -> Result<Str
     serde_json::to_string(arg).map_err(|e| Error::invalid(route, format!("argument: {e}")))
 }
 
+/// Reads a successful answer's body and decodes it as JSON.
+pub(crate) async fn read_json<R: DeserializeOwned>(
+    route: &str,
+    idempotent: bool,
+    resp: reqwest::Response,
+) -> Result<R> {
+    let body = resp
+        .bytes()
+        .await
+        .map_err(|e| Error::transport(route, idempotent, e))?;
+    from_json(route, &body)
+}
+
 pub(crate) fn from_json<R: DeserializeOwned>(route: &str, body: &[u8]) -> Result<R> {
     // A `Void` result arrives as `null` or an empty body; `()` decodes from `null`.
     let body: &[u8] = if body.is_empty() { b"null" } else { body };
@@ -108,11 +121,7 @@ impl Client {
         let mut call = Call::new(route, Host::Api, Style::Rpc, to_json(route, arg)?);
         call.idempotent = idempotent;
         let resp = self.execute(&call).await?;
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(route, idempotent, e))?;
-        from_json(route, &body)
+        read_json(route, idempotent, resp).await
     }
 
     /// Calls an upload-style route with `body` and decodes its JSON result.
@@ -131,11 +140,7 @@ impl Client {
         call.body = body;
         call.idempotent = idempotent;
         let resp = self.execute(&call).await?;
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| Error::transport(route, idempotent, e))?;
-        from_json(route, &body)
+        read_json(route, idempotent, resp).await
     }
 
     /// Calls a download-style route; returns the decoded `Dropbox-API-Result` and the response,

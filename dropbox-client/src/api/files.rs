@@ -15,7 +15,7 @@ use crate::error::Result;
 use crate::models::common::PollArg;
 use crate::models::files::*;
 use crate::pagination::cursor_pages;
-use crate::transport::{to_json, Call, Style};
+use crate::transport::{read_json, to_json, Call, Style};
 
 pub use list_folder::ListFolder;
 
@@ -130,11 +130,7 @@ impl Files {
         // The server may hold the request `timeout` + up to 90 s of jitter.
         call.timeout = Some(Duration::from_secs(secs + 90 + 30));
         let resp = self.client.execute(&call).await?;
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| crate::Error::transport(ROUTE, true, e))?;
-        let result: ListFolderLongpollResult = crate::transport::from_json(ROUTE, &body)?;
+        let result: ListFolderLongpollResult = read_json(ROUTE, true, resp).await?;
         let next = result
             .backoff
             .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));

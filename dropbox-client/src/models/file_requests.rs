@@ -118,8 +118,8 @@ stone_union! {
             NoUpdate = "no_update"
         }
         inline {
-            /// Set this deadline.
-            Update(FileRequestDeadline) = "update"
+            /// Set this deadline, or clear it with `None` (`{".tag": "update"}`).
+            Update(Option<FileRequestDeadline>) = "update"
         }
         other Other
     }

@@ -63,9 +63,9 @@ pub struct SharedLinkSettings {
     /// Whether a password is needed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_password: Option<bool>,
-    /// The password (when `require_password`). Never logged by this crate.
+    /// The password (when `require_password`); redacted in `Debug`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_password: Option<String>,
+    pub link_password: Option<crate::auth::Secret>,
     /// When the link stops working.
     #[serde(
         default,

@@ -4,7 +4,8 @@
 //! - `void`: `{".tag": "add"}` (the shorthand `"add"` is accepted on input);
 //! - `nested`: the value under a key equal to the tag, `{".tag": "update", "update": "a1c1"}`
 //!   (left out when the value is null: `{".tag": "malformed_path"}`);
-//! - `inline`: a struct's fields next to the tag, `{".tag": "incorrect_offset", "correct_offset": 10}`.
+//! - `inline`: a struct's fields next to the tag, `{".tag": "incorrect_offset", "correct_offset": 10}`
+//!   (a nullable struct, `Option<T>`, is the bare tag when null: `{".tag": "update"}`).
 //!
 //! An `other` member catches tags this client does not know (open unions), so a newer server
 //! never breaks decoding. It cannot be sent.
@@ -75,7 +76,15 @@ macro_rules! stone_union {
                         let inner = fields.remove($nt).unwrap_or(::serde_json::Value::Null);
                         ::serde_json::from_value(inner).map(Self::$nv).map_err(D::Error::custom)
                     } )*)?
-                    $($( $it => ::serde_json::from_value(::serde_json::Value::Object(fields)).map(Self::$iv).map_err(D::Error::custom), )*)?
+                    // A nullable struct member with null value is the bare tag: try null first.
+                    $($( $it => {
+                        if fields.is_empty() {
+                            if let Ok(v) = ::serde_json::from_value(::serde_json::Value::Null) {
+                                return Ok(Self::$iv(v));
+                            }
+                        }
+                        ::serde_json::from_value(::serde_json::Value::Object(fields)).map(Self::$iv).map_err(D::Error::custom)
+                    } )*)?
                     _ => stone_union!(@unknown $name, tag, D $(, $ov)?),
                 }
             }
@@ -109,6 +118,13 @@ mod tests {
         }
     }
 
+    stone_union! {
+        /// A union with a nullable struct member.
+        enum Nullable {
+            inline { Update(Option<Offset>) = "update" }
+        }
+    }
+
     #[test]
     fn wire_forms() {
         let nested = Sample::Path(Box::new(Sample::NotFound));
@@ -116,6 +132,20 @@ mod tests {
             serde_json::to_value(&nested).unwrap(),
             json!({".tag": "path", "path": {".tag": "not_found"}})
         );
+        let cleared = Nullable::Update(None);
+        assert_eq!(
+            serde_json::to_value(&cleared).unwrap(),
+            json!({".tag": "update"})
+        );
+        let set = Nullable::Update(Some(Offset { correct_offset: 3 }));
+        assert_eq!(
+            serde_json::to_value(&set).unwrap(),
+            json!({".tag": "update", "correct_offset": 3})
+        );
+        for v in [cleared, set] {
+            let back: Nullable = serde_json::from_value(serde_json::to_value(&v).unwrap()).unwrap();
+            assert_eq!(back, v);
+        }
         let inline = Sample::IncorrectOffset(Offset { correct_offset: 10 });
         assert_eq!(
             serde_json::to_value(&inline).unwrap(),

@@ -14,8 +14,8 @@ use serde_json::{json, Value};
 
 use super::auth::{self, Caller};
 use super::state::{
-    file_name, lower, parent, property_filter, within, FileRev, Loc, Node, NodeKind, NsId,
-    PathForms, Render, Store, Target, View, WriteError,
+    file_name, lower, parent, property_filter, within, DeletedEntry, FileRev, Loc, Node, NodeKind,
+    NsId, PathForms, Render, Store, Target, View, WriteError,
 };
 use super::wire::{self, parse, ApiError};
 use super::App;
@@ -197,16 +197,12 @@ fn page(store: &Store, cursor: &mut Cursor) -> Result<(Vec<Value>, bool), ApiErr
         let mut deleted: Vec<(String, String)> = Vec::new();
         if cursor.del {
             if let Some(space) = store.namespaces.get(&cursor.ns) {
-                for (path, (rev, _)) in &space.deleted {
+                for (path, gone) in &space.deleted {
                     if cursor.in_scope(cursor.ns, path)
                         && after_opt.is_none_or(|a| path.as_str() > a)
                         && !space.nodes.contains_key(path)
                     {
-                        let display = store
-                            .revs
-                            .get(rev)
-                            .map_or_else(|| path.clone(), |r| r.display.clone());
-                        deleted.push((path.clone(), display));
+                        deleted.push((path.clone(), gone.display.clone()));
                     }
                 }
             }
@@ -397,18 +393,15 @@ pub(crate) fn get_metadata(app: &App, caller: &Caller, arg: Value) -> Result<Val
         return Ok(store.node_metadata(&loc.view, loc.ns(), &loc.lower, node, &render));
     }
     if arg.include_deleted {
-        if let Some((rev, _)) = store
+        if let Some(gone) = store
             .namespaces
             .get(&loc.ns())
             .and_then(|s| s.deleted.get(&loc.lower))
         {
-            let display = store
-                .revs
-                .get(rev)
-                .map_or(loc.display.clone(), |r| r.display.clone());
-            let (pl, pd) = loc.view.relative(&loc.lower, &display);
+            let display = &gone.display;
+            let (pl, pd) = loc.view.relative(&loc.lower, display);
             return Ok(
-                json!({".tag": "deleted", "name": file_name(&display), "path_lower": pl, "path_display": pd}),
+                json!({".tag": "deleted", "name": file_name(display), "path_lower": pl, "path_display": pd}),
             );
         }
     }
@@ -876,8 +869,8 @@ pub(crate) fn list_revisions(app: &App, caller: &Caller, arg: Value) -> Result<V
         .and_then(|s| s.deleted.get(&loc.lower));
     let mut result =
         json!({"is_deleted": node.is_none(), "entries": entries, "has_more": has_more});
-    if let (None, Some((_, at))) = (node, deleted) {
-        result["server_deleted"] = json!(wire::timestamp(*at));
+    if let (None, Some(gone)) = (node, deleted) {
+        result["server_deleted"] = json!(wire::timestamp(gone.at));
     }
     Ok(result)
 }
@@ -998,20 +991,17 @@ fn search_page(store: &Store, caller: &Caller, c: &SearchCursor) -> Result<Value
     let mut hits: Vec<Value> = Vec::new();
     if c.deleted {
         if let Some(space) = store.namespaces.get(&root.ns()) {
-            let mut deleted: Vec<(&String, &(String, chrono::DateTime<Utc>))> = space
+            let mut deleted: Vec<(&String, &DeletedEntry)> = space
                 .deleted
                 .iter()
                 .filter(|(p, _)| within(p, &root.lower) && !space.nodes.contains_key(*p))
                 .collect();
-            deleted.sort();
-            for (path, (rev, _)) in deleted {
-                let display = store
-                    .revs
-                    .get(rev)
-                    .map_or(path.clone(), |r| r.display.clone());
-                if matches_name(file_name(&display)) {
-                    let (pl, pd) = view.relative(path, &display);
-                    hits.push(json!({".tag": "deleted", "name": file_name(&display), "path_lower": pl, "path_display": pd}));
+            deleted.sort_by(|a, b| a.0.cmp(b.0));
+            for (path, gone) in deleted {
+                let display = &gone.display;
+                if matches_name(file_name(display)) {
+                    let (pl, pd) = view.relative(path, display);
+                    hits.push(json!({".tag": "deleted", "name": file_name(display), "path_lower": pl, "path_display": pd}));
                 }
             }
         }

@@ -525,9 +525,12 @@ pub(crate) fn add_folder_member(app: &App, caller: &Caller, arg: Value) -> Resul
                 .find(|(m, _)| *m == caller.account)
                 .map(|(_, a)| a.as_str())
         };
+        // AclUpdatePolicy: `owner` lets only the owner change the members, `editors` any editor.
+        let editors_may = sf.policy["acl_update_policy"][".tag"].as_str() == Some("editors");
         match my_access {
             None => return Err(access_error("not_a_member")),
-            Some("owner") | Some("editor") => {}
+            Some("owner") => {}
+            Some("editor") if editors_may => {}
             Some(_) => return Err(ApiError::tag("no_permission")),
         }
         for m in &arg.members {

@@ -113,8 +113,17 @@ pub(crate) struct Namespace {
     pub nodes: BTreeMap<String, Node>,
     /// Revisions that were ever at a path, oldest first.
     pub history: HashMap<String, Vec<String>>,
-    /// When a path last had its file deleted (cleared when something is written there).
-    pub deleted: HashMap<String, (String, DateTime<Utc>)>,
+    /// The file or folder last deleted at a path (cleared when something is written there).
+    pub deleted: HashMap<String, DeletedEntry>,
+}
+
+/// What is remembered of a deleted file or folder, for `include_deleted` and `list_revisions`.
+#[derive(Debug, Clone)]
+pub(crate) struct DeletedEntry {
+    /// Its display path when it was deleted.
+    pub display: String,
+    /// When it was deleted.
+    pub at: DateTime<Utc>,
 }
 
 /// One revision ever written.
@@ -712,7 +721,9 @@ impl Store {
         id: Option<String>,
     ) -> String {
         let id = id.unwrap_or_else(|| self.new_id());
-        self.ns_mut(ns).nodes.insert(
+        let space = self.ns_mut(ns);
+        space.deleted.remove(lower);
+        space.nodes.insert(
             lower.to_owned(),
             Node {
                 id: id.clone(),
@@ -799,9 +810,11 @@ impl Store {
         let mut removed = Vec::with_capacity(keys.len());
         for key in keys {
             if let Some(node) = space.nodes.remove(&key) {
-                if let NodeKind::File(file) = &node.kind {
-                    space.deleted.insert(key.clone(), (file.rev.clone(), now));
-                }
+                let entry = DeletedEntry {
+                    display: node.display.clone(),
+                    at: now,
+                };
+                space.deleted.insert(key.clone(), entry);
                 removed.push((key, node));
             }
         }
