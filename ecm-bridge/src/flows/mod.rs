@@ -1,0 +1,3 @@
+//! Ready-made flows, one module per use case.
+
+pub mod archive_on_approval;

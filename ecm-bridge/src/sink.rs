@@ -1,0 +1,151 @@
+//! Sinks: where documents are written, the receipts they return, and the hooks that run after
+//! a write (marking the source) or after a document's attempts are exhausted (dead letters).
+
+use async_trait::async_trait;
+use serde::{Deserialize, Serialize};
+
+use crate::error::Result;
+use crate::model::{ContentHash, DocRef, Document};
+
+/// How a sink wrote a document.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum WriteAction {
+    /// A new document.
+    Created,
+    /// A new version of a document written before.
+    AddedVersion,
+    /// A write that had happened but was not recorded, found and adopted.
+    Adopted,
+}
+
+impl WriteAction {
+    /// `create`, `add_version`, `adopt` (the audit trail's words).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WriteAction::Created => "create",
+            WriteAction::AddedVersion => "add_version",
+            WriteAction::Adopted => "adopt",
+        }
+    }
+}
+
+/// What a sink reports about a write.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Receipt {
+    /// The target document and version.
+    pub target: DocRef,
+    /// Bytes at the target.
+    pub bytes: u64,
+    /// Hashes of the bytes that were sent (or read back), computed as they streamed.
+    pub sent_hashes: Vec<ContentHash>,
+    /// How it was written.
+    pub action: WriteAction,
+    /// Where, for people (`Enterprise/Archive/Marketing/…`).
+    pub location: String,
+}
+
+/// What the runner tells a sink about the write at hand.
+#[derive(Debug, Clone)]
+pub struct WriteContext {
+    /// The flow's name.
+    pub flow: String,
+    /// Where an earlier version of this source document went (from the state store), so a new
+    /// source version becomes a new target version of the same document.
+    pub previous: Option<DocRef>,
+    /// 1 for the first attempt in this run.
+    pub attempt: u32,
+}
+
+/// Where documents are written.
+///
+/// Contract: `write` writes the bytes and applies the governance, and fails rather than
+/// report success for bytes that do not verify. `find_existing` finds a write of this exact
+/// source version that happened without being recorded (the target carries the source marker,
+/// [`DocRef::marker`]). `complete` re-applies what `write` does after the bytes (categories,
+/// classification, permissions, …) for an adopted write; it must be idempotent.
+#[async_trait]
+pub trait Sink: Send + Sync {
+    /// Writes `doc` (a new document, or a new version of `ctx.previous`) with its governance.
+    async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt>;
+
+    /// The receipt of an earlier write of this exact source version, if the target has one.
+    async fn find_existing(&self, doc: &Document, ctx: &WriteContext) -> Result<Option<Receipt>>;
+
+    /// Finishes an adopted write: applies the governance steps that follow the bytes.
+    async fn complete(&self, doc: &Document, receipt: &Receipt, ctx: &WriteContext) -> Result<()> {
+        let _ = (doc, receipt, ctx);
+        Ok(())
+    }
+
+    /// Where `doc` would be written, for dry runs and reports.
+    fn describe(&self, doc: &Document) -> String;
+}
+
+/// A hook run after a document is written and recorded (mark the source with a tag, a
+/// property, or move it). It must be idempotent: after a crash it may run again.
+#[async_trait]
+pub trait AfterWrite: Send + Sync {
+    /// Runs the hook.
+    async fn after_write(&self, doc: &Document, receipt: &Receipt) -> Result<()>;
+}
+
+/// A document whose attempts are exhausted.
+#[derive(Debug, Clone)]
+pub struct DeadLetter {
+    /// The flow.
+    pub flow: String,
+    /// The source document and version.
+    pub source: DocRef,
+    /// Its path, when known.
+    pub path: Option<String>,
+    /// The last error, with its sources.
+    pub error: String,
+    /// Attempts made, over all runs.
+    pub attempts: u32,
+}
+
+/// Receives documents whose attempts are exhausted. It never fails the flow: errors are the
+/// hook's own to log.
+#[async_trait]
+pub trait DeadLetterHook: Send + Sync {
+    /// Receives one dead letter.
+    async fn dead_letter(&self, letter: &DeadLetter);
+}
+
+/// A shared sink is a sink (one limit and one cache for several flows).
+#[async_trait]
+impl<T: Sink + ?Sized> Sink for std::sync::Arc<T> {
+    async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
+        (**self).write(doc, ctx).await
+    }
+
+    async fn find_existing(&self, doc: &Document, ctx: &WriteContext) -> Result<Option<Receipt>> {
+        (**self).find_existing(doc, ctx).await
+    }
+
+    async fn complete(&self, doc: &Document, receipt: &Receipt, ctx: &WriteContext) -> Result<()> {
+        (**self).complete(doc, receipt, ctx).await
+    }
+
+    fn describe(&self, doc: &Document) -> String {
+        (**self).describe(doc)
+    }
+}
+
+/// A shared hook is a hook.
+#[async_trait]
+impl<T: AfterWrite + ?Sized> AfterWrite for std::sync::Arc<T> {
+    async fn after_write(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
+        (**self).after_write(doc, receipt).await
+    }
+}
+
+/// A shared dead-letter hook is a dead-letter hook.
+#[async_trait]
+impl<T: DeadLetterHook + ?Sized> DeadLetterHook for std::sync::Arc<T> {
+    async fn dead_letter(&self, letter: &DeadLetter) {
+        (**self).dead_letter(letter).await
+    }
+}

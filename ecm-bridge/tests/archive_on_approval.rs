@@ -1,0 +1,271 @@
+//! End to end against the sandbox: the demo's approved files are archived into Content Server
+//! with the right bytes and governance; a second run writes nothing; a new Dropbox rev becomes a
+//! new version of the same document; injected faults end in the same final state.
+
+mod support;
+
+use dropbox_client::models::file_properties::TemplateFilterBase;
+use dropbox_client::models::files::{CommitInfo, GetMetadataArg, WriteMode};
+use ecm_bridge::model::DocRef;
+use ecm_bridge::sink::WriteAction;
+use sandbox::FaultRule;
+use support::{Env, APPROVED, APPROVED_FOLDER};
+
+/// Asserts the final state: each approved file archived exactly once, latest version = the
+/// Dropbox bytes, governance applied, Dropbox file marked.
+async fn assert_archived(env: &Env) {
+    let children = env.cs_archive_children().await;
+    assert_eq!(children.len(), APPROVED.len(), "{children:?}");
+    let records_managers = env
+        .cs
+        .members()
+        .find_group("Records Managers")
+        .await
+        .unwrap()
+        .unwrap();
+    for name in APPROVED {
+        let node = env
+            .cs_doc(name)
+            .await
+            .unwrap_or_else(|| panic!("{name} not archived"));
+        let dropbox_path = format!("{APPROVED_FOLDER}/{name}");
+        assert_eq!(
+            env.cs_bytes(node.id, None).await,
+            env.dropbox_bytes(&dropbox_path).await,
+            "{name}: bytes"
+        );
+        // Categories, read back by attribute name.
+        let cats = env.cs.categories().list(node.id).await.unwrap();
+        let dg = cats
+            .iter()
+            .find(|c| c.name.as_deref() == Some("Document Governance"))
+            .unwrap_or_else(|| panic!("{name}: no Document Governance category: {cats:?}"));
+        let value = |attr: &str| {
+            let key = &dg
+                .attributes
+                .iter()
+                .find(|a| a.name.as_deref() == Some(attr))
+                .unwrap()
+                .key;
+            dg.values.get(key).cloned().unwrap_or_default()
+        };
+        assert_eq!(value("Source System"), "Dropbox");
+        assert_eq!(value("Source Path"), dropbox_path.as_str());
+        assert_eq!(value("Document Type"), "Marketing");
+        assert_eq!(value("Team"), "Marketing");
+        assert!(value("Approved On")
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("2026-01-15"));
+        assert_eq!(
+            value("Keywords"),
+            serde_json::json!(["marketing", "Approved"])
+        );
+        // RM classification.
+        let rm = env.cs.records().details(node.id).await.unwrap();
+        assert_eq!(rm.records.len(), 1, "{name}: {:?}", rm.raw);
+        assert_eq!(rm.records[0]["name"], "MKT-01 Marketing Records");
+        // Permissions.
+        let perms = env.cs.permissions().get(node.id).await.unwrap();
+        let custom = perms
+            .iter()
+            .find(|p| p.kind == "custom" && p.right_id == Some(records_managers.id))
+            .unwrap_or_else(|| panic!("{name}: no grant for Records Managers: {perms:?}"));
+        let mut got: Vec<String> = custom
+            .permissions
+            .iter()
+            .map(|p| {
+                serde_json::to_value(p)
+                    .unwrap()
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect();
+        got.sort();
+        assert_eq!(got, ["see", "see_contents"]);
+        // The source marker.
+        let meta = env
+            .dropbox
+            .files()
+            .get_metadata(dropbox_path.as_str())
+            .await
+            .unwrap();
+        let file = meta.as_file().unwrap();
+        assert!(
+            node.description
+                .as_deref()
+                .unwrap_or_default()
+                .contains(&DocRef::dropbox(&file.id, "").key()),
+            "{name}: {:?}",
+            node.description
+        );
+        // Dropbox marking: tag and Governance property with the node id.
+        let tags = env
+            .dropbox
+            .files()
+            .get_tags([dropbox_path.as_str()])
+            .await
+            .unwrap();
+        let texts: Vec<&str> = tags.paths_to_tags[0]
+            .tags
+            .iter()
+            .filter_map(|t| t.text())
+            .collect();
+        assert!(texts.contains(&"archived"), "{name}: tags {texts:?}");
+        let templates = env
+            .dropbox
+            .file_properties()
+            .list_templates_for_user()
+            .await
+            .unwrap()
+            .template_ids;
+        let meta = env
+            .dropbox
+            .files()
+            .get_metadata(
+                GetMetadataArg::new(dropbox_path.as_str())
+                    .include_property_groups(TemplateFilterBase::FilterSome(templates)),
+            )
+            .await
+            .unwrap();
+        let groups = meta
+            .as_file()
+            .unwrap()
+            .property_groups
+            .clone()
+            .unwrap_or_default();
+        let fields: Vec<(String, String)> = groups
+            .iter()
+            .flat_map(|g| g.fields.iter().map(|f| (f.name.clone(), f.value.clone())))
+            .collect();
+        assert!(
+            fields.contains(&("cs_node_id".into(), node.id.to_string())),
+            "{name}: {fields:?}"
+        );
+        assert!(
+            fields.contains(&("status".into(), "archived".into())),
+            "{name}: {fields:?}"
+        );
+        assert!(
+            fields.contains(&("retention_class".into(), "MKT-01 Marketing Records".into())),
+            "{name}: {fields:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn archives_approved_files_once_and_new_revs_as_versions() {
+    let env = Env::start().await;
+    let flow = env.flow().build().unwrap();
+
+    let report = flow.run_once().await.unwrap();
+    assert_eq!(report.failed.len(), 0, "{:#?}", report.failed);
+    assert_eq!(
+        report.count(WriteAction::Created),
+        3,
+        "{}",
+        report.summary()
+    );
+    assert_eq!(report.found, 11);
+    assert_eq!(report.skipped.len(), 8);
+    assert!(
+        report
+            .skipped
+            .iter()
+            .all(|s| s.reason.starts_with("not approved")),
+        "{:#?}",
+        report.skipped
+    );
+    assert!(report.checkpoint.is_some());
+    assert_archived(&env).await;
+    let audit = flow
+        .state()
+        .audit(Some("archive_on_approval"))
+        .await
+        .unwrap();
+    assert_eq!(audit.iter().filter(|e| e.action == "create").count(), 3);
+    assert_eq!(audit.iter().filter(|e| e.action == "mark").count(), 3);
+
+    // A second run writes nothing to Content Server.
+    let stats = env.sandbox.contentserver_stats();
+    let creates = stats.count("POST /api/v2/nodes");
+    let versions = stats.count("POST /api/v2/nodes/{id}/versions");
+    let again = flow.run_once().await.unwrap();
+    assert!(again.written.is_empty(), "{}", again.summary());
+    assert!(again.failed.is_empty(), "{:#?}", again.failed);
+    assert_eq!(stats.count("POST /api/v2/nodes"), creates);
+    assert_eq!(stats.count("POST /api/v2/nodes/{id}/versions"), versions);
+    // Even from scratch (a new state file would re-list everything): a fresh flow on the same
+    // state re-lists nothing and writes nothing.
+    let fresh = env.flow().build().unwrap().run_once().await.unwrap();
+    assert!(fresh.written.is_empty(), "{}", fresh.summary());
+
+    // A new Dropbox rev becomes version 2 of the same node.
+    let path = format!("{APPROVED_FOLDER}/Launch Plan.xlsx");
+    let node = env.cs_doc("Launch Plan.xlsx").await.unwrap();
+    let new_bytes = bytes::Bytes::from(b"Launch plan, revised after the kick-off.\n".repeat(300));
+    env.dropbox
+        .files()
+        .upload(
+            CommitInfo::new(path.as_str()).mode(WriteMode::Overwrite),
+            futures::stream::iter([Ok::<_, std::io::Error>(new_bytes.clone())]),
+        )
+        .await
+        .unwrap();
+    let third = flow.run_once().await.unwrap();
+    assert_eq!(
+        third.count(WriteAction::AddedVersion),
+        1,
+        "{}",
+        third.summary()
+    );
+    assert_eq!(third.written[0].target, Some(DocRef::cs(node.id, 2)));
+    assert_eq!(env.cs_versions(node.id).await.len(), 2);
+    assert_eq!(env.cs_bytes(node.id, Some(2)).await, new_bytes);
+    assert_eq!(env.cs_doc("Launch Plan.xlsx").await.unwrap().id, node.id);
+    assert_eq!(env.cs_archive_children().await.len(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn faults_end_in_the_same_final_state() {
+    let env = Env::start().await;
+    let cs = env.sandbox.contentserver_faults();
+    let db = env.sandbox.dropbox_faults();
+    // Uploads: a 503, then a connection reset (not retried by the client: the bridge finds
+    // out whether the document landed, then writes it).
+    cs.add(FaultRule::status("POST /api/v2/nodes", 503).with_nth(1))
+        .unwrap();
+    cs.add(FaultRule::reset("POST /api/v2/nodes").with_nth(3))
+        .unwrap();
+    cs.add(FaultRule::rate_limited("GET /api/v2/nodes/{id}/permissions", 1).with_count(1))
+        .unwrap();
+    cs.add(FaultRule::status("POST /api/v1/nodes/{id}/rmclassifications", 502).with_nth(2))
+        .unwrap();
+    db.add(FaultRule::rate_limited("/2/files/download", 1).with_count(1))
+        .unwrap();
+    db.add(FaultRule::status("/2/files/list_folder", 503).with_nth(1))
+        .unwrap();
+    db.add(FaultRule::reset("/2/files/download").with_nth(3))
+        .unwrap();
+    db.add(FaultRule::status("/2/file_properties/properties/overwrite", 500).with_nth(1))
+        .unwrap();
+
+    let flow = env.flow().concurrency(3).build().unwrap();
+    let mut report = flow.run_once().await.unwrap();
+    // Whatever still failed is retried by the next run.
+    for _ in 0..3 {
+        if report.failed.is_empty() {
+            break;
+        }
+        report = flow.run_once().await.unwrap();
+    }
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    assert_archived(&env).await;
+    let fired: u64 = [cs, db]
+        .iter()
+        .flat_map(|f| f.list()["rules"].as_array().cloned().unwrap_or_default())
+        .map(|r| r["fired"].as_u64().unwrap_or(0))
+        .sum();
+    assert!(fired >= 6, "faults fired: {fired}");
+}

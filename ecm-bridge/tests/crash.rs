@@ -1,0 +1,104 @@
+//! Crash safety: the flow is stopped at every step of its work (before and after the intent,
+//! between the Content Server write and the state update, after the record, after the marking,
+//! before a checkpoint), then started again on the same SQLite state. The final state has each
+//! approved document exactly once, with one version and the right bytes.
+
+mod support;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use ecm_bridge::runner::Failpoint;
+use ecm_bridge::Error;
+use support::{Env, APPROVED, APPROVED_FOLDER};
+
+/// Stops at the `n`th failpoint reached (1-based); records where.
+fn stop_at(n: usize, hit: Arc<Mutex<Option<Failpoint>>>) -> ecm_bridge::runner::FailpointFn {
+    let count = AtomicUsize::new(0);
+    Arc::new(move |at| {
+        let i = count.fetch_add(1, Ordering::SeqCst) + 1;
+        if i == n {
+            *hit.lock().unwrap() = Some(at);
+            true
+        } else {
+            false
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_anywhere_and_restarted_each_document_lands_once() {
+    let mut seen = Vec::new();
+    for n in 1.. {
+        let env = Env::start().await;
+        let hit = Arc::new(Mutex::new(None));
+        let crashing = env
+            .flow()
+            .concurrency(1)
+            .failpoint(stop_at(n, hit.clone()))
+            .build()
+            .unwrap();
+        match crashing.run_once().await {
+            Err(Error::Stopped(_)) => {}
+            Ok(_) => {
+                // No failpoint left to stop at: every step has been tried.
+                assert!(n > 10, "only {n} steps?");
+                break;
+            }
+            Err(e) => panic!("step {n}: {}", e.chain()),
+        }
+        drop(crashing);
+        seen.push(hit.lock().unwrap().expect("stopped somewhere"));
+
+        // Restart on the same state file; a second restart changes nothing.
+        let restarted = env.flow().build().unwrap();
+        let report = restarted.run_once().await.unwrap();
+        assert!(report.failed.is_empty(), "step {n}: {:#?}", report.failed);
+        let again = restarted.run_once().await.unwrap();
+        assert!(again.written.is_empty(), "step {n}: {}", again.summary());
+
+        let children = env.cs_archive_children().await;
+        assert_eq!(children.len(), APPROVED.len(), "step {n}: {children:?}");
+        for name in APPROVED {
+            let node = env.cs_doc(name).await.unwrap();
+            assert_eq!(
+                env.cs_versions(node.id).await.len(),
+                1,
+                "step {n}: {name} has extra versions"
+            );
+            assert_eq!(
+                env.cs_bytes(node.id, None).await,
+                env.dropbox_bytes(&format!("{APPROVED_FOLDER}/{name}"))
+                    .await,
+                "step {n}: {name}"
+            );
+        }
+        let state = env.state();
+        use ecm_bridge::state::StateStore;
+        let mappings = state.mappings("archive_on_approval").await.unwrap();
+        assert_eq!(mappings.len(), APPROVED.len(), "step {n}");
+        assert!(
+            mappings.iter().all(|m| m.hooks_done),
+            "step {n}: {mappings:?}"
+        );
+        assert!(
+            state
+                .intents("archive_on_approval")
+                .await
+                .unwrap()
+                .is_empty(),
+            "step {n}"
+        );
+        env.sandbox.shutdown().await;
+    }
+    for fp in [
+        Failpoint::BeforeIntent,
+        Failpoint::BeforeWrite,
+        Failpoint::AfterWrite,
+        Failpoint::AfterRecord,
+        Failpoint::AfterHooks,
+        Failpoint::BeforeCheckpoint,
+    ] {
+        assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");
+    }
+}

@@ -1,0 +1,475 @@
+//! Archives approved Dropbox files into Content Server as governed records (use case 1).
+//!
+//! With no configuration it starts the sandbox in-process with its demo seed and runs against
+//! it. Real servers are named by environment variables (`DROPBOX_TOKEN`, or
+//! `DROPBOX_REFRESH_TOKEN` + `DROPBOX_APP_KEY` [+ `DROPBOX_APP_SECRET`]; `CS_URL`, `CS_USER`,
+//! `CS_PASSWORD`) or a TOML file given with `--config` (see `examples/config/archive.toml`).
+//!
+//! ```sh
+//! cargo run -p ecm-examples --bin archive_on_approval
+//! cargo run -p ecm-examples --bin archive_on_approval -- --config my.toml --mode watch
+//! ```
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use clap::{Parser, ValueEnum};
+use contentserver_client::Credentials;
+use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
+use ecm_bridge::rules::Rules;
+use ecm_bridge::runner::{Progress, ProgressFn, Report};
+use ecm_bridge::sink::WriteAction;
+use ecm_bridge::state::{SqliteStore, StateStore};
+use indicatif::{ProgressBar, ProgressStyle};
+use serde::Deserialize;
+
+/// The rules used when `--rules` is not given.
+const DEFAULT_RULES: &str = include_str!("../../config/rules.toml");
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Mode {
+    /// One run.
+    Once,
+    /// A run every `--interval` seconds until Ctrl-C.
+    Every,
+    /// A run, then one whenever Dropbox reports changes, until Ctrl-C.
+    Watch,
+}
+
+/// Archive approved Dropbox files into Content Server.
+#[derive(Debug, Parser)]
+struct Args {
+    /// A TOML file naming the servers and the flow's settings.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// A rules file (default: the bundled examples/config/rules.toml).
+    #[arg(long)]
+    rules: Option<PathBuf>,
+    /// The state file (default: a temporary one for the sandbox, ./archive_on_approval.db
+    /// for real servers).
+    #[arg(long)]
+    state: Option<PathBuf>,
+    /// Report what would be archived; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// How to run.
+    #[arg(long, value_enum, default_value = "once")]
+    mode: Mode,
+    /// Seconds between runs for `--mode every` (and the fallback of `--mode watch`).
+    #[arg(long, default_value_t = 300)]
+    interval: u64,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Config {
+    #[serde(default)]
+    dropbox: Option<DropboxConfig>,
+    #[serde(default)]
+    contentserver: Option<CsConfig>,
+    #[serde(default)]
+    flow: FlowConfig,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct DropboxConfig {
+    token: Option<String>,
+    refresh_token: Option<String>,
+    app_key: Option<String>,
+    app_secret: Option<String>,
+    /// Base URL override (a proxy, the sandbox binary).
+    base_url: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CsConfig {
+    url: Option<String>,
+    user: Option<String>,
+    password: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FlowConfig {
+    source_root: Option<String>,
+    archive_folder: Option<String>,
+    archive_root_node: Option<i64>,
+    approval_folders: Option<Vec<String>>,
+    approval_tags: Option<Vec<String>>,
+    approval_properties: Option<BTreeMap<String, String>>,
+    approval_name_pattern: Option<String>,
+    mark_tag: Option<String>,
+    mark_property: Option<bool>,
+    move_to: Option<String>,
+    concurrency: Option<usize>,
+}
+
+type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+fn env(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.is_empty())
+}
+
+/// Where the flow runs: real servers, or the sandbox (kept alive while the flow runs).
+struct Target {
+    dropbox: dropbox_client::Client,
+    cs: contentserver_client::Client,
+    description: String,
+    sandbox: Option<sandbox::Sandbox>,
+    temp: Option<tempfile_dir::TempDir>,
+}
+
+/// A temporary directory removed on drop, without another dependency.
+mod tempfile_dir {
+    use std::path::{Path, PathBuf};
+
+    pub struct TempDir(PathBuf);
+
+    impl TempDir {
+        pub fn new(prefix: &str) -> std::io::Result<Self> {
+            let path = std::env::temp_dir().join(format!("{prefix}-{}", std::process::id()));
+            std::fs::create_dir_all(&path)?;
+            Ok(TempDir(path))
+        }
+
+        pub fn path(&self) -> &Path {
+            &self.0
+        }
+    }
+
+    impl Drop for TempDir {
+        fn drop(&mut self) {
+            let _ = std::fs::remove_dir_all(&self.0);
+        }
+    }
+}
+
+async fn target(config: &Config) -> Result<Target, BoxError> {
+    let db = config.dropbox.as_ref();
+    let token = env("DROPBOX_TOKEN").or_else(|| db.and_then(|d| d.token.clone()));
+    let refresh = env("DROPBOX_REFRESH_TOKEN").or_else(|| db.and_then(|d| d.refresh_token.clone()));
+    let app_key = env("DROPBOX_APP_KEY").or_else(|| db.and_then(|d| d.app_key.clone()));
+    let app_secret = env("DROPBOX_APP_SECRET").or_else(|| db.and_then(|d| d.app_secret.clone()));
+    let cs = config.contentserver.as_ref();
+    let cs_url = env("CS_URL").or_else(|| cs.and_then(|c| c.url.clone()));
+    let cs_user = env("CS_USER").or_else(|| cs.and_then(|c| c.user.clone()));
+    let cs_password = env("CS_PASSWORD").or_else(|| cs.and_then(|c| c.password.clone()));
+
+    let dropbox_named = token.is_some() || refresh.is_some();
+    if !dropbox_named && cs_url.is_none() {
+        let sandbox = sandbox::start(sandbox::SandboxConfig::new()).await?;
+        let dropbox = dropbox_client::Client::builder()
+            .base_url(sandbox.dropbox_url().parse()?)
+            .access_token("sandbox-token")
+            .build()?;
+        let cs = contentserver_client::Client::builder(sandbox.contentserver_url())
+            .credentials(Credentials::password("admin", "admin"))
+            .build()?;
+        let description = format!(
+            "the sandbox (Dropbox {}, Content Server {})",
+            sandbox.dropbox_url(),
+            sandbox.contentserver_url()
+        );
+        return Ok(Target {
+            dropbox,
+            cs,
+            description,
+            sandbox: Some(sandbox),
+            temp: Some(tempfile_dir::TempDir::new("archive-on-approval")?),
+        });
+    }
+    let mut b = dropbox_client::Client::builder();
+    if let Some(url) = db.and_then(|d| d.base_url.clone()) {
+        b = b.base_url(url.parse()?);
+    }
+    b = match (token, refresh, app_key) {
+        (Some(t), _, _) => b.access_token(t),
+        (None, Some(r), Some(key)) => b.refresh_token(key, app_secret.as_deref(), r),
+        _ => {
+            return Err(
+                "Dropbox: set DROPBOX_TOKEN, or DROPBOX_REFRESH_TOKEN with DROPBOX_APP_KEY".into(),
+            )
+        }
+    };
+    let dropbox = b.build()?;
+    let (Some(url), Some(user), Some(password)) = (cs_url, cs_user, cs_password) else {
+        return Err(
+            "Content Server: set CS_URL, CS_USER and CS_PASSWORD (or [contentserver] in --config)"
+                .into(),
+        );
+    };
+    let cs = contentserver_client::Client::builder(url.clone())
+        .credentials(Credentials::password(user, password))
+        .build()?;
+    Ok(Target {
+        dropbox,
+        cs,
+        description: format!("Dropbox and Content Server at {url}"),
+        sandbox: None,
+        temp: None,
+    })
+}
+
+/// A progress bar fed by the flow's events.
+fn progress_bar() -> (ProgressBar, ProgressFn) {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} [{elapsed}] {bytes:>10} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(Duration::from_millis(100));
+    #[derive(Default)]
+    struct Counts {
+        found: u64,
+        done: u64,
+        skipped: u64,
+        failed: u64,
+    }
+    let counts = Arc::new(Mutex::new(Counts::default()));
+    let b = bar.clone();
+    let f = move |p: &Progress| {
+        let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
+        match p {
+            Progress::Found { .. } => c.found += 1,
+            Progress::Bytes { n, .. } => b.inc(*n),
+            Progress::Done { .. } | Progress::Unchanged { .. } => c.done += 1,
+            Progress::Skipped { .. } => c.skipped += 1,
+            Progress::Failed { .. } => c.failed += 1,
+            _ => {}
+        }
+        let current = match p {
+            Progress::Started { path, .. } => format!(" — {path}"),
+            _ => String::new(),
+        };
+        b.set_message(format!(
+            "{} found, {} archived, {} skipped, {} failed{current}",
+            c.found, c.done, c.skipped, c.failed
+        ));
+    };
+    (bar, Arc::new(f))
+}
+
+fn kib(bytes: u64) -> String {
+    if bytes < 1024 {
+        format!("{bytes} B")
+    } else {
+        format!("{:.1} KiB", bytes as f64 / 1024.0)
+    }
+}
+
+/// Prints what was archived where, with which metadata and retention, and what was skipped.
+async fn print_report(report: &Report, cs: &contentserver_client::Client) {
+    let mut report = report.clone();
+    report.written.sort_by(|a, b| a.path.cmp(&b.path));
+    report.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let verb = if report.dry_run {
+        "Would archive"
+    } else {
+        "Archived"
+    };
+    println!(
+        "\n{verb} {} document(s), {} in {:.2?}:",
+        report.written.len(),
+        kib(report.bytes),
+        report.elapsed
+    );
+    for w in &report.written {
+        println!("  {}", w.path);
+        let how = match w.action {
+            Some(WriteAction::Created) => "new document",
+            Some(WriteAction::AddedVersion) => "new version",
+            Some(WriteAction::Adopted) => "found from an earlier run",
+            Some(_) => "written",
+            None => "dry run",
+        };
+        match &w.target {
+            Some(t) => println!(
+                "    -> {} (node {}, version {}, {how})",
+                w.location,
+                t.id,
+                t.version.as_deref().unwrap_or("?")
+            ),
+            None => println!("    -> {} ({how})", w.location),
+        }
+        if let Some(class) = &w.governance.rm_class {
+            // The retention period, as Content Server reports it for the record.
+            let retention = match w.target.as_ref().and_then(|t| t.node_id()) {
+                Some(node) => cs
+                    .records()
+                    .details(node)
+                    .await
+                    .ok()
+                    .and_then(|d| {
+                        d.records.first().and_then(|r| {
+                            r.get("retention")
+                                .and_then(|v| v.as_str())
+                                .map(str::to_owned)
+                        })
+                    })
+                    .filter(|r| !r.is_empty())
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default(),
+                None => String::new(),
+            };
+            println!("       retention class: {class}{retention}");
+        }
+        for (cat, attrs) in &w.governance.categories {
+            let values: Vec<String> = attrs.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+            println!("       {cat}: {}", values.join("; "));
+        }
+        if !w.metadata.is_empty() {
+            let values: Vec<String> = w
+                .metadata
+                .iter()
+                .map(|(k, v)| format!("{k} = {v}"))
+                .collect();
+            println!("       metadata: {}", values.join("; "));
+        }
+        for g in &w.governance.permissions {
+            println!(
+                "       access: {} may {}",
+                g.member,
+                g.permissions.join(", ")
+            );
+        }
+    }
+    if !report.skipped.is_empty() {
+        println!("\nSkipped {}:", report.skipped.len());
+        for s in &report.skipped {
+            println!("  {} — {}", s.path, s.reason);
+        }
+    }
+    if !report.failed.is_empty() {
+        println!(
+            "\nFailed {} (retried on the next run):",
+            report.failed.len()
+        );
+        for f in &report.failed {
+            println!(
+                "  {} — {} (attempts: {}{})",
+                f.path.as_deref().unwrap_or(&f.source.id),
+                f.error,
+                f.attempts,
+                if f.dead { ", given up" } else { "" }
+            );
+        }
+    }
+    println!("\n{}", report.summary());
+}
+
+#[tokio::main]
+async fn main() -> Result<(), BoxError> {
+    let args = Args::parse();
+    let config: Config = match &args.config {
+        Some(path) => toml::from_str(&std::fs::read_to_string(path)?)?,
+        None => Config::default(),
+    };
+    let target = target(&config).await?;
+    let rules = match &args.rules {
+        Some(path) => Rules::load(path)?,
+        None => Rules::from_toml(DEFAULT_RULES)?,
+    };
+    let state_path = match (&args.state, &target.temp) {
+        (Some(p), _) => p.clone(),
+        (None, Some(temp)) => temp.path().join("state.db"),
+        (None, None) => PathBuf::from("archive_on_approval.db"),
+    };
+    let state = Arc::new(SqliteStore::open(&state_path)?);
+
+    let f = &config.flow;
+    let mut approval = Approval::default();
+    for g in f
+        .approval_folders
+        .clone()
+        .unwrap_or_else(|| vec!["**/Approved".into()])
+    {
+        approval = approval.folder(g);
+    }
+    for t in f
+        .approval_tags
+        .clone()
+        .unwrap_or_else(|| vec!["approved".into()])
+    {
+        approval = approval.tag(t);
+    }
+    for (k, v) in f.approval_properties.clone().unwrap_or_default() {
+        approval = approval.property(k, v);
+    }
+    if let Some(p) = &f.approval_name_pattern {
+        approval = approval.name_pattern(p.clone());
+    }
+    let mut marking = Marking::default();
+    if let Some(t) = f
+        .mark_tag
+        .clone()
+        .or(Some("archived".into()))
+        .filter(|t| !t.is_empty())
+    {
+        marking = marking.tag(t);
+    }
+    if f.mark_property.unwrap_or(true) {
+        marking = marking.governance_property();
+    }
+    if let Some(m) = &f.move_to {
+        marking = marking.move_to(m.clone());
+    }
+
+    println!("archive_on_approval against {}", target.description);
+    let (bar, progress) = progress_bar();
+    let flow = ArchiveOnApproval::new(target.dropbox.clone(), target.cs.clone(), state.clone())
+        .source_root(f.source_root.clone().unwrap_or_default())
+        .approval(approval)
+        .cs_folder(
+            f.archive_root_node,
+            f.archive_folder.clone().unwrap_or_else(|| "Archive".into()),
+        )
+        .rules(rules)
+        .marking(marking)
+        .concurrency(f.concurrency.unwrap_or(4))
+        .dry_run(args.dry_run)
+        .on_progress(progress)
+        .build()?;
+
+    match args.mode {
+        Mode::Once => {
+            let report = flow.run_once().await;
+            bar.finish_and_clear();
+            let report = report?;
+            print_report(&report, &target.cs).await;
+            if target.sandbox.is_some() && !args.dry_run {
+                let again = flow.run_once().await?;
+                println!(
+                    "Second run (nothing changed in Dropbox): {}",
+                    again.summary()
+                );
+            }
+        }
+        Mode::Every | Mode::Watch => {
+            let stop = async {
+                let _ = tokio::signal::ctrl_c().await;
+            };
+            let every = Duration::from_secs(args.interval.max(1));
+            let runs = match args.mode {
+                Mode::Every => flow.run_every(every, stop).await?,
+                _ => flow.watch(every, stop).await?,
+            };
+            bar.finish_and_clear();
+            println!("{runs} run(s)");
+        }
+    }
+    let audit = state.audit(Some(flow.name())).await?;
+    println!(
+        "State: {} ({} audit entries; export them with StateStore::export_audit_jsonl)",
+        state_path.display(),
+        audit.len()
+    );
+    drop(flow);
+    if let Some(s) = target.sandbox {
+        s.shutdown().await;
+    }
+    Ok(())
+}
