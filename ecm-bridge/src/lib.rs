@@ -52,9 +52,12 @@
 //! [`runner::RetryPolicy`] and records what is left for the next run.
 //!
 //! # Limits
-//! Sets (rows) of category attributes are not written by name; a workflow is started at most
-//! once per write (a crash between the write and the start loses the start); Dropbox
-//! deletions are reported, not propagated.
+//! Sets (rows) of category attributes are not written by name. A workflow start is a deferred
+//! step recorded in the state store (pending with the write, started after the record, then
+//! recorded as done): a crash before it runs it on the next run; a crash while it is under way
+//! looks for a process that this user initiated with the record attached (Content Server has
+//! no lookup of processes by document, so this lists the user's initiated processes) before
+//! starting one. Dropbox deletions are reported, not propagated.
 
 pub mod connectors;
 pub mod error;

@@ -323,9 +323,19 @@ pub struct WorkflowStart {
 /// How a Dropbox target is shared (use case 2).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ShareSettings {
-    /// Create a shared link to the file (with the account's default settings).
+    /// Create a shared link to the file (with the settings below; unset ones take the
+    /// account's defaults).
     #[serde(default)]
     pub link: bool,
+    /// Who may open the link: `public`, `team` or `no_one`.
+    #[serde(default)]
+    pub audience: Option<String>,
+    /// When the link stops working.
+    #[serde(default)]
+    pub expires: Option<DateTime<Utc>>,
+    /// Whether the file can be downloaded through the link.
+    #[serde(default)]
+    pub allow_download: Option<bool>,
 }
 
 /// What should happen to the document at the target: where, with which categories, RM class,

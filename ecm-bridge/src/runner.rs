@@ -17,6 +17,11 @@
 //!   intent survived a crash, first asks the sink to find it ([`Sink::find_existing`]) and
 //!   adopts it instead of writing again. The same source id is never processed by two tasks at
 //!   once.
+//! - **Deferred steps run once.** A governance step that cannot be repeated (a workflow start,
+//!   [`Sink::has_deferred`]) is recorded as pending with the write and run after the record;
+//!   a run stopped before it runs it on the next run, one stopped after it does not repeat it,
+//!   and one stopped while it was under way asks the sink whether it happened
+//!   ([`Sink::deferred_done`]).
 //! - **Dry runs write nothing**: no sink write, no hook, no state change (state is only read).
 //!
 //! ```no_run
@@ -53,7 +58,9 @@ use crate::sink::{
     AfterWrite, DeadLetter, DeadLetterHook, Receipt, Sink, WriteAction, WriteContext,
 };
 use crate::source::{Change, Source};
-use crate::state::{AuditEntry, Mapping, NewFailure, StateStore};
+use crate::state::{
+    AuditEntry, Mapping, NewFailure, StateStore, STEP_SINK_DEFERRED, STEP_SINK_DEFERRED_STARTED,
+};
 use crate::transform::{AsyncTransform, Blocking, Outcome, Transform};
 use crate::verify;
 
@@ -127,7 +134,9 @@ pub enum Failpoint {
     AfterWrite,
     /// After the record, before the after-write hooks.
     AfterRecord,
-    /// After the hooks, before they are recorded as done.
+    /// After the sink's deferred step (a workflow start) ran, before it is recorded as done.
+    AfterDeferred,
+    /// After the sink's deferred step (if any) and the hooks, before they are recorded as done.
     AfterHooks,
     /// Before a checkpoint is saved.
     BeforeCheckpoint,
@@ -700,29 +709,51 @@ impl Flow {
     }
 
     /// Runs once, then again whenever the source wakes up (Dropbox longpoll), or every
-    /// `fallback` when the source cannot tell, until `stop` completes. Returns the number of
-    /// runs.
+    /// `fallback` when the source cannot tell, until `stop` completes (checked between runs; a
+    /// run in progress finishes). The wake-up is armed while each run goes on, so a change
+    /// made during a run wakes the next one. Returns the number of runs.
     pub async fn watch(&self, fallback: Duration, stop: impl Future<Output = ()>) -> Result<u64> {
-        let mut wake = self.inner.source.wake();
+        // Armed before the first run lists anything (see `Source::wake`).
+        let mut wake = self.inner.source.wake().await;
         futures::pin_mut!(stop);
-        self.scheduled_run().await?;
-        let mut runs = 1;
+        let mut runs = 0;
         loop {
-            let woken = async {
-                match wake.as_mut() {
-                    Some(w) => match w.next().await {
-                        Some(()) => {}
-                        None => tokio::time::sleep(fallback).await,
-                    },
-                    None => tokio::time::sleep(fallback).await,
+            let mut woken = false;
+            {
+                let run = self.scheduled_run();
+                futures::pin_mut!(run);
+                loop {
+                    tokio::select! {
+                        r = &mut run => {
+                            r?;
+                            break;
+                        }
+                        w = next_wake(&mut wake), if !woken && wake.is_some() => match w {
+                            Some(()) => woken = true,
+                            None => wake = None,
+                        },
+                    }
                 }
-            };
-            tokio::select! {
-                _ = &mut stop => return Ok(runs),
-                _ = woken => {}
             }
-            self.scheduled_run().await?;
             runs += 1;
+            if woken {
+                tokio::select! {
+                    biased;
+                    _ = &mut stop => return Ok(runs),
+                    _ = std::future::ready(()) => {}
+                }
+                continue;
+            }
+            loop {
+                tokio::select! {
+                    _ = &mut stop => return Ok(runs),
+                    w = next_wake(&mut wake), if wake.is_some() => match w {
+                        Some(()) => break,
+                        None => wake = None,
+                    },
+                    _ = tokio::time::sleep(fallback), if wake.is_none() => break,
+                }
+            }
         }
     }
 
@@ -924,7 +955,7 @@ impl Flow {
 
         let latest = inner.state.latest_mapping(&inner.name, &key).await?;
         if let Some(m) = latest.as_ref().filter(|m| m.source == doc.source) {
-            if m.hooks_done || inner.after_write.is_empty() || inner.dry_run {
+            if m.hooks_done || inner.dry_run {
                 lock(report).unchanged += 1;
                 self.emit(Progress::Unchanged {
                     source: doc.source.clone(),
@@ -937,7 +968,8 @@ impl Flow {
                 }
                 return Ok(());
             }
-            // Written and recorded, but the source is not marked yet.
+            // Written and recorded, but a post-record step (the sink's deferred step, the
+            // marking of the source) is pending. The transforms say which sink and governance.
             let receipt = Receipt {
                 target: m.target.clone(),
                 bytes: doc.size,
@@ -945,7 +977,16 @@ impl Flow {
                 action: WriteAction::Adopted,
                 location: m.location.clone(),
             };
-            return self.finish_hooks(&doc, &receipt, report).await;
+            return match self.decide(doc.clone()).await {
+                Ok(Decision::Write(d, sink)) => {
+                    self.finish_hooks(&d, Some(&*sink), &receipt, report).await
+                }
+                Ok(Decision::Skip(reason)) => {
+                    tracing::info!(flow = %inner.name, doc = %doc.path, reason, "now skipped; only the marking is finished");
+                    self.finish_hooks(&doc, None, &receipt, report).await
+                }
+                Err(e) => self.fail(&doc, e, 1, report).await,
+            };
         }
 
         let (doc, sink) = match self.decide(doc.clone()).await {
@@ -1030,7 +1071,7 @@ impl Flow {
             source: doc.source.clone(),
             target: receipt.target.clone(),
             location: receipt.location.clone(),
-            hooks_done: inner.after_write.is_empty(),
+            hooks_done: inner.after_write.is_empty() && !sink.has_deferred(&doc),
             recorded: Utc::now(),
         };
         let entry = self.audit(&doc, receipt.action.as_str(), "ok", Some(&receipt.target));
@@ -1062,10 +1103,11 @@ impl Flow {
             location: receipt.location.clone(),
             action: receipt.action,
         });
-        if inner.after_write.is_empty() {
+        if mapping.hooks_done {
             return Ok(());
         }
-        self.finish_hooks(&doc, &receipt, report).await
+        self.finish_hooks(&doc, Some(&*sink), &receipt, report)
+            .await
     }
 
     /// One attempt: adopt an earlier write when in doubt, else write; verify.
@@ -1094,17 +1136,43 @@ impl Flow {
         Ok(receipt)
     }
 
-    /// Runs the after-write hooks (with retries) and records them as done.
-    async fn finish_hooks(&self, doc: &Document, receipt: &Receipt, report: &Shared) -> Result<()> {
+    /// Runs the sink's deferred step unless it is recorded as done (then records it), and the
+    /// after-write hooks (with retries), and records them as done.
+    async fn finish_hooks(
+        &self,
+        doc: &Document,
+        sink: Option<&dyn Sink>,
+        receipt: &Receipt,
+        report: &Shared,
+    ) -> Result<()> {
         let inner = &self.inner;
+        let mut deferred = match sink.filter(|s| s.has_deferred(doc)) {
+            Some(s)
+                if !inner
+                    .state
+                    .step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED)
+                    .await? =>
+            {
+                Some(s)
+            }
+            _ => None,
+        };
         let mut attempt = 0;
         loop {
             attempt += 1;
             let mut result = Ok(());
-            for hook in &inner.after_write {
-                result = hook.after_write(doc, receipt).await;
-                if result.is_err() {
-                    break;
+            if let Some(s) = deferred {
+                result = self.deferred_step(s, doc, receipt).await;
+                if result.is_ok() {
+                    deferred = None;
+                }
+            }
+            if result.is_ok() {
+                for hook in &inner.after_write {
+                    result = hook.after_write(doc, receipt).await;
+                    if result.is_err() {
+                        break;
+                    }
                 }
             }
             match result {
@@ -1121,6 +1189,11 @@ impl Flow {
             .state
             .mark_hooks_done(&inner.name, &doc.source)
             .await?;
+        // A failure left by an earlier attempt at these steps is settled.
+        inner
+            .state
+            .clear_failure(&inner.name, &doc.source.key())
+            .await?;
         if receipt.action == WriteAction::Adopted
             && !lock(report).written.iter().any(|w| w.source == doc.source)
         {
@@ -1130,6 +1203,38 @@ impl Flow {
         inner
             .state
             .append_audit(&self.audit(doc, "mark", "ok", Some(&receipt.target)))
+            .await
+    }
+
+    /// The sink's deferred step: found done at the target when an earlier run stopped while it
+    /// was under way, else run; then recorded as done.
+    async fn deferred_step(
+        &self,
+        sink: &dyn Sink,
+        doc: &Document,
+        receipt: &Receipt,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let state = &inner.state;
+        let in_doubt = state
+            .step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED_STARTED)
+            .await?;
+        let outcome = if in_doubt && sink.deferred_done(doc, receipt).await? {
+            tracing::info!(flow = %inner.name, doc = %doc.path, "deferred step found done at the target");
+            "found done"
+        } else {
+            state
+                .mark_step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED_STARTED)
+                .await?;
+            sink.run_deferred(doc, receipt).await?;
+            self.failpoint(Failpoint::AfterDeferred)?;
+            "ok"
+        };
+        state
+            .mark_step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED)
+            .await?;
+        state
+            .append_audit(&self.audit(doc, "deferred", outcome, Some(&receipt.target)))
             .await
     }
 
@@ -1211,6 +1316,14 @@ impl Flow {
             .boxed()
         });
         Document { body, ..doc }
+    }
+}
+
+/// The next wake-up of a source's wake stream (`None` when it ended, or there is none).
+async fn next_wake(wake: &mut Option<futures::stream::BoxStream<'static, ()>>) -> Option<()> {
+    match wake.as_mut() {
+        Some(w) => w.next().await,
+        None => None,
     }
 }
 

@@ -64,7 +64,8 @@ pub struct WriteContext {
 /// report success for bytes that do not verify. `find_existing` finds a write of this exact
 /// source version that happened without being recorded (the target carries the source marker,
 /// [`DocRef::marker`]). `complete` re-applies what `write` does after the bytes (categories,
-/// classification, permissions, …) for an adopted write; it must be idempotent.
+/// classification, permissions, …) for an adopted write; it must be idempotent. A step that is
+/// not idempotent (starting a workflow) is deferred: [`Sink::has_deferred`].
 #[async_trait]
 pub trait Sink: Send + Sync {
     /// Writes `doc` (a new document, or a new version of `ctx.previous`) with its governance.
@@ -81,6 +82,32 @@ pub trait Sink: Send + Sync {
 
     /// Where `doc` would be written, for dry runs and reports.
     fn describe(&self, doc: &Document) -> String;
+
+    /// Whether `doc` has a governance step that must run once per written version and cannot
+    /// be repeated safely (Content Server: starting a workflow). Such a step does not run in
+    /// `write`: the runner records it as pending together with the write (the mapping's
+    /// `hooks_done` stays false), calls [`Sink::run_deferred`] after the record, and records it
+    /// as done ([`crate::state::StateStore::mark_step_done`]); a run that stops before it
+    /// runs it on the next run, one that stops after it does not run it again, and one that
+    /// stops while it is under way asks [`Sink::deferred_done`] first.
+    fn has_deferred(&self, doc: &Document) -> bool {
+        let _ = doc;
+        false
+    }
+
+    /// Runs the deferred step of a written (or adopted) version; see [`Sink::has_deferred`].
+    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
+        let _ = (doc, receipt);
+        Ok(())
+    }
+
+    /// Whether the deferred step of this version already happened at the target. The runner
+    /// asks only when a run stopped while the step was under way (started, not recorded), so
+    /// the step is neither lost nor repeated. The default, `false`, repeats it.
+    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
+        let _ = (doc, receipt);
+        Ok(false)
+    }
 }
 
 /// A hook run after a document is written and recorded (mark the source with a tag, a
@@ -131,6 +158,18 @@ impl<T: Sink + ?Sized> Sink for std::sync::Arc<T> {
 
     fn describe(&self, doc: &Document) -> String {
         (**self).describe(doc)
+    }
+
+    fn has_deferred(&self, doc: &Document) -> bool {
+        (**self).has_deferred(doc)
+    }
+
+    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
+        (**self).run_deferred(doc, receipt).await
+    }
+
+    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
+        (**self).deferred_done(doc, receipt).await
     }
 }
 

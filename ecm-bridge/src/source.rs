@@ -65,7 +65,11 @@ pub trait Source: Send + Sync {
 
     /// A stream that yields when the source probably has changes (Dropbox longpoll), for
     /// [`crate::runner::Flow::watch`]. `None` when the source cannot tell.
-    fn wake(&self) -> Option<BoxStream<'static, ()>> {
+    ///
+    /// The returned stream is already armed: every change made after this call completes
+    /// wakes it, even one made before the stream is first polled. `watch` calls it before its
+    /// first run, so nothing that happens after that run has listed can slip through.
+    async fn wake(&self) -> Option<BoxStream<'static, ()>> {
         None
     }
 }
@@ -81,7 +85,7 @@ impl<T: Source + ?Sized> Source for std::sync::Arc<T> {
         (**self).fetch(id).await
     }
 
-    fn wake(&self) -> Option<BoxStream<'static, ()>> {
-        (**self).wake()
+    async fn wake(&self) -> Option<BoxStream<'static, ()>> {
+        (**self).wake().await
     }
 }

@@ -9,7 +9,7 @@ use dropbox_client::models::files::{CommitInfo, GetMetadataArg, WriteMode};
 use ecm_bridge::model::DocRef;
 use ecm_bridge::sink::WriteAction;
 use sandbox::FaultRule;
-use support::{Env, APPROVED, APPROVED_FOLDER};
+use support::{Env, APPROVED, APPROVED_FOLDER, GOVERNED_TITLE};
 
 /// Asserts the final state: each approved file archived exactly once, latest version = the
 /// Dropbox bytes, governance applied, Dropbox file marked.
@@ -268,4 +268,52 @@ async fn faults_end_in_the_same_final_state() {
         .map(|r| r["fired"].as_u64().unwrap_or(0))
         .sum();
     assert!(fired >= 6, "faults fired: {fired}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn holds_and_workflows_are_applied_and_started_once() {
+    let env = Env::start().await;
+    let flow = env.governed_flow().build().unwrap();
+    let report = flow.run_once().await.unwrap();
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    assert_eq!(
+        report.count(WriteAction::Created),
+        3,
+        "{}",
+        report.summary()
+    );
+    assert_archived(&env).await;
+
+    // The hold, read back: on the press release only.
+    let press = env.cs_doc("Press Release.pdf").await.unwrap();
+    let other = env.cs_doc("Brand Guidelines.pdf").await.unwrap();
+    assert!(env.has_hold(press.id, "Riverside Tower Litigation").await);
+    assert!(!env.has_hold(other.id, "Riverside Tower Litigation").await);
+
+    // The workflow, read back: one process of Policy Approval at its first step, titled from
+    // the rule, with the archived record attached.
+    let started = env.assignments_titled(GOVERNED_TITLE).await;
+    assert_eq!(started.len(), 1, "{started:#?}");
+    assert_eq!(started[0].name.as_deref(), Some("Review"));
+    let status = env
+        .cs
+        .workflows()
+        .status(started[0].workflow_id.unwrap())
+        .await
+        .unwrap();
+    assert_eq!(status.name.as_deref(), Some(GOVERNED_TITLE));
+    assert_eq!(env.attachments(&status).await, [press.id]);
+    let audit = flow
+        .state()
+        .audit(Some("archive_on_approval"))
+        .await
+        .unwrap();
+    let deferred: Vec<_> = audit.iter().filter(|e| e.action == "deferred").collect();
+    assert_eq!(deferred.len(), 1, "{deferred:#?}");
+    assert_eq!(deferred[0].target, Some(DocRef::cs(press.id, 1)));
+
+    // Another run starts nothing.
+    let again = flow.run_once().await.unwrap();
+    assert!(again.written.is_empty(), "{}", again.summary());
+    assert_eq!(env.assignments_titled(GOVERNED_TITLE).await.len(), 1);
 }

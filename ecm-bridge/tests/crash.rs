@@ -1,7 +1,10 @@
 //! Crash safety: the flow is stopped at every step of its work (before and after the intent,
 //! between the Content Server write and the state update, after the record, after the marking,
 //! before a checkpoint), then started again on the same SQLite state. The final state has each
-//! approved document exactly once, with one version and the right bytes.
+//! approved document exactly once, with one version and the right bytes. `Press Release.pdf`
+//! also goes on a hold and starts a workflow: after every restart exactly one process has been
+//! started for it (the start is a deferred step recorded in the state store; a run stopped
+//! right after the start finds the process attached to the record and does not start another).
 
 mod support;
 
@@ -10,7 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use ecm_bridge::runner::Failpoint;
 use ecm_bridge::Error;
-use support::{Env, APPROVED, APPROVED_FOLDER};
+use support::{Env, APPROVED, APPROVED_FOLDER, GOVERNED_TITLE};
 
 /// Stops at the `n`th failpoint reached (1-based); records where.
 fn stop_at(n: usize, hit: Arc<Mutex<Option<Failpoint>>>) -> ecm_bridge::runner::FailpointFn {
@@ -33,7 +36,7 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
         let env = Env::start().await;
         let hit = Arc::new(Mutex::new(None));
         let crashing = env
-            .flow()
+            .governed_flow()
             .concurrency(1)
             .failpoint(stop_at(n, hit.clone()))
             .build()
@@ -51,7 +54,7 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
         seen.push(hit.lock().unwrap().expect("stopped somewhere"));
 
         // Restart on the same state file; a second restart changes nothing.
-        let restarted = env.flow().build().unwrap();
+        let restarted = env.governed_flow().build().unwrap();
         let report = restarted.run_once().await.unwrap();
         assert!(report.failed.is_empty(), "step {n}: {:#?}", report.failed);
         let again = restarted.run_once().await.unwrap();
@@ -73,6 +76,27 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
                 "step {n}: {name}"
             );
         }
+        let press = env.cs_doc("Press Release.pdf").await.unwrap();
+        let started = env.assignments_titled(GOVERNED_TITLE).await;
+        assert_eq!(started.len(), 1, "step {n}: {started:#?}");
+        let process = started[0].workflow_id.unwrap();
+        let status = env.cs.workflows().status(process).await.unwrap();
+        assert_eq!(status.name.as_deref(), Some(GOVERNED_TITLE), "step {n}");
+        // Policy Approval's first step, with the archived record attached.
+        let steps: Vec<_> = status
+            .current_steps
+            .iter()
+            .map(|s| s.task_name.as_deref())
+            .collect();
+        assert_eq!(steps, [Some("Review")], "step {n}");
+        let attached = env.attachments(&status).await;
+        assert_eq!(attached, [press.id], "step {n}");
+        assert!(
+            env.has_hold(press.id, "Riverside Tower Litigation").await,
+            "step {n}: {:#}",
+            env.cs.records().node_holds(press.id).await.unwrap()
+        );
+
         let state = env.state();
         use ecm_bridge::state::StateStore;
         let mappings = state.mappings("archive_on_approval").await.unwrap();
@@ -96,6 +120,7 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
         Failpoint::BeforeWrite,
         Failpoint::AfterWrite,
         Failpoint::AfterRecord,
+        Failpoint::AfterDeferred,
         Failpoint::AfterHooks,
         Failpoint::BeforeCheckpoint,
     ] {

@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -300,6 +301,12 @@ impl StateStore for LoggingStore {
     }
     async fn mark_hooks_done(&self, flow: &str, source: &DocRef) -> Result<()> {
         self.inner.mark_hooks_done(flow, source).await
+    }
+    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool> {
+        self.inner.step_done(flow, source, step).await
+    }
+    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()> {
+        self.inner.mark_step_done(flow, source, step).await
     }
     async fn record_failure(
         &self,
@@ -599,4 +606,168 @@ async fn dry_runs_write_nothing() {
     assert!(state.audit(None).await.unwrap().is_empty());
     assert!(state.intents("t").await.unwrap().is_empty());
     assert!(state.mappings("t").await.unwrap().is_empty());
+}
+
+/// A flow over `source` and `sink` whose progress callback pushes a page with document `b`
+/// after the first run and wakes `stop` after the third; returns it with the run counter.
+fn scheduled_flow(
+    source: Arc<MemSource>,
+    sink: Arc<MemSink>,
+    opens: &Arc<AtomicUsize>,
+    stop: Arc<Notify>,
+) -> (Flow, Arc<AtomicUsize>) {
+    let finished = Arc::new(AtomicUsize::new(0));
+    let (src, n, b) = (source.clone(), finished.clone(), doc("b", "1", opens));
+    let flow = Flow::builder("scheduled")
+        .source_arc(source)
+        .sink_arc(sink)
+        .state(Arc::new(MemoryStore::new()))
+        .retry(fast())
+        .on_progress(move |p| {
+            if let ecm_bridge::runner::Progress::RunFinished(_) = p {
+                match n.fetch_add(1, Ordering::SeqCst) + 1 {
+                    1 => src.push_page(vec![b.clone()]),
+                    3 => stop.notify_one(),
+                    _ => {}
+                }
+            }
+        })
+        .build()
+        .unwrap();
+    (flow, finished)
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_every_runs_on_its_interval_until_stopped() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let source = MemSource::new(vec![vec![doc("a", "1", &opens)]]);
+    let sink = Arc::new(MemSink::default());
+    let stop = Arc::new(Notify::new());
+    let (flow, finished) = scheduled_flow(source, sink.clone(), &opens, stop.clone());
+    let started = tokio::time::Instant::now();
+    let runs = flow
+        .run_every(Duration::from_secs(60), stop.notified())
+        .await
+        .unwrap();
+    assert_eq!(runs, 3);
+    assert_eq!(finished.load(Ordering::SeqCst), 3);
+    // The first run at once, then one per interval (virtual time).
+    assert_eq!(started.elapsed(), Duration::from_secs(120));
+    let written: Vec<String> = sink
+        .stored
+        .lock()
+        .unwrap()
+        .iter()
+        .map(|(r, _, _)| r.id.clone())
+        .collect();
+    assert_eq!(written, ["id:a", "id:b"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn watch_falls_back_to_its_interval_without_wake_ups() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let source = MemSource::new(vec![vec![doc("a", "1", &opens)]]);
+    let sink = Arc::new(MemSink::default());
+    let stop = Arc::new(Notify::new());
+    let (flow, _) = scheduled_flow(source, sink.clone(), &opens, stop.clone());
+    let started = tokio::time::Instant::now();
+    let runs = flow
+        .watch(Duration::from_secs(30), stop.notified())
+        .await
+        .unwrap();
+    assert_eq!(runs, 3);
+    assert_eq!(started.elapsed(), Duration::from_secs(60));
+    assert_eq!(sink.stored.lock().unwrap().len(), 2);
+}
+
+/// A sink whose documents all have a deferred step (like a workflow start): writes go to the
+/// inner [`MemSink`]; the step fails (not retryably) while `failures` is above zero.
+#[derive(Default)]
+struct DeferringSink {
+    inner: MemSink,
+    failures: AtomicUsize,
+    /// Source markers whose step ran.
+    ran: Mutex<Vec<String>>,
+    /// How often the sink was asked whether the step had run.
+    asked: AtomicUsize,
+}
+
+#[async_trait]
+impl Sink for DeferringSink {
+    async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
+        self.inner.write(doc, ctx).await
+    }
+    async fn find_existing(&self, doc: &Document, ctx: &WriteContext) -> Result<Option<Receipt>> {
+        self.inner.find_existing(doc, ctx).await
+    }
+    fn describe(&self, doc: &Document) -> String {
+        self.inner.describe(doc)
+    }
+    fn has_deferred(&self, _doc: &Document) -> bool {
+        true
+    }
+    async fn run_deferred(&self, doc: &Document, _receipt: &Receipt) -> Result<()> {
+        if self
+            .failures
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1))
+            .is_ok()
+        {
+            return Err(Error::governance(
+                &doc.path,
+                Step::Workflow,
+                "map not found",
+            ));
+        }
+        self.ran.lock().unwrap().push(doc.source.marker());
+        Ok(())
+    }
+    async fn deferred_done(&self, doc: &Document, _receipt: &Receipt) -> Result<bool> {
+        self.asked.fetch_add(1, Ordering::SeqCst);
+        Ok(self.ran.lock().unwrap().contains(&doc.source.marker()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_deferred_step_is_finished_on_the_next_run_without_a_second_write() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let source = MemSource::new(vec![vec![doc("a", "1", &opens)]]);
+    let sink = Arc::new(DeferringSink {
+        failures: AtomicUsize::new(1),
+        ..DeferringSink::default()
+    });
+    let state = Arc::new(MemoryStore::new());
+    let flow = Flow::builder("deferred")
+        .source_arc(source)
+        .sink_arc(sink.clone())
+        .state(state.clone())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+
+    let first = flow.run_once().await.unwrap();
+    assert_eq!(first.written.len(), 1);
+    assert_eq!(first.failed.len(), 1, "{:#?}", first.failed);
+    assert!(first.failed[0].error.contains("map not found"));
+    let m = &state.mappings("deferred").await.unwrap()[0];
+    assert!(!m.hooks_done, "the step is pending");
+    assert!(sink.ran.lock().unwrap().is_empty());
+
+    // The next run finishes the step (asking first: the failed attempt was under way) and
+    // writes nothing.
+    let second = flow.run_once().await.unwrap();
+    assert!(second.failed.is_empty(), "{:#?}", second.failed);
+    assert!(second.written.is_empty(), "{}", second.summary());
+    assert_eq!(*sink.ran.lock().unwrap(), ["dropbox:id:a@1"]);
+    assert_eq!(sink.asked.load(Ordering::SeqCst), 1);
+    assert_eq!(sink.inner.stored.lock().unwrap().len(), 1);
+    assert!(state.mappings("deferred").await.unwrap()[0].hooks_done);
+    assert!(state.failures("deferred").await.unwrap().is_empty());
+
+    // Then nothing at all.
+    let third = flow.run_once().await.unwrap();
+    assert!(third.written.is_empty() && third.failed.is_empty());
+    assert_eq!(sink.ran.lock().unwrap().len(), 1);
+    let audit = state.audit(Some("deferred")).await.unwrap();
+    let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["create", "fail", "deferred", "mark"]);
 }

@@ -1,6 +1,7 @@
 //! Content Server as a sink ([`CsSink`]: resolve or create the target folder, create the
 //! document with its categories in the same request or add a version, then RM classification,
-//! hold, permissions and workflow; every write carries the source marker so it can be found
+//! hold and permissions, and afterwards the workflow as a deferred step that the runner records;
+//! every write carries the source marker so it can be found
 //! again) and as a source ([`CsSource`]: a folder tree, or what changed since a modify-date
 //! watermark).
 //!
@@ -85,7 +86,7 @@ enum Govern {
     Created,
     /// A new version: categories are applied or updated.
     AddedVersion,
-    /// A write found again: everything idempotent is re-applied; no workflow is started.
+    /// A write found again: everything idempotent is re-applied.
     Adopted,
 }
 
@@ -446,7 +447,9 @@ impl CsSink {
         Ok(hold.id)
     }
 
-    async fn workflow_map(&self, doc: &Document, map: &str) -> Result<i64> {
+    /// The id of the workflow map named `map` (or given as digits): from the workflows the
+    /// server offers for `node` (`GET api/v2/docworkflows`), else from a search by name.
+    async fn workflow_map(&self, doc: &Document, map: &str, node: i64) -> Result<i64> {
         if let Ok(id) = map.trim().parse::<i64>() {
             return Ok(id);
         }
@@ -454,27 +457,50 @@ impl CsSink {
         if let Some(id) = cache.get(&map.to_lowercase()) {
             return Ok(*id);
         }
-        let hits: Vec<_> = self
+        let err = |e| Error::cs(&doc.path, Step::Workflow, e);
+        let offered = self
             .client
-            .search()
-            .by_name(map)
-            .into_stream()
-            .try_collect()
+            .raw()
+            .get("api/v2/docworkflows")
+            .query("doc_id", node)
+            .send()
             .await
-            .map_err(|e| Error::cs(&doc.path, Step::Workflow, e))?;
-        let id = hits
-            .iter()
-            .find(|h| {
-                h.node.node_type == types::WORKFLOW_MAP && h.node.name.eq_ignore_ascii_case(map)
+            .map_err(err)?;
+        let mut id = offered
+            .pointer("/results/data")
+            .or_else(|| offered.pointer("/data"))
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .find(|w| {
+                w.get("Name")
+                    .and_then(serde_json::Value::as_str)
+                    .is_some_and(|n| n.eq_ignore_ascii_case(map))
             })
-            .map(|h| h.node.id)
-            .ok_or_else(|| {
-                Error::governance(
-                    &doc.path,
-                    Step::Workflow,
-                    format!("no workflow map named {map:?}"),
-                )
-            })?;
+            .and_then(|w| w.get("DataID").and_then(serde_json::Value::as_i64));
+        if id.is_none() {
+            let hits: Vec<_> = self
+                .client
+                .search()
+                .by_name(map)
+                .into_stream()
+                .try_collect()
+                .await
+                .map_err(err)?;
+            id = hits
+                .iter()
+                .find(|h| {
+                    h.node.node_type == types::WORKFLOW_MAP && h.node.name.eq_ignore_ascii_case(map)
+                })
+                .map(|h| h.node.id);
+        }
+        let id = id.ok_or_else(|| {
+            Error::governance(
+                &doc.path,
+                Step::Workflow,
+                format!("no workflow map named {map:?}"),
+            )
+        })?;
         cache.insert(map.to_lowercase(), id);
         Ok(id)
     }
@@ -586,8 +612,9 @@ impl CsSink {
             .map_err(|e| Error::cs(&doc.path, Step::ReadBack, e))
     }
 
-    /// Everything after the bytes: categories (unless they went with the create request), RM
-    /// class, hold, permissions, and the workflow (not for adopted writes).
+    /// Everything after the bytes that can be repeated safely: categories (unless they went
+    /// with the create request), RM class, hold, permissions. The workflow is deferred
+    /// ([`Sink::run_deferred`]).
     async fn govern(
         &self,
         doc: &Document,
@@ -697,21 +724,77 @@ impl CsSink {
                 }
             }
         }
-        if let (Some(w), false) = (&g.workflow, mode == Govern::Adopted) {
-            let map = self.workflow_map(doc, &w.map).await?;
-            let mut start = self.client.workflows().start(map).attach([node]);
-            for (k, v) in &w.values {
-                start = start.value(k.clone(), self.form_value(doc, v).await?);
-            }
-            if let Some(c) = &w.comment {
-                start = start.comment(c.clone());
-            }
-            start
-                .send()
-                .await
-                .map_err(|e| Error::cs(&doc.path, Step::Workflow, e))?;
-        }
         Ok(())
+    }
+
+    /// Starts the workflow of `doc`'s governance with `node` attached.
+    async fn start_workflow(&self, doc: &Document, node: i64) -> Result<()> {
+        let Some(w) = &doc.governance.workflow else {
+            return Ok(());
+        };
+        let map = self.workflow_map(doc, &w.map, node).await?;
+        let mut start = self.client.workflows().start(map).attach([node]);
+        for (k, v) in &w.values {
+            start = start.value(k.clone(), self.form_value(doc, v).await?);
+        }
+        if let Some(c) = &w.comment {
+            start = start.comment(c.clone());
+        }
+        let started = start
+            .send()
+            .await
+            .map_err(|e| Error::cs(&doc.path, Step::Workflow, e))?;
+        tracing::info!(doc = %doc.path, node, map, process = ?started.process_id, "workflow started");
+        Ok(())
+    }
+
+    /// Whether a process initiated by this user, of map `map` when the listing names maps, has
+    /// `node` attached (a shortcut to it in the process's attachment folder).
+    async fn workflow_attached(&self, doc: &Document, node: i64, map: &str) -> Result<bool> {
+        let err = |e| Error::cs(&doc.path, Step::Workflow, e);
+        let listing = self
+            .client
+            .raw()
+            .get("api/v2/workflows/status")
+            .query("kind", "Initiated")
+            .send()
+            .await
+            .map_err(err)?;
+        let mut processes = Vec::new();
+        collect_processes(&listing, &mut processes);
+        for (process, map_name) in processes {
+            if map_name.is_some_and(|m| !m.eq_ignore_ascii_case(map)) && map.parse::<i64>().is_err()
+            {
+                continue;
+            }
+            let status = self.client.workflows().status(process).await.map_err(err)?;
+            let Some(folder) = status
+                .raw
+                .pointer("/attachments/attachment_folder_id")
+                .and_then(serde_json::Value::as_i64)
+            else {
+                continue;
+            };
+            let attached: Vec<Node> = self
+                .client
+                .nodes()
+                .children(folder)
+                .into_stream()
+                .try_collect()
+                .await
+                .map_err(err)?;
+            if attached.iter().any(|a| {
+                a.id == node
+                    || a.extra
+                        .get("original_id")
+                        .and_then(serde_json::Value::as_i64)
+                        == Some(node)
+            }) {
+                tracing::info!(doc = %doc.path, node, process, "workflow found already started");
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     async fn form_value(&self, doc: &Document, v: &Value) -> Result<serde_json::Value> {
@@ -748,11 +831,29 @@ impl CsSink {
     }
 }
 
-/// Whether `id` appears as an `id` or `hold_id` anywhere in `v`.
+/// The `(process_id, map_name)` of every process in a workflow status listing.
+fn collect_processes(v: &serde_json::Value, out: &mut Vec<(i64, Option<String>)>) {
+    match v {
+        serde_json::Value::Object(m) => {
+            if let Some(id) = m.get("process_id").and_then(serde_json::Value::as_i64) {
+                let map = m.get("map_name").and_then(serde_json::Value::as_str);
+                if !out.iter().any(|(p, _)| *p == id) {
+                    out.push((id, map.map(str::to_owned)));
+                }
+                return;
+            }
+            m.values().for_each(|x| collect_processes(x, out));
+        }
+        serde_json::Value::Array(items) => items.iter().for_each(|x| collect_processes(x, out)),
+        _ => {}
+    }
+}
+
+/// Whether `id` appears as an `id`, `hold_id` or `HoldID` anywhere in `v`.
 fn json_has_id(v: &serde_json::Value, id: i64) -> bool {
     match v {
         serde_json::Value::Object(m) => {
-            ["id", "hold_id"]
+            ["id", "hold_id", "HoldID"]
                 .iter()
                 .any(|k| m.get(*k).and_then(serde_json::Value::as_i64) == Some(id))
                 || m.values().any(|x| json_has_id(x, id))
@@ -936,6 +1037,29 @@ impl Sink for CsSink {
     fn describe(&self, doc: &Document) -> String {
         self.location_text(doc)
     }
+
+    fn has_deferred(&self, doc: &Document) -> bool {
+        doc.governance.workflow.is_some()
+    }
+
+    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
+        let node = receipt.target.node_id().ok_or_else(|| {
+            Error::governance(&doc.path, Step::Workflow, "not a Content Server receipt")
+        })?;
+        self.start_workflow(doc, node).await
+    }
+
+    /// Whether a process that this user initiated (of the governance's map, when the server
+    /// names maps) has the written node attached.
+    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
+        let Some(w) = &doc.governance.workflow else {
+            return Ok(true);
+        };
+        let node = receipt.target.node_id().ok_or_else(|| {
+            Error::governance(&doc.path, Step::Workflow, "not a Content Server receipt")
+        })?;
+        self.workflow_attached(doc, node, &w.map).await
+    }
 }
 
 /// Attribute values of one category.
@@ -954,7 +1078,8 @@ fn to_values(cats: &[(i64, CatValues)]) -> CategoryValues {
 }
 
 /// A Content Server folder tree as a [`Source`]: every document below `root`, or those
-/// modified after the watermark checkpoint (`modify_date`, as the server writes it).
+/// modified at or after the watermark checkpoint (`modify_date`, as the server writes it; the
+/// documents of the watermark's own second are listed again, and found unchanged).
 #[derive(Debug, Clone)]
 pub struct CsSource {
     client: Client,
@@ -1040,7 +1165,10 @@ impl CsSource {
                 };
                 if child.node_type == types::DOCUMENT {
                     let modified = child.modify_date.clone().unwrap_or_default();
-                    if since.as_deref().is_some_and(|s| modified.as_str() <= s) {
+                    // Inclusive: the server's dates have whole seconds, so a document changed
+                    // in the watermark's own second after the listing must not be missed. The
+                    // ones listed again are found unchanged in the state store.
+                    if since.as_deref().is_some_and(|s| modified.as_str() < s) {
                         continue;
                     }
                     if modified > watermark {
@@ -1113,9 +1241,23 @@ mod tests {
     }
 
     #[test]
+    fn processes_are_found_in_status_listings() {
+        let v = json!({"results": [
+            {"data": {"wfstatus": {"process_id": 5, "map_name": "Policy Approval"}}},
+            {"data": {"wfstatus": {"process_id": 6}}},
+        ]});
+        let mut out = Vec::new();
+        collect_processes(&v, &mut out);
+        assert_eq!(out, [(5, Some("Policy Approval".to_owned())), (6, None)]);
+    }
+
+    #[test]
     fn hold_ids_are_found_anywhere() {
         let v = json!({"results": {"data": {"holds": [{"id": 7, "name": "x"}]}}});
         assert!(json_has_id(&v, 7));
         assert!(!json_has_id(&v, 8));
+        let v = json!({"data": [{"HoldID": 9, "HoldName": "x", "ParentID": 3}]});
+        assert!(json_has_id(&v, 9));
+        assert!(!json_has_id(&v, 3));
     }
 }

@@ -14,6 +14,7 @@ use dropbox_client::models::files::{
     CommitInfo, FileMetadata, GetMetadataArg, ListFolderArg, ListFolderResult, Metadata,
     RelocationArg, WriteMode,
 };
+use dropbox_client::models::sharing::{LinkAudience, SharedLinkSettings};
 use dropbox_client::{Client, ErrorKind};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use futures::FutureExt;
@@ -371,11 +372,21 @@ impl Source for DropboxSource {
         Ok(self.document(&f, t, templates, account))
     }
 
-    fn wake(&self) -> Option<BoxStream<'static, ()>> {
+    async fn wake(&self) -> Option<BoxStream<'static, ()>> {
         let files = self.client.files();
         let arg = ListFolderArg::new(self.root.clone()).recursive(self.recursive);
+        // Arm now: the longpoll waits on a cursor taken before this returns, so a change made
+        // at any later moment wakes it. If Dropbox cannot be reached, the stream takes its
+        // cursor on first poll instead.
+        let armed = match files.list_folder_get_latest_cursor(arg.clone()).await {
+            Ok(r) => Some(r.cursor),
+            Err(e) => {
+                tracing::warn!(error = %e, "Dropbox wake-up: no cursor yet; will retry when polled");
+                None
+            }
+        };
         Some(
-            stream::unfold((files, arg, None::<String>), |(files, arg, mut cursor)| async move {
+            stream::unfold((files, arg, armed), |(files, arg, mut cursor)| async move {
                 loop {
                     let cur = match cursor.take() {
                         Some(c) => c,
@@ -622,8 +633,35 @@ impl DropboxSink {
             return Ok(());
         };
         if share.link {
+            let mut settings = SharedLinkSettings {
+                expires: share.expires,
+                allow_download: share.allow_download,
+                ..SharedLinkSettings::default()
+            };
+            if let Some(a) = &share.audience {
+                let audience: LinkAudience = serde_json::from_value(serde_json::json!({".tag": a}))
+                    .ok()
+                    .filter(|a| {
+                        matches!(
+                            a,
+                            LinkAudience::Public | LinkAudience::Team | LinkAudience::NoOne
+                        )
+                    })
+                    .ok_or_else(|| {
+                        Error::governance(
+                            doc.path.clone(),
+                            Step::Share,
+                            format!("unknown link audience {a:?} (public, team or no_one)"),
+                        )
+                    })?;
+                settings.audience = Some(audience);
+            }
+            let settings = (settings != SharedLinkSettings::default()).then_some(settings);
             let sharing = self.client.sharing();
-            match sharing.create_shared_link_with_settings(path, None).await {
+            match sharing
+                .create_shared_link_with_settings(path, settings)
+                .await
+            {
                 Ok(_) => {}
                 Err(e)
                     if e.api()

@@ -18,6 +18,8 @@ struct Inner {
     intents: BTreeMap<(String, String), Intent>,
     failures: BTreeMap<(String, String), Failure>,
     audit: Vec<AuditEntry>,
+    /// (flow, source marker, step) of the post-record steps done.
+    steps: std::collections::HashSet<(String, String, String)>,
 }
 
 /// A [`StateStore`] in memory.
@@ -129,6 +131,20 @@ impl StateStore for MemoryStore {
                 m.hooks_done = true;
             }
         }
+        Ok(())
+    }
+
+    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool> {
+        Ok(self
+            .lock()
+            .steps
+            .contains(&(flow.to_owned(), source.marker(), step.to_owned())))
+    }
+
+    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()> {
+        self.lock()
+            .steps
+            .insert((flow.to_owned(), source.marker(), step.to_owned()));
         Ok(())
     }
 

@@ -27,6 +27,14 @@ use crate::model::{Checkpoint, DocRef};
 pub use memory::MemoryStore;
 pub use sqlite::SqliteStore;
 
+/// The post-record step of a sink ([`crate::sink::Sink::run_deferred`], e.g. starting a
+/// workflow), as [`StateStore::step_done`] names it.
+pub const STEP_SINK_DEFERRED: &str = "sink_deferred";
+
+/// Recorded just before the sink's post-record step is attempted: when it is there and
+/// [`STEP_SINK_DEFERRED`] is not, a run stopped while the step was under way.
+pub const STEP_SINK_DEFERRED_STARTED: &str = "sink_deferred_started";
+
 /// Where one source version was written.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
@@ -101,7 +109,8 @@ pub struct AuditEntry {
     pub target: Option<DocRef>,
     /// The account the source was read as.
     pub account: Option<String>,
-    /// `create`, `add_version`, `adopt`, `mark`, `skip`, `fail`, `dead_letter`, `gone`.
+    /// `create`, `add_version`, `adopt`, `deferred` (the sink's post-record step, e.g. a
+    /// workflow start), `mark`, `skip`, `fail`, `dead_letter`, `gone`.
     pub action: String,
     /// `ok`, or the reason or error.
     pub outcome: String,
@@ -140,6 +149,14 @@ pub trait StateStore: Send + Sync {
 
     /// Notes that the after-write hooks of this source version have run.
     async fn mark_hooks_done(&self, flow: &str, source: &DocRef) -> Result<()>;
+
+    /// Whether the post-record step `step` (e.g. [`STEP_SINK_DEFERRED`]: the sink's workflow
+    /// start) of this source version is recorded as done. A step stays pending while the
+    /// version's mapping has `hooks_done == false` and this answers `false`.
+    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool>;
+
+    /// Records the post-record step `step` of this source version as done (idempotent).
+    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()>;
 
     /// Records a failure (adding its attempts), marks it dead when the total reaches
     /// `dead_after`, appends `audit`, and returns the updated failure.
@@ -278,6 +295,13 @@ pub(crate) mod conformance {
             (got.source.clone(), got.target.clone(), got.hooks_done),
             (v1.clone(), DocRef::cs(100, 1), false)
         );
+        assert!(!store.step_done(flow, &v1, "s").await.unwrap());
+        store.mark_step_done(flow, &v1, "s").await.unwrap();
+        store.mark_step_done(flow, &v1, "s").await.unwrap();
+        assert!(store.step_done(flow, &v1, "s").await.unwrap());
+        assert!(!store.step_done(flow, &v2, "s").await.unwrap());
+        assert!(!store.step_done(flow, &v1, "t").await.unwrap());
+        assert!(!store.step_done("other", &v1, "s").await.unwrap());
         store.mark_hooks_done(flow, &v1).await.unwrap();
         assert!(
             store

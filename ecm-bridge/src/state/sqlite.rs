@@ -63,6 +63,14 @@ const MIGRATIONS: &[&str] = &[
          outcome TEXT NOT NULL
      );
      CREATE INDEX audit_by_flow ON audit (flow, id);",
+    // 2: post-record steps (the sink's workflow start) done per source version.
+    "CREATE TABLE steps (
+         flow TEXT NOT NULL,
+         source TEXT NOT NULL,
+         step TEXT NOT NULL,
+         done TEXT NOT NULL,
+         PRIMARY KEY (flow, source, step)
+     );",
 ];
 
 /// A [`StateStore`] in one SQLite file.
@@ -367,6 +375,32 @@ impl StateStore for SqliteStore {
             c.execute(
                 "UPDATE mappings SET hooks_done = 1 WHERE flow = ?1 AND source = ?2",
                 [flow, source],
+            )
+            .map(drop)
+        })
+        .await
+    }
+
+    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool> {
+        let (flow, source, step) = (flow.to_owned(), source.marker(), step.to_owned());
+        self.with(move |c| {
+            c.query_row(
+                "SELECT 1 FROM steps WHERE flow = ?1 AND source = ?2 AND step = ?3",
+                [flow, source, step],
+                |_| Ok(()),
+            )
+            .optional()
+            .map(|o| o.is_some())
+        })
+        .await
+    }
+
+    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()> {
+        let (flow, source, step) = (flow.to_owned(), source.marker(), step.to_owned());
+        self.with(move |c| {
+            c.execute(
+                "INSERT OR IGNORE INTO steps (flow, source, step, done) VALUES (?1, ?2, ?3, ?4)",
+                params![flow, source, step, time(&Utc::now())],
             )
             .map(drop)
         })

@@ -73,8 +73,19 @@ impl Env {
 
     /// The flow as the example configures it, with fast bridge-level retries.
     pub fn flow(&self) -> ArchiveOnApproval {
+        self.flow_with(rules())
+    }
+
+    /// The flow with the example's rules plus [`GOVERNED_RULE`] (a hold and a workflow for
+    /// `Press Release.pdf`).
+    pub fn governed_flow(&self) -> ArchiveOnApproval {
+        self.flow_with(governed_rules())
+    }
+
+    /// The flow with `rules`, marking as the example does, with fast bridge-level retries.
+    pub fn flow_with(&self, rules: Rules) -> ArchiveOnApproval {
         ArchiveOnApproval::new(self.dropbox.clone(), self.cs.clone(), self.state())
-            .rules(rules())
+            .rules(rules)
             .marking(Marking::default().tag("archived").governance_property())
             .retry(RetryPolicy {
                 max_attempts: 4,
@@ -120,6 +131,78 @@ impl Env {
         d.send().await.unwrap().bytes().await.unwrap()
     }
 
+    /// The current user's workflow assignments titled `title`.
+    pub async fn assignments_titled(
+        &self,
+        title: &str,
+    ) -> Vec<contentserver_client::api::workflows::Assignment> {
+        self.cs
+            .workflows()
+            .assignments()
+            .await
+            .unwrap()
+            .into_iter()
+            .filter(|a| a.extra.get("title").and_then(|t| t.as_str()) == Some(title))
+            .collect()
+    }
+
+    /// The ids of the documents attached to a process (the originals of the shortcuts in its
+    /// attachment folder).
+    pub async fn attachments(
+        &self,
+        status: &contentserver_client::api::workflows::WorkflowStatus,
+    ) -> Vec<i64> {
+        use futures::TryStreamExt;
+        let folder = status
+            .raw
+            .pointer("/attachments/attachment_folder_id")
+            .and_then(|v| v.as_i64())
+            .expect("an attachment folder");
+        let children: Vec<Node> = self
+            .cs
+            .nodes()
+            .children(folder)
+            .into_stream()
+            .try_collect()
+            .await
+            .unwrap();
+        children
+            .iter()
+            .map(|c| {
+                c.extra
+                    .get("original_id")
+                    .and_then(|v| v.as_i64())
+                    .unwrap_or_else(|| panic!("not a shortcut: {c:?}"))
+            })
+            .collect()
+    }
+
+    /// Whether the hold named `hold` is applied to `node`.
+    pub async fn has_hold(&self, node: i64, hold: &str) -> bool {
+        let id = self
+            .cs
+            .records()
+            .hold_by_name(hold)
+            .await
+            .unwrap()
+            .unwrap()
+            .id;
+        let holds = self.cs.records().node_holds(node).await.unwrap();
+        fn has(v: &serde_json::Value, id: i64) -> bool {
+            match v {
+                serde_json::Value::Object(m) => {
+                    ["id", "hold_id", "HoldID"]
+                        .iter()
+                        .any(|k| m.get(*k).and_then(|x| x.as_i64()) == Some(id))
+                        || m.values().any(|x| has(x, id))
+                }
+                serde_json::Value::Array(items) => items.iter().any(|x| has(x, id)),
+                _ => false,
+            }
+        }
+        has(&holds, id)
+    }
+
     /// Every document below the archive folder (names must be unique there anyway).
     pub async fn cs_archive_children(&self) -> Vec<Node> {
         use futures::TryStreamExt;
@@ -147,4 +230,25 @@ impl Env {
 pub fn rules() -> Rules {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/config/rules.toml");
     Rules::load(path).unwrap()
+}
+
+/// A rule that puts `Press Release.pdf` on the demo hold and starts the demo workflow.
+pub const GOVERNED_RULE: &str = r#"
+[[rule]]
+name = "press releases go to approval"
+name_pattern = "^Press Release"
+hold = "Riverside Tower Litigation"
+[rule.workflow]
+map = "Policy Approval"
+values = { WorkflowForm_Title = "Approve {stem}" }
+"#;
+
+/// The title of the workflow that [`GOVERNED_RULE`] starts.
+pub const GOVERNED_TITLE: &str = "Approve Press Release";
+
+/// The example's rules plus [`GOVERNED_RULE`].
+pub fn governed_rules() -> Rules {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/config/rules.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    Rules::from_toml(&format!("{text}\n{GOVERNED_RULE}")).unwrap()
 }
