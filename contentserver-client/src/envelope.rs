@@ -18,6 +18,8 @@ impl Json {
             reason: reason.into(),
             excerpt: excerpt(&self.value.to_string()),
             not_json: false,
+            // A JSON answer of the wrong shape will not change on a repeat.
+            repeatable: false,
         }
     }
 

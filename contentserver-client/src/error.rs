@@ -39,6 +39,9 @@ pub enum Error {
         /// The underlying error.
         #[source]
         source: BoxError,
+        /// Whether the call is safe to repeat after a timeout or a broken answer: an idempotent
+        /// method (GET, PUT, DELETE), or a POST that only reads (search).
+        repeatable: bool,
     },
 
     /// Content Server answered with an error status (or an `error` field).
@@ -88,6 +91,8 @@ pub enum Error {
         /// `true` when the body was not JSON at all (e.g. a proxy page), as opposed to JSON of
         /// an unexpected shape.
         not_json: bool,
+        /// Whether the call is safe to repeat (see [`Error::Transport`]).
+        repeatable: bool,
     },
 
     /// The server asked us to slow down (HTTP 429) for longer than the retry policy allows.
@@ -272,18 +277,20 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::InvalidRequest { .. } | Error::Auth { .. } | Error::NotRetried { .. } => false,
-            Error::Transport { kind, method, .. } => match kind {
+            Error::Transport {
+                kind, repeatable, ..
+            } => match kind {
                 TransportKind::Connect => true,
-                TransportKind::Timeout | TransportKind::Body | TransportKind::Other => {
-                    is_idempotent(method)
-                }
+                TransportKind::Timeout | TransportKind::Body | TransportKind::Other => *repeatable,
             },
             Error::Api {
                 status, transient, ..
             } => *transient || matches!(status, 408 | 429 | 502..=504),
             Error::Decode {
-                not_json, method, ..
-            } => *not_json && is_idempotent(method),
+                not_json,
+                repeatable,
+                ..
+            } => *not_json && *repeatable,
             Error::RateLimited { .. } => true,
         }
     }
@@ -400,7 +407,8 @@ mod tests {
         assert!(!api(500, "An item with the name 'a' already exists.").is_retryable());
         assert!(!api(400, "x").is_retryable());
         assert!(!api(501, "").is_retryable());
-        let timeout = |method| Error::Transport {
+        let timeout = |method: Method| Error::Transport {
+            repeatable: is_idempotent(&method),
             method,
             path: "p".into(),
             kind: TransportKind::Timeout,
@@ -408,11 +416,20 @@ mod tests {
         };
         assert!(timeout(Method::GET).is_retryable());
         assert!(!timeout(Method::POST).is_retryable());
+        let read_only_post = Error::Transport {
+            method: Method::POST,
+            path: "api/v2/search".into(),
+            kind: TransportKind::Timeout,
+            source: "t".into(),
+            repeatable: true,
+        };
+        assert!(read_only_post.is_retryable());
         let connect = Error::Transport {
             method: Method::POST,
             path: "p".into(),
             kind: TransportKind::Connect,
             source: "c".into(),
+            repeatable: false,
         };
         assert!(connect.is_retryable());
         let wrapped = Error::NotRetried {

@@ -14,7 +14,7 @@ use serde_json::Value;
 use url::Url;
 
 use crate::auth::{Secret, Session, TicketSnapshot};
-use crate::error::{is_transient_page, BoxError, Error, Result, TransportKind};
+use crate::error::{is_idempotent, is_transient_page, BoxError, Error, Result, TransportKind};
 use crate::retry::{parse_retry_after, Decision, RetryPolicy};
 use crate::upload::UploadBody;
 
@@ -83,6 +83,8 @@ pub(crate) struct Call {
     query: Vec<(String, Option<String>)>,
     body: CallBody,
     auth: AuthMode,
+    /// A POST that only reads: safe to repeat (see [`Call::read_only`]).
+    read_only: bool,
 }
 
 impl Call {
@@ -94,7 +96,20 @@ impl Call {
             query: Vec::new(),
             body: CallBody::Empty,
             auth: AuthMode::Ticket,
+            read_only: false,
         }
+    }
+
+    /// Marks a POST that only reads (search, get several nodes) as safe to repeat after a
+    /// timeout or a broken answer.
+    pub(crate) fn read_only(mut self) -> Self {
+        self.read_only = true;
+        self
+    }
+
+    /// Whether repeating the call after a timeout or a broken answer is harmless.
+    pub(crate) fn repeatable(&self) -> bool {
+        self.read_only || is_idempotent(&self.method)
     }
 
     pub(crate) fn get(path: impl Into<String>) -> Self {
@@ -328,6 +343,7 @@ impl Transport {
             path: call.path.clone(),
             kind,
             source,
+            repeatable: call.repeatable(),
         }
     }
 
@@ -573,6 +589,7 @@ fn decode_json(call: &Call, status: u16, bytes: &[u8]) -> Result<Value> {
         reason: format!("not JSON: {e}"),
         excerpt: excerpt(&String::from_utf8_lossy(bytes)),
         not_json: true,
+        repeatable: call.repeatable(),
     })?;
     if let Some(Value::String(message)) = value.get("error") {
         if !message.is_empty() {

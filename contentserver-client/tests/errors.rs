@@ -280,7 +280,7 @@ async fn connect_errors_are_transport_errors() {
 }
 
 #[tokio::test]
-async fn timeouts_retry_gets_but_not_posts() {
+async fn timeouts_retry_gets_and_searches_but_not_writes() {
     let server = MockServer::start().await;
     Mock::given(wiremock::matchers::any())
         .respond_with(
@@ -315,14 +315,21 @@ async fn timeouts_retry_gets_but_not_posts() {
             ..
         }
     ));
+    // A search is a POST that only reads: safe to repeat.
+    let err = client.search().query("x").page(1).await.unwrap_err();
+    assert!(err.is_retryable(), "{err:?}");
     let requests = server.received_requests().await.unwrap();
-    let gets = requests
-        .iter()
-        .filter(|r| r.method.as_str() == "GET")
-        .count();
-    let posts = requests
-        .iter()
-        .filter(|r| r.method.as_str() == "POST")
-        .count();
-    assert_eq!((gets, posts), (2, 1));
+    let count = |method: &str, search: bool| {
+        requests
+            .iter()
+            .filter(|r| r.method.as_str() == method && r.url.path().ends_with("search") == search)
+            .count()
+    };
+    assert_eq!(count("GET", false), 2, "GET retried");
+    assert_eq!(
+        count("POST", false),
+        1,
+        "create not retried after a timeout"
+    );
+    assert_eq!(count("POST", true), 2, "search retried");
 }

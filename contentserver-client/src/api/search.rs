@@ -150,6 +150,7 @@ impl Search {
             return Err(Error::invalid("a search needs a query"));
         };
         let mut call = Call::post("api/v2/search")
+            .read_only()
             .form("where", query)
             .form_opt("lookfor", self.lookfor.map(LookFor::as_str))
             .form_opt("within", self.within.map(Within::as_str))
