@@ -17,6 +17,7 @@ use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use contentserver_client::Credentials;
+use dropbox_client::Secret;
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::rules::Rules;
 use ecm_bridge::runner::{Progress, ProgressFn, Report};
@@ -76,10 +77,10 @@ struct Config {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DropboxConfig {
-    token: Option<String>,
-    refresh_token: Option<String>,
+    token: Option<Secret>,
+    refresh_token: Option<Secret>,
     app_key: Option<String>,
-    app_secret: Option<String>,
+    app_secret: Option<Secret>,
     /// Base URL override (a proxy, the sandbox binary).
     base_url: Option<String>,
 }
@@ -89,7 +90,7 @@ struct DropboxConfig {
 struct CsConfig {
     url: Option<String>,
     user: Option<String>,
-    password: Option<String>,
+    password: Option<Secret>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -150,14 +151,17 @@ mod tempfile_dir {
 
 async fn target(config: &Config) -> Result<Target, BoxError> {
     let db = config.dropbox.as_ref();
-    let token = env("DROPBOX_TOKEN").or_else(|| db.and_then(|d| d.token.clone()));
-    let refresh = env("DROPBOX_REFRESH_TOKEN").or_else(|| db.and_then(|d| d.refresh_token.clone()));
+    // Secrets stay wrapped (redacted in Debug) until the one place that sends them.
+    let secret = |name: &str| env(name).map(Secret::new);
+    let token = secret("DROPBOX_TOKEN").or_else(|| db.and_then(|d| d.token.clone()));
+    let refresh =
+        secret("DROPBOX_REFRESH_TOKEN").or_else(|| db.and_then(|d| d.refresh_token.clone()));
     let app_key = env("DROPBOX_APP_KEY").or_else(|| db.and_then(|d| d.app_key.clone()));
-    let app_secret = env("DROPBOX_APP_SECRET").or_else(|| db.and_then(|d| d.app_secret.clone()));
+    let app_secret = secret("DROPBOX_APP_SECRET").or_else(|| db.and_then(|d| d.app_secret.clone()));
     let cs = config.contentserver.as_ref();
     let cs_url = env("CS_URL").or_else(|| cs.and_then(|c| c.url.clone()));
     let cs_user = env("CS_USER").or_else(|| cs.and_then(|c| c.user.clone()));
-    let cs_password = env("CS_PASSWORD").or_else(|| cs.and_then(|c| c.password.clone()));
+    let cs_password = secret("CS_PASSWORD").or_else(|| cs.and_then(|c| c.password.clone()));
 
     let dropbox_named = token.is_some() || refresh.is_some();
     if !dropbox_named && cs_url.is_none() {
@@ -188,7 +192,9 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
     }
     b = match (token, refresh, app_key) {
         (Some(t), _, _) => b.access_token(t),
-        (None, Some(r), Some(key)) => b.refresh_token(key, app_secret.as_deref(), r),
+        (None, Some(r), Some(key)) => {
+            b.refresh_token(key, app_secret.as_ref().map(Secret::expose), r)
+        }
         _ => {
             return Err(
                 "Dropbox: set DROPBOX_TOKEN, or DROPBOX_REFRESH_TOKEN with DROPBOX_APP_KEY".into(),
@@ -203,7 +209,7 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
         );
     };
     let cs = contentserver_client::Client::builder(url.clone())
-        .credentials(Credentials::password(user, password))
+        .credentials(Credentials::password(user, password.expose()))
         .build()?;
     Ok(Target {
         dropbox,
@@ -472,4 +478,31 @@ async fn main() -> Result<(), BoxError> {
         s.shutdown().await;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_secrets_are_redacted_in_debug() {
+        let config: Config = toml::from_str(
+            r#"
+[dropbox]
+token = "sl.token-value"
+app_secret = "app-secret-value"
+[contentserver]
+url = "https://cs.example.com/otcs/cs.exe"
+user = "archiver"
+password = "password-value"
+"#,
+        )
+        .unwrap();
+        let shown = format!("{config:?}");
+        for secret in ["sl.token-value", "app-secret-value", "password-value"] {
+            assert!(!shown.contains(secret), "{shown}");
+        }
+        let token = config.dropbox.as_ref().and_then(|d| d.token.as_ref());
+        assert_eq!(token.map(Secret::expose), Some("sl.token-value"));
+    }
 }
