@@ -1,4 +1,4 @@
-//! Credentials, the redacting [`Secret`] wrapper, and the session that holds the `OTCSTicket`.
+//! Credentials, and the session that holds the `OTCSTicket`.
 //!
 //! The session logs in lazily on the first call, adopts the fresh ticket that Content Server
 //! returns in the `OTCSTicket` response header, and, when a call gets `401`, logs in again:
@@ -10,42 +10,8 @@ use std::sync::Mutex;
 use reqwest::Method;
 
 use crate::error::{Error, Result};
+use crate::secret::Secret;
 use crate::transport::{AuthMode, Call, Transport};
-
-/// A secret string (password, ticket, token). Its `Debug` output is `"<redacted>"` and it has
-/// no `Display`, so it cannot leak into logs or error messages by accident.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret value. Only call this where the value must go on the wire.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("\"<redacted>\"")
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(value: &str) -> Self {
-        Secret::new(value)
-    }
-}
-
-impl From<String> for Secret {
-    fn from(value: String) -> Self {
-        Secret::new(value)
-    }
-}
 
 /// How the client authenticates against Content Server.
 #[derive(Clone, Debug)]
@@ -263,8 +229,11 @@ fn do_login<'a>(
                 password,
                 domain,
             } => {
+                // Logging in again is harmless, so a lost answer may be repeated.
                 let mut call = Call::new(Method::POST, AUTH_PATH)
                     .auth(AuthMode::None)
+                    .safe_to_repeat()
+                    .secret_answer()
                     .form("username", username)
                     .form("password", password.expose());
                 if let Some(domain) = domain {
@@ -282,7 +251,7 @@ fn do_login<'a>(
             }
             Credentials::Ticket(_) => return Err(auth_error("an existing ticket cannot log in")),
         };
-        let answer = match transport.json(call).await {
+        let answer = match transport.json(call.secret_answer()).await {
             Ok(answer) => answer,
             Err(Error::Api {
                 status, message, ..

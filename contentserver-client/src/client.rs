@@ -14,10 +14,11 @@ use crate::api::records::Records;
 use crate::api::search::Search;
 use crate::api::workflows::Workflows;
 use crate::api::workspaces::Workspaces;
-use crate::auth::{Credentials, Secret, Session};
+use crate::auth::{Credentials, Session};
 use crate::error::{Error, Result};
 use crate::raw::Raw;
 use crate::retry::RetryPolicy;
+use crate::secret::Secret;
 use crate::transport::{AuthMode, Call, Timeouts, Transport};
 
 /// A Content Server REST client: cheap to clone (an `Arc` inside), one connection pool, one

@@ -62,6 +62,10 @@ pub enum Error {
         transient: bool,
         /// The server's `Retry-After` hint, when it sent one.
         retry_after: Option<Duration>,
+        /// Whether the call is safe to repeat (see [`Error::Transport`]). A status that does
+        /// not prove the server did nothing (408, 502, 504, a "try again" page) is repeated
+        /// only when this is `true`; otherwise the error is [in doubt](Error::is_in_doubt).
+        repeatable: bool,
     },
 
     /// Logging in failed, or a call stayed unauthorized after a fresh login.
@@ -95,7 +99,12 @@ pub enum Error {
         repeatable: bool,
     },
 
-    /// The server asked us to slow down (HTTP 429) for longer than the retry policy allows.
+    /// The server asked us to slow down (HTTP 429, or 503 with `Retry-After`) and the retry
+    /// policy stopped waiting: the hint is longer than
+    /// [`max_server_delay`](crate::RetryPolicy::max_server_delay), it would overrun the total
+    /// budget, or the tries ran out. Nothing was done; come back after `retry_after`.
+    /// A rate-limited answer that the policy still waits out is an [`Error::Api`] with status
+    /// 429, seen only by the `on_retry` callback.
     #[error("{method} {path}: rate limited (retry after {retry_after:?})")]
     RateLimited {
         /// HTTP method of the request.
@@ -141,27 +150,42 @@ impl fmt::Display for TransportKind {
     }
 }
 
-/// A semantic classification of an [`Error`], derived from the HTTP status **and** the server's
-/// message (Content Server reports a missing node as 400 or 500, a duplicate name as 500).
+/// What an error means, whatever call produced it. Derived from the HTTP status **and** the
+/// server's message (Content Server reports a missing node as 400 or 500, a duplicate name as
+/// 500).
+///
+/// The Dropbox client of this family has the same kinds with the same meanings, so a caller can
+/// treat failures on either side alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The node, version, member or other object does not exist (or is invisible to the caller).
+    /// The node, version, member, hold or other object does not exist (or is invisible to the
+    /// caller).
     NotFound,
-    /// An item with that name already exists in the container.
+    /// Something with that name already exists where the call would create it.
     AlreadyExists,
-    /// The caller lacks the permission for the action, or a hold on the item forbids it.
+    /// A precondition failed: the object changed since it was read (a stale `metadata_token`,
+    /// HTTP 409 edit conflict), or it is reserved by someone else.
+    Conflict,
+    /// The caller may not do this, or a hold on the item forbids it.
     PermissionDenied,
     /// Missing, invalid or expired ticket; bad credentials.
     Unauthenticated,
-    /// Stale `metadata_token` (HTTP 409 edit conflict).
-    EditConflict,
-    /// The request was rejected as invalid (bad parameters, never sent).
+    /// The request is malformed or a value is not allowed (bad parameters, a name too long).
     InvalidInput,
+    /// The storage is full. Not reported by Content Server today; kept so both clients share
+    /// one vocabulary.
+    InsufficientSpace,
     /// The server asked us to slow down.
     RateLimited,
-    /// The server or the network is temporarily unavailable.
+    /// The server or the network is failing; trying later may work.
     Unavailable,
+    /// The bytes do not hash to what was expected. Not reported by Content Server, which has
+    /// no content hash (a download cut short of its `Content-Length` is a
+    /// [`TransportKind::Body`] failure); kept so both clients share one vocabulary.
+    ContentMismatch,
+    /// The answer could not be understood.
+    Decode,
     /// Anything else.
     Other,
 }
@@ -194,7 +218,7 @@ fn kind_from_message(message: &str) -> Option<ErrorKind> {
     if m.contains("already exists") {
         Some(ErrorKind::AlreadyExists)
     } else if m.contains("edit conflict") {
-        Some(ErrorKind::EditConflict)
+        Some(ErrorKind::Conflict)
     } else if m.contains("mappings registry") {
         // Unknown REST path: not a missing object, so not NotFound.
         Some(ErrorKind::Other)
@@ -232,10 +256,7 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::InvalidRequest { .. } => ErrorKind::InvalidInput,
-            Error::Transport { kind, .. } => match kind {
-                TransportKind::Connect | TransportKind::Timeout => ErrorKind::Unavailable,
-                TransportKind::Body | TransportKind::Other => ErrorKind::Other,
-            },
+            Error::Transport { .. } => ErrorKind::Unavailable,
             Error::Api {
                 status,
                 message,
@@ -247,7 +268,7 @@ impl Error {
                 }
                 match status {
                     401 => ErrorKind::Unauthenticated,
-                    409 => ErrorKind::EditConflict,
+                    409 => ErrorKind::Conflict,
                     429 => ErrorKind::RateLimited,
                     502..=504 => ErrorKind::Unavailable,
                     // CS documents 400 and 500 for most failures and the message tells them
@@ -262,7 +283,7 @@ impl Error {
                 }
             }
             Error::Auth { .. } => ErrorKind::Unauthenticated,
-            Error::Decode { .. } => ErrorKind::Other,
+            Error::Decode { .. } => ErrorKind::Decode,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::NotRetried { source } => source.kind(),
         }
@@ -270,28 +291,64 @@ impl Error {
 
     /// Whether repeating the same request may succeed. This is the only place that decides it.
     ///
-    /// Retryable: HTTP 502/503/504, 408 and 429; known transient error pages (HTML 500 "Please
-    /// try again"); connect errors; timeouts, broken bodies and non-JSON 200 answers on
-    /// idempotent methods (GET, PUT, DELETE). A POST that timed out may have been executed, so
-    /// it is not retried.
+    /// A call that is safe to repeat (GET, PUT, DELETE, or a POST that only reads, such as
+    /// search) is repeated after any transient failure: 408, 429, 502, 503, 504, a known
+    /// "Please try again" page, connect errors, timeouts, broken bodies and non-JSON answers.
+    /// A call that creates or changes something is repeated only when the server certainly did
+    /// not act on it: a connect error, a 429, or a 503 with `Retry-After`. Any other failure
+    /// of such a call is returned at once, [in doubt](Error::is_in_doubt): a proxy's 502 or
+    /// 504 usually means Content Server has already committed.
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::InvalidRequest { .. } | Error::Auth { .. } | Error::NotRetried { .. } => false,
             Error::Transport {
                 kind, repeatable, ..
-            } => match kind {
-                TransportKind::Connect => true,
-                TransportKind::Timeout | TransportKind::Body | TransportKind::Other => *repeatable,
-            },
+            } => *kind == TransportKind::Connect || *repeatable,
             Error::Api {
-                status, transient, ..
-            } => *transient || matches!(status, 408 | 429 | 502..=504),
+                status,
+                transient,
+                retry_after,
+                repeatable,
+                ..
+            } => match status {
+                429 => true,
+                503 if retry_after.is_some() => true,
+                _ => *repeatable && (*transient || matches!(status, 408 | 502..=504)),
+            },
             Error::Decode {
                 not_json,
                 repeatable,
                 ..
             } => *not_json && *repeatable,
             Error::RateLimited { .. } => true,
+        }
+    }
+
+    /// Whether the request reached the server and may have been carried out although the call
+    /// failed: a write that timed out, whose answer broke or was not JSON, or that got a 408,
+    /// 502, 504, a 503 without `Retry-After`, or a "Please try again" page. The client never
+    /// repeats such a call; look at the target (does the node or version exist?) before trying
+    /// again.
+    pub fn is_in_doubt(&self) -> bool {
+        match self {
+            Error::Transport {
+                kind, repeatable, ..
+            } => !*repeatable && *kind != TransportKind::Connect,
+            Error::Api {
+                status,
+                transient,
+                retry_after,
+                repeatable,
+                ..
+            } => {
+                !*repeatable
+                    && (*transient
+                        || matches!(status, 408 | 502 | 504)
+                        || (*status == 503 && retry_after.is_none()))
+            }
+            Error::Decode { repeatable, .. } => !*repeatable,
+            Error::NotRetried { source } => source.is_in_doubt(),
+            _ => false,
         }
     }
 
@@ -335,6 +392,7 @@ mod tests {
             detail: None,
             transient: is_transient_page(message),
             retry_after: None,
+            repeatable: true,
         }
     }
 
@@ -374,7 +432,7 @@ mod tests {
         );
         assert_eq!(
             api(409, "Could not update metadata (edit conflict)").kind(),
-            ErrorKind::EditConflict
+            ErrorKind::Conflict
         );
         assert_eq!(
             api(401, "Authentication Required").kind(),

@@ -71,26 +71,60 @@
 //! JSON field or a streamed file, through the same ticket, retry and error handling, and
 //! returns the JSON as [`serde_json::Value`] or a type of yours.
 //!
-//! # Errors
+//! # Errors, retries, idempotency and paging: the vocabulary of both clients
 //!
-//! One [`Error`] type tells apart a request never sent ([`Error::InvalidRequest`]), transport
-//! failures ([`Error::Transport`], with [`TransportKind`] connect/timeout/body), API errors
-//! ([`Error::Api`]: method, path, status, the server's `error` message and `errorDetail`;
-//! HTML error pages kept as text), [`Error::Auth`], [`Error::Decode`] (path and an excerpt),
-//! and [`Error::RateLimited`]. [`Error::kind`] maps status **and** message to an
-//! [`ErrorKind`] (CS reports a missing node as 400 or 500, a duplicate name as 500
-//! "already exists"). Passwords and tickets are [`Secret`]s and never appear in `Debug`,
-//! logs or errors.
+//! This crate and `dropbox-client` share one vocabulary, so a caller can treat failures and
+//! retries on either side alike.
 //!
-//! # Retries and limits
+//! **Errors.** One [`Error`] type tells apart a request never sent ([`Error::InvalidRequest`]),
+//! transport failures ([`Error::Transport`], with [`TransportKind`] connect/timeout/body), API
+//! errors ([`Error::Api`]: method, path, status, the server's `error` message and
+//! `errorDetail`; HTML error pages kept as text), [`Error::Auth`], [`Error::Decode`] (path and
+//! an excerpt, never of an answer that holds a ticket) and [`Error::RateLimited`]. Every
+//! variant names the call that failed. [`Error::kind`] maps status **and** message (CS reports
+//! a missing node as 400 or 500, a duplicate name as 500 "already exists") to an
+//! [`ErrorKind`]:
 //!
-//! [`Error::is_retryable`] is the one place that decides: 502/503/504, 408, 429, HTML
-//! "Please try again" pages, connect errors, and timeouts, broken bodies or non-JSON answers
-//! on idempotent methods. The [`RetryPolicy`] sets attempts (counting the first), back-off,
-//! jitter, a total budget and the longest `Retry-After` it will honour. On a `401` the client
-//! logs in again once, one login at a time however many calls wait, and repeats the call;
-//! bad credentials end in [`Error::Auth`], never a loop. The ticket that CS returns in the
-//! `OTCSTicket` response header is adopted for the next call.
+//! | kind | meaning | here |
+//! | --- | --- | --- |
+//! | `NotFound` | the object does not exist (or is invisible) | 404; "could not be found", "does not exist" ... |
+//! | `AlreadyExists` | something is already where the call would create it | "already exists" |
+//! | `Conflict` | a precondition failed: the object changed since it was read | 409 edit conflict |
+//! | `PermissionDenied` | not allowed, or a hold forbids it | 403; "insufficient permission", "under hold" |
+//! | `Unauthenticated` | no valid session | 401, bad credentials |
+//! | `InvalidInput` | a bad argument | 400; a request refused before sending |
+//! | `InsufficientSpace` | storage is full | (Dropbox only) |
+//! | `RateLimited` | slow down | 429; [`Error::RateLimited`] |
+//! | `Unavailable` | the server or network is failing | 502–504, "Please try again" pages, transport errors |
+//! | `ContentMismatch` | bytes do not hash as expected | (Dropbox only; CS has no hash) |
+//! | `Decode` | the answer could not be understood | [`Error::Decode`] |
+//!
+//! **Rate limits.** [`Error::RateLimited`] means one thing in both clients: the server asked us
+//! to slow down (429, or 503 with `Retry-After`), and the [`RetryPolicy`] stopped waiting
+//! because the hint is longer than it allows, waiting would overrun its budget, or the tries ran
+//! out. Nothing was done; come back after [`Error::retry_after`].
+//!
+//! **Retries.** [`Error::is_retryable`] is the one place that decides; the [`RetryPolicy`]
+//! (same builder in both clients: `never()`, `max_attempts`, `initial_backoff`,
+//! `max_backoff`, `multiplier`, `jitter`, `total_budget`, `max_server_delay`, `on_retry`
+//! with a [`RetryEvent`], `sleep_with`) sets how often and how long. `Retry-After` is read
+//! as seconds or as an HTTP date. On a `401` the client logs in again once, one login at a
+//! time however many calls wait, and repeats the call; bad credentials end in
+//! [`Error::Auth`], never a loop. The ticket that CS returns in the `OTCSTicket` response
+//! header is adopted for the next call.
+//!
+//! **Idempotency.** Each call declares whether it is safe to repeat: GET, PUT and DELETE are;
+//! a POST is only when it is declared so next to its path (search, login; on a raw call
+//! [`RawRequest::safe_to_repeat`]). A call that is safe to repeat is repeated after any
+//! transient failure. A POST that creates or changes something is repeated only when the
+//! server certainly did not act: a connect error, a 429, a 503 with `Retry-After`. After any
+//! other failure it comes back at once and [`Error::is_in_doubt`] says so: a proxy's 502 or
+//! 504 usually means CS has already committed, so look at the target before trying again.
+//!
+//! **Paging.** Every listed resource is a lazy stream of items (`into_stream()`), built on
+//! pages ([`Page`], with the server's [`Paging`]) that are fetched only as the stream is
+//! polled. Content Server pages by number; a server that ignores the page number ends the
+//! stream with an error rather than being read forever.
 //!
 //! Every call has a limit: connect 5 s; ordinary calls 60 s; uploads and downloads fail when no
 //! byte moves for 60 s (plus an optional overall upload limit). Names are checked against the
@@ -105,6 +139,7 @@ mod error;
 mod paging;
 mod raw;
 mod retry;
+mod secret;
 mod transport;
 mod upload;
 
@@ -112,10 +147,11 @@ pub mod api;
 
 pub use api::categories::{AttrKey, AttrValue, CategoryValues};
 pub use api::permissions::{ApplyTo, Permission};
-pub use auth::{Credentials, Secret};
+pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, Ping, ServerInfo};
 pub use error::{BoxError, Error, ErrorKind, Result, TransportKind};
 pub use paging::{Page, Paging};
 pub use raw::{Raw, RawRequest};
-pub use retry::{OnRetry, RetryPolicy};
+pub use retry::{RetryEvent, RetryPolicy, Sleeper};
+pub use secret::Secret;
 pub use upload::{ByteStream, UploadBody};

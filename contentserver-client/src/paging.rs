@@ -5,7 +5,7 @@ use std::future::Future;
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The `collection.paging` object of a v2 collection. Every field is optional: servers differ.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -62,21 +62,49 @@ impl<T> Page<T> {
 
 /// A lazy stream of pages: nothing is sent until it is polled; it stops after the last page
 /// and ends with the first error.
+///
+/// A server that ignores `page` would otherwise be read forever: a page that reports another
+/// page number than the one asked for, or that repeats the previous page item for item, ends
+/// the stream with an [`Error::Decode`].
 pub(crate) fn pages<T, F, Fut>(limit: u64, fetch: F) -> BoxStream<'static, Result<Page<T>>>
 where
-    T: Send + 'static,
+    T: Serialize + Send + 'static,
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
-    stream::try_unfold((Some(1u64), fetch), move |(next, fetch)| async move {
+    let start = (Some(1u64), None::<Vec<u8>>, fetch);
+    stream::try_unfold(start, move |(next, previous, fetch)| async move {
         let Some(page_no) = next else {
             return Ok(None);
         };
         let page = fetch(page_no).await?;
+        let reported = page.paging.as_ref().and_then(|p| p.page);
+        if reported.is_some_and(|r| r != page_no) {
+            return Err(ignored_page(
+                page_no,
+                &format!("it answered page {reported:?}"),
+            ));
+        }
+        let fingerprint = serde_json::to_vec(&page.items).unwrap_or_default();
+        if page_no > 1 && !page.items.is_empty() && previous.as_ref() == Some(&fingerprint) {
+            return Err(ignored_page(page_no, "it repeated the previous page"));
+        }
         let next = page.has_next(page_no, limit).then_some(page_no + 1);
-        Ok(Some((page, (next, fetch))))
+        Ok(Some((page, (next, Some(fingerprint), fetch))))
     })
     .boxed()
+}
+
+fn ignored_page(page_no: u64, what: &str) -> Error {
+    Error::Decode {
+        method: reqwest::Method::GET,
+        path: "(paged listing)".into(),
+        status: 200,
+        reason: format!("asked for page {page_no}, {what}: the server ignores paging"),
+        excerpt: String::new(),
+        not_json: false,
+        repeatable: false,
+    }
 }
 
 /// The items of [`pages`], one by one.
@@ -121,6 +149,37 @@ mod tests {
         let all: Vec<i32> = items(s).try_collect().await.unwrap();
         assert_eq!(all, vec![1, 2, 3, 4, 5]);
         assert_eq!(calls.load(Ordering::SeqCst), 3);
+    }
+
+    /// A server that ignores `page` and sends full pages without paging information ends the
+    /// stream with an error instead of being read forever.
+    #[tokio::test]
+    async fn a_server_that_ignores_the_page_is_not_read_forever() {
+        let calls = Arc::new(AtomicU64::new(0));
+        let c = calls.clone();
+        let s = pages(2, move |_| {
+            c.fetch_add(1, Ordering::SeqCst);
+            async move {
+                Ok(Page {
+                    items: vec![1, 2],
+                    paging: None,
+                })
+            }
+        });
+        let err = items(s).try_collect::<Vec<i32>>().await.unwrap_err();
+        assert!(err.to_string().contains("ignores paging"), "{err}");
+        assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // Or one that reports the page it sent: page 1, whatever was asked.
+        let s = pages(2, |_| async move {
+            Ok(Page {
+                items: vec![1, 2],
+                paging: Some(Paging {
+                    page: Some(1),
+                    ..Paging::default()
+                }),
+            })
+        });
+        assert!(items(s).try_collect::<Vec<i32>>().await.is_err());
     }
 
     #[tokio::test]

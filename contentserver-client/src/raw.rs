@@ -107,6 +107,15 @@ impl RawRequest {
         self
     }
 
+    /// Declares a POST safe to repeat: it only reads (or only logs in). Without this a raw POST
+    /// is treated as a write and repeated only when the server certainly did nothing (a
+    /// connect error, a 429, a 503 with `Retry-After`); GET, PUT and DELETE are always safe to
+    /// repeat.
+    pub fn safe_to_repeat(mut self) -> Self {
+        self.call = self.call.safe_to_repeat();
+        self
+    }
+
     /// Sends the request as multipart with a streamed file part named `file`.
     pub fn file(
         mut self,

@@ -1,25 +1,35 @@
-//! The retry policy: exponential back-off with jitter, a total budget, and `Retry-After`.
+//! The retry policy: which failures are repeated, how long to wait, and when to give up.
 
 use std::fmt;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::future::BoxFuture;
+
 use crate::error::Error;
 
-/// Called before each retry with the attempt number that failed (1 = the first try), the error
-/// and the delay before the next attempt. Useful for metrics.
-pub type OnRetry = Arc<dyn Fn(u32, &Error, Duration) + Send + Sync>;
-
-/// How failed calls are retried.
+/// How failed calls are repeated.
 ///
-/// Which errors are retried is decided by [`Error::is_retryable`]. The delay before attempt
-/// `n + 1` is `max(server hint, backoff)`, where `backoff = min(initial * multiplier^(n-1), max)`
-/// reduced by a random fraction up to `jitter`. When the server's `Retry-After` hint is longer
-/// than `max_server_delay`, or the delay would overrun the total budget, the call fails at once
-/// (a 429 as [`Error::RateLimited`]) so the caller can reschedule instead of sleeping.
+/// A call is repeated when [`Error::is_retryable`] says so, at most `max_attempts` times in all
+/// (the first try counts). The wait before try *n* is `max(server hint, backoff)`, where backoff
+/// grows from `initial_backoff` by `multiplier` up to `max_backoff`, with random jitter taken off.
+/// The server's hint is its `Retry-After` header (seconds or an HTTP date). When the server
+/// asked us to slow down (429, or 503 with `Retry-After`) and the hint is longer than
+/// `max_server_delay`, waiting would overrun `total_budget`, or the tries ran out, the call ends
+/// with [`Error::RateLimited`] so that the caller can reschedule the work instead of sleeping
+/// for minutes; any other failure ends with the last error.
 ///
-/// The default mirrors pyxecm (1 s doubling, capped at 30 s) with 5 attempts and a 2 minute
-/// budget.
+/// The Dropbox client of this family has the same policy with the same builder.
+///
+/// ```
+/// use std::time::Duration;
+/// use contentserver_client::RetryPolicy;
+/// let policy = RetryPolicy::default()
+///     .max_attempts(6)
+///     .total_budget(Duration::from_secs(120))
+///     .on_retry(|event| eprintln!("retrying {} in {:?}", event.call, event.delay));
+/// # let _ = policy;
+/// ```
 #[derive(Clone)]
 pub struct RetryPolicy {
     max_attempts: u32,
@@ -29,7 +39,27 @@ pub struct RetryPolicy {
     jitter: f64,
     total_budget: Duration,
     max_server_delay: Duration,
-    on_retry: Option<OnRetry>,
+    on_retry: Option<RetryCallback>,
+    sleeper: Option<Sleeper>,
+}
+
+/// How the policy waits between tries (default: `tokio::time::sleep`).
+pub type Sleeper = Arc<dyn Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync>;
+
+/// The `on_retry` callback.
+type RetryCallback = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
+
+/// What the `on_retry` callback is told before each wait.
+#[derive(Debug)]
+pub struct RetryEvent<'a> {
+    /// The call being retried: method and path, e.g. `POST api/v2/nodes`.
+    pub call: &'a str,
+    /// The try that just failed (1 = the first).
+    pub attempt: u32,
+    /// How long the policy waits before the next try.
+    pub delay: Duration,
+    /// Why the try failed.
+    pub error: &'a Error,
 }
 
 impl fmt::Debug for RetryPolicy {
@@ -43,11 +73,14 @@ impl fmt::Debug for RetryPolicy {
             .field("total_budget", &self.total_budget)
             .field("max_server_delay", &self.max_server_delay)
             .field("on_retry", &self.on_retry.is_some())
+            .field("sleeper", &self.sleeper.is_some())
             .finish()
     }
 }
 
 impl Default for RetryPolicy {
+    /// 5 tries, backoff 1 s doubling to 30 s (as pyxecm) with 20 % jitter, a 2-minute budget,
+    /// server hints honoured up to 60 s.
     fn default() -> Self {
         RetryPolicy {
             max_attempts: 5,
@@ -58,123 +91,159 @@ impl Default for RetryPolicy {
             total_budget: Duration::from_secs(120),
             max_server_delay: Duration::from_secs(60),
             on_retry: None,
+            sleeper: None,
         }
     }
 }
 
 impl RetryPolicy {
-    /// A policy that never retries (one attempt).
-    pub fn none() -> Self {
+    /// A policy that never repeats a call.
+    pub fn never() -> Self {
         RetryPolicy {
             max_attempts: 1,
             ..RetryPolicy::default()
         }
     }
 
-    /// Maximum number of attempts, counting the first (at least 1).
-    pub fn with_max_attempts(mut self, attempts: u32) -> Self {
-        self.max_attempts = attempts.max(1);
+    /// Tries in all, the first included (at least 1).
+    pub fn max_attempts(mut self, n: u32) -> Self {
+        self.max_attempts = n.max(1);
         self
     }
 
-    /// The delay before the first retry.
-    pub fn with_initial_backoff(mut self, delay: Duration) -> Self {
-        self.initial_backoff = delay;
+    /// Wait before the second try.
+    pub fn initial_backoff(mut self, d: Duration) -> Self {
+        self.initial_backoff = d;
         self
     }
 
-    /// The cap of the computed back-off.
-    pub fn with_max_backoff(mut self, delay: Duration) -> Self {
-        self.max_backoff = delay;
+    /// Longest computed wait between two tries.
+    pub fn max_backoff(mut self, d: Duration) -> Self {
+        self.max_backoff = d;
         self
     }
 
-    /// The growth factor of the back-off (at least 1.0).
-    pub fn with_multiplier(mut self, multiplier: f64) -> Self {
-        self.multiplier = if multiplier.is_finite() {
-            multiplier.max(1.0)
-        } else {
-            1.0
-        };
+    /// Growth of the wait from one try to the next (at least 1).
+    pub fn multiplier(mut self, m: f64) -> Self {
+        self.multiplier = if m.is_finite() { m.max(1.0) } else { 1.0 };
         self
     }
 
-    /// The random fraction (0.0 to 1.0) taken off each back-off to spread retries.
-    pub fn with_jitter(mut self, jitter: f64) -> Self {
-        self.jitter = if jitter.is_finite() {
-            jitter.clamp(0.0, 1.0)
+    /// Fraction (0..=1) of the computed wait that may be taken off at random.
+    pub fn jitter(mut self, j: f64) -> Self {
+        self.jitter = if j.is_finite() {
+            j.clamp(0.0, 1.0)
         } else {
             0.0
         };
         self
     }
 
-    /// The total time, from the first attempt, after which no retry is started.
-    pub fn with_total_budget(mut self, budget: Duration) -> Self {
-        self.total_budget = budget;
+    /// Longest time a call may take, all tries and waits included.
+    pub fn total_budget(mut self, d: Duration) -> Self {
+        self.total_budget = d;
         self
     }
 
-    /// The longest server `Retry-After` hint the client will sleep for.
-    pub fn with_max_server_delay(mut self, delay: Duration) -> Self {
-        self.max_server_delay = delay;
+    /// Longest server-requested wait the policy sleeps through; above it the call returns
+    /// [`Error::RateLimited`] at once.
+    pub fn max_server_delay(mut self, d: Duration) -> Self {
+        self.max_server_delay = d;
         self
     }
 
-    /// A callback run before each retry.
-    pub fn on_retry(
+    /// A callback told before each wait, e.g. to count retries in metrics.
+    pub fn on_retry(mut self, f: impl Fn(&RetryEvent) + Send + Sync + 'static) -> Self {
+        self.on_retry = Some(Arc::new(f));
+        self
+    }
+
+    /// Replaces how the policy waits between tries, e.g. to run waits on a scheduler of your own,
+    /// or, in tests, to record them without sleeping. The time budget counts the waits the
+    /// policy asked for even when the sleeper returns early.
+    pub fn sleep_with(
         mut self,
-        callback: impl Fn(u32, &Error, Duration) + Send + Sync + 'static,
+        f: impl Fn(Duration) -> BoxFuture<'static, ()> + Send + Sync + 'static,
     ) -> Self {
-        self.on_retry = Some(Arc::new(callback));
+        self.sleeper = Some(Arc::new(f));
         self
     }
 
-    /// Maximum number of attempts, counting the first.
-    pub fn max_attempts(&self) -> u32 {
-        self.max_attempts
+    /// Waits `delay` with the configured sleeper.
+    pub(crate) async fn sleep(&self, delay: Duration) {
+        match &self.sleeper {
+            Some(f) => f(delay).await,
+            None => tokio::time::sleep(delay).await,
+        }
     }
 
-    /// The computed back-off (without server hint) after failed attempt `attempt` (1-based).
-    pub fn backoff(&self, attempt: u32) -> Duration {
+    /// Tells the `on_retry` callback, if any, about a coming wait.
+    pub(crate) fn notify(&self, event: &RetryEvent<'_>) {
+        if let Some(f) = &self.on_retry {
+            f(event);
+        }
+    }
+
+    /// The computed (hint-free) wait after the given failed try (1-based), before jitter.
+    fn backoff(&self, attempt: u32) -> Duration {
         let exp = self
             .multiplier
             .powi(attempt.saturating_sub(1).min(64) as i32);
         let secs = (self.initial_backoff.as_secs_f64() * exp).min(self.max_backoff.as_secs_f64());
-        let jittered = secs * (1.0 - self.jitter * fastrand::f64());
-        Duration::try_from_secs_f64(jittered.max(0.0)).unwrap_or(self.max_backoff)
+        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(self.max_backoff)
     }
 
-    /// Decides what follows failed attempt `attempt` (1-based) after `elapsed` since the first
-    /// attempt started.
+    /// Decides what to do after try `attempt` failed with `error`, `elapsed` into the call.
     pub(crate) fn decide(&self, attempt: u32, elapsed: Duration, error: &Error) -> Decision {
-        if !error.is_retryable() || attempt >= self.max_attempts {
+        if !error.is_retryable() {
             return Decision::GiveUp;
         }
         let hint = error.retry_after();
-        if let Some(hint) = hint {
-            if hint > self.max_server_delay {
-                return Decision::GiveUp;
+        let slow_down = |h: Option<Duration>| match h {
+            Some(h) if is_rate_limit(error) => Decision::RateLimited(Some(h)),
+            None if is_rate_limit(error) => Decision::RateLimited(None),
+            _ => Decision::GiveUp,
+        };
+        if let Some(h) = hint {
+            if h > self.max_server_delay || elapsed.saturating_add(h) > self.total_budget {
+                return slow_down(Some(h));
             }
         }
-        let delay = hint.unwrap_or_default().max(self.backoff(attempt));
+        if attempt >= self.max_attempts {
+            return slow_down(hint);
+        }
+        let computed = self.backoff(attempt);
+        let jittered = computed.mul_f64(1.0 - self.jitter * fastrand::f64());
+        let delay = hint.map_or(jittered, |h| h.max(jittered));
         if elapsed.saturating_add(delay) > self.total_budget {
-            return Decision::GiveUp;
+            return slow_down(hint);
         }
-        if let Some(callback) = &self.on_retry {
-            callback(attempt, error, delay);
-        }
-        Decision::RetryAfter(delay)
+        Decision::Wait(delay)
     }
 }
 
-/// The outcome of [`RetryPolicy::decide`].
+/// Whether the server asked us to slow down (and so certainly did nothing).
+fn is_rate_limit(error: &Error) -> bool {
+    match error {
+        Error::RateLimited { .. } => true,
+        Error::Api {
+            status,
+            retry_after,
+            ..
+        } => *status == 429 || (*status == 503 && retry_after.is_some()),
+        _ => false,
+    }
+}
+
+/// The policy's verdict after a failed try.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Decision {
     /// Sleep this long, then try again.
-    RetryAfter(Duration),
-    /// Return the error.
+    Wait(Duration),
+    /// Stop and return the error as it is.
     GiveUp,
+    /// Stop and tell the caller to come back after this long (when the server said).
+    RateLimited(Option<Duration>),
 }
 
 /// Parses a `Retry-After` header value: delta seconds or an HTTP date.
@@ -193,61 +262,66 @@ mod tests {
     use super::*;
     use reqwest::Method;
 
-    fn unavailable(retry_after: Option<Duration>) -> Error {
+    fn answer(status: u16, retry_after: Option<Duration>, repeatable: bool) -> Error {
         Error::Api {
-            method: Method::GET,
+            method: Method::POST,
             path: "p".into(),
-            status: 503,
+            status,
             message: String::new(),
             detail: None,
             transient: false,
             retry_after,
+            repeatable,
         }
+    }
+
+    fn unavailable(retry_after: Option<Duration>) -> Error {
+        answer(503, retry_after, true)
     }
 
     #[test]
     fn backoff_grows_and_caps() {
-        let p = RetryPolicy::default().with_jitter(0.0);
+        let p = RetryPolicy::default().jitter(0.0);
         assert_eq!(p.backoff(1), Duration::from_secs(1));
         assert_eq!(p.backoff(2), Duration::from_secs(2));
         assert_eq!(p.backoff(3), Duration::from_secs(4));
         assert_eq!(p.backoff(10), Duration::from_secs(30));
-        let j = RetryPolicy::default().with_jitter(0.5);
+        let j = RetryPolicy::default().jitter(0.5);
         for _ in 0..100 {
-            let d = j.backoff(1);
+            let Decision::Wait(d) = j.decide(1, Duration::ZERO, &unavailable(None)) else {
+                panic!("a 503 is retried");
+            };
             assert!(d <= Duration::from_secs(1) && d >= Duration::from_millis(500));
         }
     }
 
     #[test]
     fn decisions() {
-        let p = RetryPolicy::default().with_jitter(0.0);
+        let p = RetryPolicy::default().jitter(0.0);
         assert_eq!(
             p.decide(1, Duration::ZERO, &unavailable(None)),
-            Decision::RetryAfter(Duration::from_secs(1))
+            Decision::Wait(Duration::from_secs(1))
         );
         // The server hint wins when longer.
+        let seven = Some(Duration::from_secs(7));
         assert_eq!(
-            p.decide(
-                1,
-                Duration::ZERO,
-                &unavailable(Some(Duration::from_secs(7)))
-            ),
-            Decision::RetryAfter(Duration::from_secs(7))
+            p.decide(1, Duration::ZERO, &unavailable(seven)),
+            Decision::Wait(Duration::from_secs(7))
         );
-        // Too long a hint: give up at once.
+        // Too long a hint: come back later, at once.
+        let long = Some(Duration::from_secs(600));
         assert_eq!(
-            p.decide(
-                1,
-                Duration::ZERO,
-                &unavailable(Some(Duration::from_secs(600)))
-            ),
-            Decision::GiveUp
+            p.decide(1, Duration::ZERO, &unavailable(long)),
+            Decision::RateLimited(long)
         );
-        // Attempts exhausted.
+        // Attempts exhausted: a 503 without a hint is a plain failure, a 429 a rate limit.
         assert_eq!(
             p.decide(5, Duration::ZERO, &unavailable(None)),
             Decision::GiveUp
+        );
+        assert_eq!(
+            p.decide(5, Duration::ZERO, &answer(429, None, false)),
+            Decision::RateLimited(None)
         );
         // Budget exhausted.
         assert_eq!(
@@ -255,9 +329,39 @@ mod tests {
             Decision::GiveUp
         );
         assert_eq!(
-            RetryPolicy::none().decide(1, Duration::ZERO, &unavailable(None)),
+            RetryPolicy::never().decide(1, Duration::ZERO, &unavailable(None)),
             Decision::GiveUp
         );
+    }
+
+    #[test]
+    fn writes_are_repeated_only_when_the_server_did_nothing() {
+        let p = RetryPolicy::default().jitter(0.0);
+        for status in [408, 500, 502, 503, 504] {
+            assert_eq!(
+                p.decide(1, Duration::ZERO, &answer(status, None, false)),
+                Decision::GiveUp,
+                "{status} on a write"
+            );
+            assert!(answer(status, None, false).is_in_doubt() || status == 500);
+        }
+        let hint = Some(Duration::from_secs(2));
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &answer(503, hint, false)),
+            Decision::Wait(Duration::from_secs(2))
+        );
+        assert!(matches!(
+            p.decide(1, Duration::ZERO, &answer(429, None, false)),
+            Decision::Wait(_)
+        ));
+        assert!(!answer(429, None, false).is_in_doubt());
+        assert!(!answer(503, hint, false).is_in_doubt());
+        for status in [408, 502, 503, 504] {
+            assert!(matches!(
+                p.decide(1, Duration::ZERO, &answer(status, None, true)),
+                Decision::Wait(_)
+            ));
+        }
     }
 
     #[test]
@@ -267,6 +371,10 @@ mod tests {
             parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
             Some(Duration::ZERO)
         );
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let parsed = parse_retry_after(&soon).expect("an HTTP date");
+        assert!(parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28));
         assert_eq!(parse_retry_after("soon"), None);
+        assert_eq!(parse_retry_after("99999999999999999999"), None);
     }
 }

@@ -13,9 +13,10 @@ use reqwest::Method;
 use serde_json::Value;
 use url::Url;
 
-use crate::auth::{Secret, Session, TicketSnapshot};
+use crate::auth::{Session, TicketSnapshot};
 use crate::error::{is_idempotent, is_transient_page, BoxError, Error, Result, TransportKind};
-use crate::retry::{parse_retry_after, Decision, RetryPolicy};
+use crate::retry::{parse_retry_after, Decision, RetryEvent, RetryPolicy};
+use crate::secret::Secret;
 use crate::upload::UploadBody;
 
 /// The request header that carries the ticket, and the response header that refreshes it.
@@ -83,8 +84,10 @@ pub(crate) struct Call {
     query: Vec<(String, Option<String>)>,
     body: CallBody,
     auth: AuthMode,
-    /// A POST that only reads: safe to repeat (see [`Call::read_only`]).
-    read_only: bool,
+    /// A POST that is safe to repeat (see [`Call::safe_to_repeat`]).
+    safe_to_repeat: bool,
+    /// The answer holds a secret (the login's ticket): errors never quote it.
+    secret_answer: bool,
 }
 
 impl Call {
@@ -96,20 +99,30 @@ impl Call {
             query: Vec::new(),
             body: CallBody::Empty,
             auth: AuthMode::Ticket,
-            read_only: false,
+            safe_to_repeat: false,
+            secret_answer: false,
         }
     }
 
-    /// Marks a POST that only reads (search, get several nodes) as safe to repeat after a
-    /// timeout or a broken answer.
-    pub(crate) fn read_only(mut self) -> Self {
-        self.read_only = true;
+    /// Declares a POST safe to repeat after a timeout, a broken answer or a proxy's 502/504:
+    /// it only reads (search, get several nodes) or only logs in. Every other POST creates or
+    /// changes something and is repeated only when the server certainly did nothing (see
+    /// [`Error::is_retryable`]).
+    pub(crate) fn safe_to_repeat(mut self) -> Self {
+        self.safe_to_repeat = true;
+        self
+    }
+
+    /// Declares that the answer holds a secret (a login's ticket), so that an error about it
+    /// never quotes the body.
+    pub(crate) fn secret_answer(mut self) -> Self {
+        self.secret_answer = true;
         self
     }
 
     /// Whether repeating the call after a timeout or a broken answer is harmless.
     pub(crate) fn repeatable(&self) -> bool {
-        self.read_only || is_idempotent(&self.method)
+        self.safe_to_repeat || is_idempotent(&self.method)
     }
 
     pub(crate) fn get(path: impl Into<String>) -> Self {
@@ -304,18 +317,31 @@ impl Transport {
                 continue;
             }
             match self.retry.decide(attempt, started.elapsed(), &error) {
-                Decision::RetryAfter(delay) => {
+                Decision::Wait(delay) => {
                     if !call.replayable() {
                         return Err(Error::NotRetried {
                             source: Box::new(error),
                         });
                     }
+                    let name = format!("{} {}", call.method, call.path);
                     tracing::debug!(
-                        method = %call.method, path = %call.path, attempt,
-                        delay_ms = delay.as_millis() as u64, error = %error,
-                        "retrying Content Server call"
+                        call = %name, attempt, delay_ms = delay.as_millis() as u64,
+                        error = %error, "retrying Content Server call"
                     );
-                    tokio::time::sleep(delay).await;
+                    self.retry.notify(&RetryEvent {
+                        call: &name,
+                        attempt,
+                        delay,
+                        error: &error,
+                    });
+                    self.retry.sleep(delay).await;
+                }
+                Decision::RateLimited(retry_after) => {
+                    return Err(Error::RateLimited {
+                        method: call.method.clone(),
+                        path: call.path.clone(),
+                        retry_after,
+                    })
                 }
                 Decision::GiveUp => return Err(error),
             }
@@ -526,13 +552,6 @@ impl Transport {
             .ok()
             .and_then(|r| r.ok())
             .unwrap_or_default();
-        if status == 429 {
-            return Error::RateLimited {
-                method: call.method.clone(),
-                path: call.path.clone(),
-                retry_after,
-            };
-        }
         let (message, detail, transient) = match serde_json::from_slice::<Value>(&bytes) {
             Ok(value) => {
                 let (message, detail) = error_fields(&value);
@@ -554,6 +573,7 @@ impl Transport {
             detail,
             transient,
             retry_after,
+            repeatable: call.repeatable(),
         }
     }
 }
@@ -587,7 +607,14 @@ fn decode_json(call: &Call, status: u16, bytes: &[u8]) -> Result<Value> {
         path: call.path.clone(),
         status,
         reason: format!("not JSON: {e}"),
-        excerpt: excerpt(&String::from_utf8_lossy(bytes)),
+        excerpt: if call.secret_answer {
+            format!(
+                "<{} bytes withheld: the answer may hold a ticket>",
+                bytes.len()
+            )
+        } else {
+            excerpt(&String::from_utf8_lossy(bytes))
+        },
         not_json: true,
         repeatable: call.repeatable(),
     })?;
@@ -608,6 +635,7 @@ fn decode_json(call: &Call, status: u16, bytes: &[u8]) -> Result<Value> {
                 message,
                 detail,
                 retry_after: None,
+                repeatable: call.repeatable(),
             });
         }
     }

@@ -51,7 +51,7 @@ async fn json_error_shapes_map_to_kinds() {
         (
             409,
             json!({"error": "Could not update metadata (edit conflict)"}),
-            ErrorKind::EditConflict,
+            ErrorKind::Conflict,
         ),
         (
             500,
@@ -230,7 +230,7 @@ async fn gateway_errors_are_retried_until_success() {
     let seen = retries.clone();
     let client = Client::builder(server.uri())
         .credentials(Credentials::Ticket("T1".into()))
-        .retry_policy(fast_retry(3).on_retry(move |_, _, _| {
+        .retry_policy(fast_retry(3).on_retry(move |_| {
             seen.fetch_add(1, Ordering::SeqCst);
         }))
         .build()
@@ -332,4 +332,72 @@ async fn timeouts_retry_gets_and_searches_but_not_writes() {
         "create not retried after a timeout"
     );
     assert_eq!(count("POST", true), 2, "search retried");
+}
+
+/// Each transient status under a write (POST) and a repeatable call (GET): how many requests
+/// reach the server, and whether the error says "in doubt". A write is repeated only when the
+/// server certainly did nothing (429, 503 with `Retry-After`).
+#[tokio::test]
+async fn writes_are_repeated_only_when_the_server_certainly_did_nothing() {
+    let html_try_again = || {
+        ResponseTemplate::new(500)
+            .insert_header("content-type", "text/html")
+            .set_body_string("<html><body>Error Processing Request. Please try again</body></html>")
+    };
+    // (template, requests for a GET, requests for a POST, POST error in doubt)
+    let cases: Vec<(&str, ResponseTemplate, usize, usize, bool)> = vec![
+        ("408", ResponseTemplate::new(408), 3, 1, true),
+        (
+            "429",
+            ResponseTemplate::new(429).insert_header("retry-after", "0"),
+            3,
+            3,
+            false,
+        ),
+        ("500 page", html_try_again(), 3, 1, true),
+        ("502", ResponseTemplate::new(502), 3, 1, true),
+        ("503", ResponseTemplate::new(503), 3, 1, true),
+        (
+            "503 hint",
+            ResponseTemplate::new(503).insert_header("retry-after", "0"),
+            3,
+            3,
+            false,
+        ),
+        ("504", ResponseTemplate::new(504), 3, 1, true),
+    ];
+    for (name, template, gets, posts, post_in_doubt) in cases {
+        let (get_err, get_count) = one_error(template.clone(), "GET").await;
+        assert_eq!(get_count, gets, "{name}: GET requests");
+        assert!(!get_err.is_in_doubt(), "{name}: a GET is never in doubt");
+        let (post_err, post_count) = one_error(template, "POST").await;
+        assert_eq!(post_count, posts, "{name}: POST requests ({post_err})");
+        assert_eq!(
+            post_err.is_in_doubt(),
+            post_in_doubt,
+            "{name}: {post_err:?}"
+        );
+    }
+}
+
+/// A raw POST declared safe to repeat is repeated like a GET.
+#[tokio::test]
+async fn a_raw_post_declared_safe_is_repeated() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/search"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let client = ticket_client(&server, "", "T1");
+    let err = client
+        .raw()
+        .post("api/v2/search")
+        .safe_to_repeat()
+        .send()
+        .await
+        .unwrap_err();
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    assert!(!err.is_in_doubt());
 }

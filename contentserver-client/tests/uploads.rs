@@ -38,7 +38,8 @@ async fn upload_retried_after_503_sends_all_bytes_again() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path("/otcs/cs.exe/api/v2/nodes"))
-        .respond_with(ResponseTemplate::new(503))
+        // With Retry-After the server says it did nothing: even a create is repeated.
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "0"))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
@@ -134,7 +135,7 @@ async fn upload_retried_after_401_relogin_sends_all_bytes_again() {
 async fn one_shot_body_is_not_retried() {
     let server = MockServer::start().await;
     Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(503))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "0"))
         .mount(&server)
         .await;
     let client = ticket_client(&server, "", "T1");

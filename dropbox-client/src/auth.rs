@@ -16,56 +16,7 @@ use url::Url;
 
 use crate::error::{Error, Result};
 use crate::retry::{Decision, RetryEvent, RetryPolicy};
-
-/// A secret string (token, app secret, refresh token). Its `Debug` and `Display` print
-/// `<redacted>`; only [`Secret::expose`] gives the value.
-#[derive(Clone, PartialEq, Eq, Deserialize)]
-#[serde(transparent)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
-    }
-
-    /// The secret value itself, for the one place that must send it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-/// Sends the value itself: a secret that goes over the wire (e.g. a link password in an
-/// argument) must be serializable, while `Debug` and `Display` stay redacted.
-impl serde::Serialize for Secret {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        serializer.serialize_str(&self.0)
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Secret::new(s)
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Secret(s)
-    }
-}
+pub use crate::secret::Secret;
 
 /// Gives the bearer token for each call, and a fresh one when the server says it expired.
 ///
@@ -281,8 +232,18 @@ impl OAuthApp {
             .await
             .map_err(|e| Error::transport(TOKEN_ROUTE, idempotent, e))?;
         if status == 200 {
-            return serde_json::from_slice(&bytes)
-                .map_err(|e| Error::decode(TOKEN_ROUTE, e, &bytes));
+            // The answer holds the tokens: neither its text nor serde's message (which quotes
+            // the value it choked on) may reach the error.
+            return serde_json::from_slice(&bytes).map_err(|e| Error::Decode {
+                route: TOKEN_ROUTE.into(),
+                message: format!(
+                    "not a token answer ({:?} error at line {}, column {})",
+                    e.classify(),
+                    e.line(),
+                    e.column()
+                ),
+                excerpt: format!("<{} bytes withheld: they may hold a token>", bytes.len()),
+            });
         }
         #[derive(Deserialize)]
         struct OAuthError {
@@ -301,6 +262,7 @@ impl OAuthApp {
             // Retry-After, so that the retry policy can act on it.
             _ => Err(crate::transport::error_from_answer(
                 TOKEN_ROUTE,
+                idempotent,
                 status,
                 &headers,
                 &bytes,
@@ -319,12 +281,12 @@ impl PkceVerifier {
         let s: String = std::iter::repeat_with(fastrand::alphanumeric)
             .take(128)
             .collect();
-        PkceVerifier(Secret(s))
+        PkceVerifier(Secret::new(s))
     }
 
     /// A verifier from a known value (43–128 characters of `[A-Za-z0-9-._~]`).
     pub fn from_value(value: impl Into<String>) -> Self {
-        PkceVerifier(Secret(value.into()))
+        PkceVerifier(Secret::new(value))
     }
 
     /// The verifier itself, sent with the code exchange.
@@ -398,7 +360,8 @@ impl RefreshingToken {
 
     /// Starts from an access token already held (for example from the code exchange).
     pub fn with_access_token(self, token: impl Into<Secret>, expires_in: Option<Duration>) -> Self {
-        let expires_at = expires_in.map(|d| Instant::now() + d);
+        // A lifetime too long to represent means "does not expire".
+        let expires_at = expires_in.and_then(|d| Instant::now().checked_add(d));
         RefreshingToken {
             current: Mutex::new(Some((token.into(), expires_at))),
             ..self
@@ -414,10 +377,12 @@ impl RefreshingToken {
         let resp = self.refresh_with_retries().await?;
         self.refreshes.fetch_add(1, Ordering::Relaxed);
         tracing::debug!(expires_in = ?resp.expires_in, "dropbox access token refreshed");
-        let expires_at = resp.expires_in.map(|s| {
+        // A lifetime too long to represent (a server's absurd `expires_in`) means "does not
+        // expire"; the token is refreshed when the server rejects it.
+        let expires_at = resp.expires_in.and_then(|s| {
             let life = Duration::from_secs(s);
             let margin = self.margin.min(life / 2);
-            Instant::now() + life - margin
+            Instant::now().checked_add(life - margin)
         });
         Ok((resp.access_token, expires_at))
     }
@@ -440,14 +405,12 @@ impl RefreshingToken {
             {
                 Decision::Wait(delay) => {
                     tracing::debug!(attempt, ?delay, error = %error, "retrying the token refresh");
-                    if let Some(cb) = &self.retry.on_retry {
-                        cb(&RetryEvent {
-                            route: TOKEN_ROUTE,
-                            attempt,
-                            delay,
-                            error: &error,
-                        });
-                    }
+                    self.retry.notify(&RetryEvent {
+                        call: TOKEN_ROUTE,
+                        attempt,
+                        delay,
+                        error: &error,
+                    });
                     waited += delay;
                     self.retry.sleep(delay).await;
                 }

@@ -27,8 +27,9 @@ pub enum Error {
         route: String,
         /// Which part of the exchange failed.
         kind: TransportKind,
-        /// Whether the call may safely be repeated (it changes nothing, or the request never left).
-        idempotent: bool,
+        /// Whether the call is safe to repeat after a timeout or a broken answer: its route is
+        /// declared idempotent (it changes nothing, or repeating it changes nothing more).
+        repeatable: bool,
         /// The underlying HTTP client or I/O error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
@@ -36,7 +37,12 @@ pub enum Error {
     /// The server answered with an error status (400, 403, 409, 422, 5xx ...).
     #[error("{0}")]
     Api(Box<ApiError>),
-    /// The server asked us to slow down for longer than the retry policy allows to wait.
+    /// The server asked us to slow down (429, `too_many_write_operations`, or 503 with
+    /// `Retry-After`) and the retry policy stopped waiting: the hint is longer than
+    /// [`max_server_delay`](crate::RetryPolicy::max_server_delay), it would overrun the total
+    /// budget, or the tries ran out. Nothing was done; come back after `retry_after`.
+    /// A rate-limited answer that the policy still waits out is an [`Error::Api`], seen only by
+    /// the `on_retry` callback.
     #[error("{route}: rate limited{}, retry after {retry_after:?}", reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default())]
     RateLimited {
         /// Route that was called.
@@ -128,11 +134,34 @@ pub struct ApiError {
     pub user_message: Option<String>,
     /// `X-Dropbox-Request-Id` of the answer, for support requests.
     pub request_id: Option<String>,
-    /// `Retry-After` (header) or `retry_after` (body), when the server gave one.
+    /// `Retry-After` (header, seconds or an HTTP date) or `retry_after` (body), when the server
+    /// gave one.
     pub retry_after: Option<Duration>,
+    /// Whether the route is declared idempotent, so that a status that does not prove the
+    /// server did nothing (408, 500, 502, 504 ...) may be repeated. Otherwise such an error is
+    /// [in doubt](Error::is_in_doubt).
+    pub repeatable: bool,
 }
 
 impl ApiError {
+    /// A failure the server reported inside a successful answer (a batch entry, an async
+    /// job's status), as if the route had answered 409 with `error`. The summary is the tag
+    /// chain (`path/conflict/file`).
+    pub(crate) fn reported(route: &str, error: serde_json::Value) -> Self {
+        let mut api = ApiError {
+            route: route.to_owned(),
+            status: 409,
+            summary: String::new(),
+            error: Some(error),
+            user_message: None,
+            request_id: None,
+            retry_after: None,
+            repeatable: false,
+        };
+        api.summary = api.tags().join("/");
+        api
+    }
+
     /// Decodes the `error` member as the route's typed error union (e.g. `GetMetadataError`).
     ///
     /// Returns `None` when there is no JSON error or it does not fit `E`.
@@ -185,27 +214,35 @@ impl fmt::Display for ApiError {
 }
 
 /// What an error means, whatever route produced it.
+///
+/// The Content Server client of this family has the same kinds with the same meanings, so a
+/// caller can treat failures on either side alike.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum ErrorKind {
-    /// The path, id, rev, session, cursor or link does not exist.
+    /// The path, id, rev, session, cursor, job or link does not exist.
     NotFound,
-    /// Something is in the way: a file or folder exists, a rev does not match, an offset differs.
+    /// Something is already where the call would write: a file or folder at the path or in
+    /// the way of it (`conflict`; Dropbox reports a write in update mode whose rev is no longer
+    /// the latest the same way), a shared link, a share, a property group.
+    AlreadyExists,
+    /// A precondition failed: a rev does not match, an upload offset differs, a file request is
+    /// (not) closed.
     Conflict,
+    /// The token is valid but may not do this (including a missing OAuth scope).
+    PermissionDenied,
+    /// The token is missing, invalid or expired.
+    Unauthenticated,
+    /// The request is malformed or a value is not allowed (bad path, disallowed name ...).
+    InvalidInput,
     /// The account or team is out of space.
     InsufficientSpace,
     /// Too many requests or write operations: wait and try again.
     RateLimited,
-    /// The token is missing, invalid or expired.
-    Unauthorized,
-    /// The token is valid but may not do this.
-    PermissionDenied,
-    /// The request is malformed or a value is not allowed (bad path, disallowed name ...).
-    InvalidInput,
-    /// The bytes do not hash to what was expected.
-    ContentHashMismatch,
     /// The server or the network is failing; trying later may work.
     Unavailable,
+    /// The bytes do not hash to what was expected.
+    ContentMismatch,
     /// The answer could not be understood.
     Decode,
     /// Anything else.
@@ -219,9 +256,12 @@ impl Error {
             Error::InvalidRequest { .. } => ErrorKind::InvalidInput,
             Error::Transport { .. } => ErrorKind::Unavailable,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
-            Error::Auth { .. } => ErrorKind::Unauthorized,
+            Error::Auth { tag, .. } if tag.as_deref() == Some("missing_scope") => {
+                ErrorKind::PermissionDenied
+            }
+            Error::Auth { .. } => ErrorKind::Unauthenticated,
             Error::Decode { .. } => ErrorKind::Decode,
-            Error::ContentHashMismatch { .. } => ErrorKind::ContentHashMismatch,
+            Error::ContentHashMismatch { .. } => ErrorKind::ContentMismatch,
             Error::Source { .. } => ErrorKind::Other,
             Error::Api(api) => api_kind(api),
         }
@@ -229,19 +269,48 @@ impl Error {
 
     /// Whether repeating the same call later may succeed. The retry policy asks this, and only
     /// this, to decide.
+    ///
+    /// A route declared idempotent is repeated after any transient failure: 408, 429, 5xx but
+    /// 501, `too_many_write_operations`, connect errors, timeouts and broken bodies. Any other
+    /// route is repeated only when the server certainly did not act: a connect error, a 429,
+    /// `too_many_write_operations`, or a 503 with `Retry-After`. Its other failures are returned
+    /// at once, [in doubt](Error::is_in_doubt).
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport {
-                kind, idempotent, ..
-            } => *kind == TransportKind::Connect || *idempotent,
+                kind, repeatable, ..
+            } => *kind == TransportKind::Connect || *repeatable,
             Error::RateLimited { .. } => true,
             Error::Api(api) => match api.status {
-                429 | 408 => true,
-                501 => false,
-                500..=599 => true,
+                429 => true,
                 409 => api.has_tag("too_many_write_operations"),
+                503 if api.retry_after.is_some() => true,
+                501 => false,
+                408 | 500..=599 => api.repeatable,
                 _ => false,
             },
+            _ => false,
+        }
+    }
+
+    /// Whether the request reached the server and may have been carried out although the call
+    /// failed: a call of a route that is not idempotent that timed out, whose answer broke, or
+    /// that got a 408, a 5xx (but 501) or a 503 without `Retry-After`. The client never repeats
+    /// such a call; look at the target (does the file exist, at which rev?) before trying again.
+    pub fn is_in_doubt(&self) -> bool {
+        match self {
+            Error::Transport {
+                kind, repeatable, ..
+            } => !*repeatable && *kind != TransportKind::Connect,
+            Error::Api(api) => {
+                !api.repeatable
+                    && match api.status {
+                        503 => api.retry_after.is_none(),
+                        501 => false,
+                        408 | 500..=599 => true,
+                        _ => false,
+                    }
+            }
             _ => false,
         }
     }
@@ -284,11 +353,11 @@ impl Error {
         }
     }
 
-    pub(crate) fn timeout(route: &str, idempotent: bool, what: &str) -> Self {
+    pub(crate) fn timeout(route: &str, repeatable: bool, what: &str) -> Self {
         Error::Transport {
             route: route.to_owned(),
             kind: TransportKind::Timeout,
-            idempotent,
+            repeatable,
             source: Box::new(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,
                 what.to_owned(),
@@ -304,7 +373,7 @@ impl Error {
         }
     }
 
-    pub(crate) fn transport(route: &str, idempotent: bool, source: reqwest::Error) -> Self {
+    pub(crate) fn transport(route: &str, repeatable: bool, source: reqwest::Error) -> Self {
         let kind = if source.is_connect() {
             TransportKind::Connect
         } else if source.is_timeout() {
@@ -317,7 +386,7 @@ impl Error {
         Error::Transport {
             route: route.to_owned(),
             kind,
-            idempotent,
+            repeatable,
             // Never let a URL with a query (it could carry a secret) into the message.
             source: Box::new(source.without_url()),
         }
@@ -340,7 +409,7 @@ fn inlined_union(map: &serde_json::Map<String, serde_json::Value>) -> Option<&se
 fn api_kind(api: &ApiError) -> ErrorKind {
     match api.status {
         400 => return ErrorKind::InvalidInput,
-        401 => return ErrorKind::Unauthorized,
+        401 => return ErrorKind::Unauthenticated,
         403 => return ErrorKind::PermissionDenied,
         404 => return ErrorKind::NotFound,
         422 => return ErrorKind::PermissionDenied,
@@ -359,12 +428,10 @@ fn api_kind(api: &ApiError) -> ErrorKind {
             | "property_group_not_found"
             | "reset" => ErrorKind::NotFound,
             "conflict"
-            | "incorrect_offset"
             | "shared_link_already_exists"
             | "already_shared"
-            | "property_group_already_exists"
-            | "closed"
-            | "not_closed" => ErrorKind::Conflict,
+            | "property_group_already_exists" => ErrorKind::AlreadyExists,
+            "incorrect_offset" | "closed" | "not_closed" => ErrorKind::Conflict,
             "insufficient_space" | "insufficient_quota" => ErrorKind::InsufficientSpace,
             "too_many_write_operations" | "too_many_requests" | "rate_limit" => {
                 ErrorKind::RateLimited
@@ -382,7 +449,7 @@ fn api_kind(api: &ApiError) -> ErrorKind {
             "malformed_path" | "disallowed_name" | "invalid_argument" | "validation_error"
             | "payload_too_large" | "too_large" | "invalid_settings" | "not_file"
             | "not_folder" => ErrorKind::InvalidInput,
-            "content_hash_mismatch" => ErrorKind::ContentHashMismatch,
+            "content_hash_mismatch" => ErrorKind::ContentMismatch,
             _ => continue,
         };
         return kind;
@@ -417,6 +484,7 @@ mod tests {
             user_message: None,
             request_id: None,
             retry_after: None,
+            repeatable: false,
         }
     }
 
@@ -429,7 +497,7 @@ mod tests {
             "upload_session_id": "abc"
         }));
         assert_eq!(failed.tags(), ["path", "conflict", "file"]);
-        assert_eq!(api_kind(&failed), ErrorKind::Conflict);
+        assert_eq!(api_kind(&failed), ErrorKind::AlreadyExists);
         let busy = api(json!({
             ".tag": "path",
             "reason": {".tag": "too_many_write_operations"},

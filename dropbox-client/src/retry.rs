@@ -13,10 +13,14 @@ use crate::error::Error;
 /// A call is repeated when [`Error::is_retryable`] says so, at most `max_attempts` times in all
 /// (the first try counts). The wait before try *n* is `max(server hint, backoff)`, where backoff
 /// grows from `initial_backoff` by `multiplier` up to `max_backoff`, with random jitter taken off.
-/// The server's hint comes from the `Retry-After` header or Dropbox's `retry_after` body field.
-/// If the hint is longer than `max_server_delay`, or waiting would overrun `total_budget`, the
-/// call ends at once with [`Error::RateLimited`] (for rate limits) or the last error, so that the
-/// caller can reschedule the work instead of sleeping for minutes.
+/// The server's hint comes from the `Retry-After` header (seconds or an HTTP date) or Dropbox's
+/// `retry_after` body field. When the server asked us to slow down (429,
+/// `too_many_write_operations`, or 503 with `Retry-After`) and the hint is longer than
+/// `max_server_delay`, waiting would overrun `total_budget`, or the tries ran out, the call ends
+/// with [`Error::RateLimited`] so that the caller can reschedule the work instead of sleeping
+/// for minutes; any other failure ends with the last error.
+///
+/// The Content Server client of this family has the same policy with the same builder.
 ///
 /// ```
 /// use std::time::Duration;
@@ -24,20 +28,20 @@ use crate::error::Error;
 /// let policy = RetryPolicy::default()
 ///     .max_attempts(6)
 ///     .total_budget(Duration::from_secs(120))
-///     .on_retry(|event| eprintln!("retrying {} in {:?}", event.route, event.delay));
+///     .on_retry(|event| eprintln!("retrying {} in {:?}", event.call, event.delay));
 /// # let _ = policy;
 /// ```
 #[derive(Clone)]
 pub struct RetryPolicy {
     pub(crate) max_attempts: u32,
-    pub(crate) initial_backoff: Duration,
-    pub(crate) max_backoff: Duration,
-    pub(crate) multiplier: f64,
-    pub(crate) jitter: f64,
-    pub(crate) total_budget: Duration,
-    pub(crate) max_server_delay: Duration,
-    pub(crate) on_retry: Option<RetryCallback>,
-    pub(crate) sleeper: Option<Sleeper>,
+    initial_backoff: Duration,
+    max_backoff: Duration,
+    multiplier: f64,
+    jitter: f64,
+    total_budget: Duration,
+    max_server_delay: Duration,
+    on_retry: Option<RetryCallback>,
+    sleeper: Option<Sleeper>,
 }
 
 /// How the policy waits between tries (default: `tokio::time::sleep`).
@@ -49,8 +53,8 @@ type RetryCallback = Arc<dyn Fn(&RetryEvent) + Send + Sync>;
 /// What the `on_retry` callback is told before each wait.
 #[derive(Debug)]
 pub struct RetryEvent<'a> {
-    /// Route being retried.
-    pub route: &'a str,
+    /// The call being retried: its route, e.g. `files/upload`.
+    pub call: &'a str,
     /// The try that just failed (1 = the first).
     pub attempt: u32,
     /// How long the policy waits before the next try.
@@ -122,13 +126,17 @@ impl RetryPolicy {
 
     /// Growth of the wait from one try to the next (at least 1).
     pub fn multiplier(mut self, m: f64) -> Self {
-        self.multiplier = m.max(1.0);
+        self.multiplier = if m.is_finite() { m.max(1.0) } else { 1.0 };
         self
     }
 
     /// Fraction (0..=1) of the computed wait that may be taken off at random.
     pub fn jitter(mut self, j: f64) -> Self {
-        self.jitter = j.clamp(0.0, 1.0);
+        self.jitter = if j.is_finite() {
+            j.clamp(0.0, 1.0)
+        } else {
+            0.0
+        };
         self
     }
 
@@ -170,11 +178,20 @@ impl RetryPolicy {
         }
     }
 
+    /// Tells the `on_retry` callback, if any, about a coming wait.
+    pub(crate) fn notify(&self, event: &RetryEvent<'_>) {
+        if let Some(f) = &self.on_retry {
+            f(event);
+        }
+    }
+
     /// The computed (hint-free) wait after the given failed try (1-based), before jitter.
     fn backoff(&self, attempt: u32) -> Duration {
-        let exp = self.multiplier.powi(attempt.saturating_sub(1) as i32);
-        let secs = self.initial_backoff.as_secs_f64() * exp;
-        Duration::from_secs_f64(secs.min(self.max_backoff.as_secs_f64()))
+        let exp = self
+            .multiplier
+            .powi(attempt.saturating_sub(1).min(64) as i32);
+        let secs = (self.initial_backoff.as_secs_f64() * exp).min(self.max_backoff.as_secs_f64());
+        Duration::try_from_secs_f64(secs.max(0.0)).unwrap_or(self.max_backoff)
     }
 
     /// Decides what to do after try `attempt` failed with `error`, `elapsed` into the call.
@@ -184,7 +201,7 @@ impl RetryPolicy {
         }
         let hint = error.retry_after();
         if let Some(hint) = hint {
-            if hint > self.max_server_delay || elapsed + hint > self.total_budget {
+            if hint > self.max_server_delay || elapsed.saturating_add(hint) > self.total_budget {
                 return Decision::RateLimited(hint);
             }
         }
@@ -197,7 +214,7 @@ impl RetryPolicy {
         let computed = self.backoff(attempt);
         let jittered = computed.mul_f64(1.0 - self.jitter * fastrand::f64());
         let delay = hint.map_or(jittered, |h| h.max(jittered));
-        if elapsed + delay > self.total_budget {
+        if elapsed.saturating_add(delay) > self.total_budget {
             return match hint {
                 Some(h) if is_rate_limit(error) => Decision::RateLimited(h),
                 _ => Decision::GiveUp,
@@ -207,11 +224,26 @@ impl RetryPolicy {
     }
 }
 
+/// Whether the server asked us to slow down (and so certainly did nothing).
 fn is_rate_limit(error: &Error) -> bool {
     matches!(error, Error::RateLimited { .. })
-        || error
-            .api()
-            .is_some_and(|a| a.status == 429 || a.has_tag("too_many_write_operations"))
+        || error.api().is_some_and(|a| {
+            a.status == 429
+                || (a.status == 503 && a.retry_after.is_some())
+                || a.has_tag("too_many_write_operations")
+        })
+}
+
+/// Parses a `Retry-After` header value: delta seconds or an HTTP date (RFC 9110). A date in
+/// the past means "now".
+pub(crate) fn parse_retry_after(value: &str) -> Option<Duration> {
+    let value = value.trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let date = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let delta = date.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(delta.to_std().unwrap_or(Duration::ZERO))
 }
 
 /// The policy's verdict after a failed try.
@@ -239,7 +271,78 @@ mod tests {
             user_message: None,
             request_id: None,
             retry_after: retry_after.map(Duration::from_secs),
+            repeatable: true,
         }))
+    }
+
+    fn write(status: u16, retry_after: Option<u64>) -> Error {
+        let Error::Api(mut api) = api(status, retry_after) else {
+            unreachable!()
+        };
+        api.repeatable = false;
+        Error::Api(api)
+    }
+
+    #[test]
+    fn writes_are_repeated_only_when_the_server_did_nothing() {
+        let p = RetryPolicy::default().jitter(0.0);
+        for status in [408, 500, 502, 503, 504] {
+            assert_eq!(
+                p.decide(1, Duration::ZERO, &write(status, None)),
+                Decision::GiveUp,
+                "{status}"
+            );
+            assert!(write(status, None).is_in_doubt(), "{status}");
+            assert!(matches!(
+                p.decide(1, Duration::ZERO, &api(status, None)),
+                Decision::Wait(_)
+            ));
+            assert!(!api(status, None).is_in_doubt());
+        }
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &write(503, Some(2))),
+            Decision::Wait(Duration::from_secs(2))
+        );
+        assert!(!write(503, Some(2)).is_in_doubt());
+        assert!(matches!(
+            p.decide(1, Duration::ZERO, &write(429, Some(1))),
+            Decision::Wait(_)
+        ));
+        assert!(!write(429, Some(1)).is_in_doubt());
+        // A 503 whose hint is longer than the policy waits is a rate limit, not a failure.
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &write(503, Some(3600))),
+            Decision::RateLimited(Duration::from_secs(3600))
+        );
+    }
+
+    #[test]
+    fn huge_hints_do_not_overflow() {
+        let p = RetryPolicy::default().max_server_delay(Duration::MAX);
+        assert_eq!(
+            p.decide(1, Duration::from_secs(1), &api(429, Some(u64::MAX))),
+            Decision::RateLimited(Duration::from_secs(u64::MAX))
+        );
+        let p = RetryPolicy::default()
+            .multiplier(f64::INFINITY)
+            .max_attempts(100);
+        assert!(matches!(
+            p.decide(99, Duration::ZERO, &api(503, None)),
+            Decision::Wait(_) | Decision::GiveUp
+        ));
+    }
+
+    #[test]
+    fn retry_after_forms() {
+        assert_eq!(parse_retry_after(" 5 "), Some(Duration::from_secs(5)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:37 GMT"),
+            Some(Duration::ZERO)
+        );
+        let soon = (chrono::Utc::now() + chrono::Duration::seconds(30)).to_rfc2822();
+        let parsed = parse_retry_after(&soon).expect("an HTTP date");
+        assert!(parsed <= Duration::from_secs(30) && parsed >= Duration::from_secs(28));
+        assert_eq!(parse_retry_after("soon"), None);
     }
 
     #[test]

@@ -11,7 +11,7 @@ use tokio::time::Instant;
 
 use crate::client::{Client, Host};
 use crate::error::{excerpt, ApiError, Error, Result};
-use crate::retry::Decision;
+use crate::retry::{parse_retry_after, Decision};
 
 /// The three ways Dropbox routes carry their argument and result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -207,14 +207,12 @@ impl Client {
             match policy.decide(attempt, started.elapsed().max(waited), &error) {
                 Decision::Wait(delay) => {
                     tracing::debug!(route = call.route, attempt, ?delay, error = %error, "retrying dropbox call");
-                    if let Some(cb) = &policy.on_retry {
-                        cb(&crate::retry::RetryEvent {
-                            route: call.route,
-                            attempt,
-                            delay,
-                            error: &error,
-                        });
-                    }
+                    policy.notify(&crate::retry::RetryEvent {
+                        call: call.route,
+                        attempt,
+                        delay,
+                        error: &error,
+                    });
                     waited += delay;
                     policy.sleep(delay).await;
                 }
@@ -314,6 +312,7 @@ impl Client {
             .map_err(|e| Error::transport(call.route, call.idempotent, e))?;
         Err(error_from_answer(
             call.route,
+            call.idempotent,
             status.as_u16(),
             &headers,
             &body,
@@ -342,6 +341,7 @@ fn rate_limit_reason(error: &Error) -> Option<String> {
 /// Turns an error answer into an [`Error`], keeping the server's own words.
 pub(crate) fn error_from_answer(
     route: &str,
+    repeatable: bool,
     status: u16,
     headers: &HeaderMap,
     body: &[u8],
@@ -353,8 +353,7 @@ pub(crate) fn error_from_answer(
     let header_retry = headers
         .get(RETRY_AFTER)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .map(Duration::from_secs);
+        .and_then(parse_retry_after);
     let json: Option<serde_json::Value> = serde_json::from_slice(body)
         .ok()
         .filter(|v: &serde_json::Value| v.is_object());
@@ -406,6 +405,7 @@ pub(crate) fn error_from_answer(
         user_message,
         request_id,
         retry_after,
+        repeatable,
     }))
 }
 

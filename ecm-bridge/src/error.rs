@@ -161,24 +161,19 @@ impl Error {
 
     /// Whether the same document may succeed when tried again.
     ///
-    /// Delegates to the clients' `is_retryable`, with one widening: a transport failure of a
-    /// call that is not idempotent (a document upload cut by a reset) is retryable here,
-    /// because the runner retries a document only through
+    /// Delegates to the clients' `is_retryable`, with one widening: a call that failed
+    /// [in doubt](contentserver_client::Error::is_in_doubt) (a write cut by a reset, or answered
+    /// by a proxy's 502) is retryable here, because the runner retries a document only through
     /// [`Sink::find_existing`](crate::sink::Sink::find_existing) first, so a write that did
-    /// reach the server is adopted, not repeated. Verification failures are retryable (a fresh transfer may succeed);
-    /// governance, rule, configuration and state errors are not.
+    /// reach the server is adopted, not repeated. Verification failures are retryable (a fresh
+    /// transfer may succeed); governance, rule, configuration and state errors are not.
     pub fn is_retryable(&self) -> bool {
         match self {
-            Error::Dropbox { source, .. } => {
-                source.is_retryable() || matches!(**source, dropbox_client::Error::Transport { .. })
-            }
+            Error::Dropbox { source, .. } => source.is_retryable() || source.is_in_doubt(),
             Error::ContentServer { source, .. } => {
                 source.is_retryable()
-                    || matches!(
-                        **source,
-                        contentserver_client::Error::Transport { .. }
-                            | contentserver_client::Error::NotRetried { .. }
-                    )
+                    || source.is_in_doubt()
+                    || matches!(**source, contentserver_client::Error::NotRetried { .. })
             }
             Error::Verify { .. } | Error::Io { .. } => true,
             Error::Governance { .. }

@@ -151,3 +151,31 @@ fn a_dry_run_reports_what_it_would_archive_and_records_nothing() {
     assert!(!stdout.contains("Second run"), "{stdout}");
     assert!(stdout.contains(" (0 audit entries; "), "{stdout}");
 }
+
+/// A broken configuration ends the program with a one-line error that names the file, the line
+/// and the column, and shows no secret of the file.
+#[test]
+fn a_broken_config_fails_without_showing_its_secrets() {
+    let secret = "Zq7-distinctive-secret";
+    let path = std::env::temp_dir().join(format!("ecm-bad-config-{}.toml", std::process::id()));
+    std::fs::write(
+        &path,
+        format!("[dropbox]\ntoken = \"{secret}\"\n[contentserver]\npassword = {secret}\n"),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_archive_on_approval"))
+        .arg("--config")
+        .arg(&path)
+        .output()
+        .expect("the example runs");
+    let _ = std::fs::remove_file(&path);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(!out.status.success());
+    assert!(
+        !stderr.contains(secret) && !stdout.contains(secret),
+        "{stderr}"
+    );
+    assert!(stderr.contains("line 4, column "), "{stderr}");
+    assert!(stderr.contains(&path.display().to_string()), "{stderr}");
+}

@@ -409,7 +409,7 @@ impl Categories {
         self.update_guarded(node, category, values, None).await
     }
 
-    /// Like [`Categories::update`], guarded by a `metadata_token` (stale → `EditConflict`).
+    /// Like [`Categories::update`], guarded by a `metadata_token` (stale → [`ErrorKind::Conflict`](crate::ErrorKind::Conflict)).
     pub async fn update_guarded(
         &self,
         node: i64,

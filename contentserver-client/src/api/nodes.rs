@@ -456,7 +456,7 @@ impl UpdateNode {
         self
     }
 
-    /// Guards the update with a `metadata_token` (a stale token fails with `EditConflict`).
+    /// Guards the update with a `metadata_token` (a stale token fails with [`ErrorKind::Conflict`](crate::ErrorKind::Conflict)).
     pub fn metadata_token(mut self, token: impl Into<String>) -> Self {
         self.body
             .insert("metadata_token".into(), json!(token.into()));

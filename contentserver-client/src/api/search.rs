@@ -56,7 +56,7 @@ impl Within {
 }
 
 /// One search result.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, serde::Serialize)]
 #[non_exhaustive]
 pub struct SearchHit {
     /// `data.properties`.
@@ -150,7 +150,7 @@ impl Search {
             return Err(Error::invalid("a search needs a query"));
         };
         let mut call = Call::post("api/v2/search")
-            .read_only()
+            .safe_to_repeat()
             .form("where", query)
             .form_opt("lookfor", self.lookfor.map(LookFor::as_str))
             .form_opt("within", self.within.map(Within::as_str))

@@ -15,10 +15,10 @@ pub const PREFIX: &str = "/otcs/cs.exe";
 /// A retry policy that retries at once (no real sleeps in tests).
 pub fn fast_retry(attempts: u32) -> RetryPolicy {
     RetryPolicy::default()
-        .with_max_attempts(attempts)
-        .with_initial_backoff(Duration::ZERO)
-        .with_max_backoff(Duration::ZERO)
-        .with_jitter(0.0)
+        .max_attempts(attempts)
+        .initial_backoff(Duration::ZERO)
+        .max_backoff(Duration::ZERO)
+        .jitter(0.0)
 }
 
 /// A client for `server` under `prefix` ("" for the root) with an existing ticket.

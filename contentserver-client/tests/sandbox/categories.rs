@@ -97,7 +97,7 @@ async fn apply_read_update_guard_and_remove() {
         .update_guarded(folder.id, closeout, &v, Some(&token))
         .await
         .unwrap_err();
-    assert_eq!(stale.kind(), ErrorKind::EditConflict, "{stale:?}");
+    assert_eq!(stale.kind(), ErrorKind::Conflict, "{stale:?}");
 
     // A value of another category in the update: refused by the client before sending.
     let gov = env.category("Document Governance");

@@ -34,10 +34,10 @@ pub async fn start_with(config: SandboxConfig) -> Env {
 /// A retry policy that retries at once, up to `attempts` attempts in all.
 pub fn fast_retry(attempts: u32) -> RetryPolicy {
     RetryPolicy::default()
-        .with_max_attempts(attempts)
-        .with_initial_backoff(Duration::from_millis(1))
-        .with_max_backoff(Duration::from_millis(5))
-        .with_jitter(0.0)
+        .max_attempts(attempts)
+        .initial_backoff(Duration::from_millis(1))
+        .max_backoff(Duration::from_millis(5))
+        .jitter(0.0)
 }
 
 impl Env {

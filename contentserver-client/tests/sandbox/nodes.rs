@@ -253,7 +253,7 @@ async fn a_stale_metadata_token_is_an_edit_conflict() {
         .metadata_token(token)
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::EditConflict, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
     assert_eq!(
         client.nodes().get(folder.id).await.unwrap().name,
         "Guarded v2"

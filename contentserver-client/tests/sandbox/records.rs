@@ -32,7 +32,7 @@ async fn rm_classify_details_and_reclassify_with_the_token() {
 
     // Changing an existing RM classification needs the token.
     let err = records.classify(doc.id, gen).await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::EditConflict, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
     records
         .classify(doc.id, gen)
         .rm_metadata_token(token)

@@ -167,15 +167,9 @@ impl Sharing {
                     self.check_share_job_status(id).await?
                 }
                 ShareFolderJobStatus::Failed(err) => {
-                    return Err(Error::Api(Box::new(crate::error::ApiError {
-                        route: ROUTE.to_owned(),
-                        status: 409,
-                        summary: format!("share job failed: {err}"),
-                        error: Some(err),
-                        user_message: None,
-                        request_id: None,
-                        retry_after: None,
-                    })))
+                    let mut api = crate::error::ApiError::reported(ROUTE, err);
+                    api.summary = format!("share job failed: {}", api.summary);
+                    return Err(Error::Api(Box::new(api)));
                 }
                 _ => return Err(Error::decode(ROUTE, "unknown job status", b"")),
             };

@@ -64,8 +64,12 @@ pub struct SharedLinkSettings {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub require_password: Option<bool>,
     /// The password (when `require_password`); redacted in `Debug`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_password: Option<crate::auth::Secret>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        serialize_with = "crate::secret::expose_opt"
+    )]
+    pub link_password: Option<crate::Secret>,
     /// When the link stops working.
     #[serde(
         default,

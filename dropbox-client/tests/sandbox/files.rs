@@ -42,7 +42,7 @@ async fn current_account_is_the_first_demo_account() {
         .get_current_account()
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err:?}");
 }
 
 #[tokio::test]
@@ -125,7 +125,7 @@ async fn upload_then_list_and_write_modes() {
         .upload_bytes("/Suite/Modes/report.txt", Bytes::from_static(b"second"))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err:?}");
     match err.api().unwrap().route_error::<UploadError>() {
         Some(UploadError::Path(failed)) => assert_eq!(
             failed.reason,
@@ -167,7 +167,7 @@ async fn upload_then_list_and_write_modes() {
         )
         .await
         .unwrap_err();
-    assert_eq!(stale.kind(), ErrorKind::Conflict, "{stale:?}");
+    assert_eq!(stale.kind(), ErrorKind::AlreadyExists, "{stale:?}");
 
     // overwrite: always.
     let v3 = files
@@ -185,7 +185,7 @@ async fn upload_then_list_and_write_modes() {
         .create_folder("/Suite/Modes/report.txt/inner")
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err:?}");
     let err = files
         .upload_bytes("/Suite/Modes/desktop.ini", Bytes::from_static(b"x"))
         .await
@@ -467,7 +467,7 @@ async fn client_modified_hashes_and_malformed_requests() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Conflict, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::AlreadyExists, "{err:?}");
 
     // The server checks the content_hash of the request's bytes.
     let arg = dropbox_client::models::files::UploadArg {
@@ -482,7 +482,7 @@ async fn client_modified_hashes_and_malformed_requests() {
         )
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::ContentHashMismatch, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::ContentMismatch, "{err:?}");
     assert_eq!(tags(&err), ["content_hash_mismatch"]);
     assert!(files
         .get_metadata("/Suite/Checks/hashed.txt")

@@ -79,7 +79,7 @@ async fn a_refresh_token_client_refreshes_when_the_token_expires() {
         .build()
         .unwrap();
     let err = wrong.users().get_current_account().await.unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err:?}");
     assert!(!format!("{err} {err:?}").contains("not-the-refresh-token"));
 }
 
@@ -122,7 +122,7 @@ async fn pkce_code_flow_without_a_browser() {
         .exchange_code(code, Some(redirect), Some(&wrong))
         .await
         .unwrap_err();
-    assert_eq!(err.kind(), ErrorKind::Unauthorized, "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Unauthenticated, "{err:?}");
     let resp = http
         .get(app.authorize_url(redirect, "state-43", Some(&verifier), &[]))
         .send()

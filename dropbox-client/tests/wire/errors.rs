@@ -46,7 +46,7 @@ async fn unauthorized_is_an_auth_error_without_the_token() {
         }
         other => panic!("{other:?}"),
     }
-    assert_eq!(e.kind(), ErrorKind::Unauthorized);
+    assert_eq!(e.kind(), ErrorKind::Unauthenticated);
     assert!(!format!("{e:?} {e}").contains(TOKEN));
 }
 

@@ -4,6 +4,7 @@
 mod common;
 mod download;
 mod errors;
+mod hostile;
 mod listing;
 mod retry;
 mod routes;

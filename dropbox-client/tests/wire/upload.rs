@@ -231,7 +231,7 @@ async fn a_wrong_server_hash_fails_the_upload() {
         .upload("/h.bin", generated(9 * MIB, MIB))
         .await
         .unwrap_err();
-    assert_eq!(e.kind(), ErrorKind::ContentHashMismatch);
+    assert_eq!(e.kind(), ErrorKind::ContentMismatch);
     assert!(matches!(e, Error::ContentHashMismatch { .. }));
 }
 
@@ -260,8 +260,9 @@ async fn small_content_is_one_upload_call_with_its_hash() {
 #[tokio::test]
 async fn a_retried_upload_resends_every_byte() {
     let server = server().await;
+    // A 503 with Retry-After says the server did nothing: even a write is repeated.
     Mock::given(wiremock::matchers::path("/2/files/upload"))
-        .respond_with(ResponseTemplate::new(503))
+        .respond_with(ResponseTemplate::new(503).insert_header("retry-after", "0"))
         .up_to_n_times(1)
         .with_priority(1)
         .mount(&server)
@@ -290,6 +291,31 @@ async fn a_retried_upload_resends_every_byte() {
         "both tries carry the whole body"
     );
     assert_eq!(reqs[0].body, reqs[1].body);
+}
+
+/// `files/upload` is not idempotent (in add mode a repeat could make a second copy): after a
+/// status that does not prove the server did nothing, the error comes back in doubt, unrepeated.
+#[tokio::test]
+async fn an_upload_is_not_repeated_after_a_gateway_error() {
+    for status in [500, 502, 503, 504] {
+        let server = server().await;
+        Mock::given(wiremock::matchers::path("/2/files/upload"))
+            .respond_with(ResponseTemplate::new(status))
+            .mount(&server)
+            .await;
+        let err = client(&server)
+            .files()
+            .upload("/r.txt", generated(1000, 1000))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            server.received_requests().await.unwrap().len(),
+            1,
+            "{status}"
+        );
+        assert!(err.is_in_doubt(), "{status}: {err:?}");
+        assert!(!err.is_retryable(), "{status}");
+    }
 }
 
 #[tokio::test]

@@ -51,8 +51,8 @@ impl Env {
             .credentials(Credentials::password("admin", "admin"))
             .retry_policy(
                 contentserver_client::RetryPolicy::default()
-                    .with_initial_backoff(Duration::from_millis(5))
-                    .with_max_backoff(Duration::from_millis(50)),
+                    .initial_backoff(Duration::from_millis(5))
+                    .max_backoff(Duration::from_millis(50)),
             )
             .build()
             .unwrap();

@@ -11,13 +11,13 @@
 //! ```
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use contentserver_client::Credentials;
-use dropbox_client::Secret;
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::rules::Rules;
 use ecm_bridge::runner::{Progress, ProgressFn, Report};
@@ -77,10 +77,10 @@ struct Config {
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DropboxConfig {
-    token: Option<Secret>,
-    refresh_token: Option<Secret>,
+    token: Option<dropbox_client::Secret>,
+    refresh_token: Option<dropbox_client::Secret>,
     app_key: Option<String>,
-    app_secret: Option<Secret>,
+    app_secret: Option<dropbox_client::Secret>,
     /// Base URL override (a proxy, the sandbox binary).
     base_url: Option<String>,
 }
@@ -90,7 +90,7 @@ struct DropboxConfig {
 struct CsConfig {
     url: Option<String>,
     user: Option<String>,
-    password: Option<Secret>,
+    password: Option<contentserver_client::Secret>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -110,6 +110,54 @@ struct FlowConfig {
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The configuration keys whose values are secrets.
+const SECRET_KEYS: [&str; 4] = ["token", "refresh_token", "app_secret", "password"];
+
+/// Reads and parses a `--config` file.
+fn load_config(path: &Path) -> Result<Config, BoxError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the configuration {}: {e}", path.display()))?;
+    parse_config(&text).map_err(|m| format!("configuration {}: {m}", path.display()).into())
+}
+
+/// Parses a configuration. An error gives its line and column and toml's own message, but
+/// never the text of the file (toml's `Display` quotes the offending line, and its `Debug` the
+/// whole input): the value on the line of a secret key is withheld.
+fn parse_config(text: &str) -> Result<Config, String> {
+    toml::from_str(text).map_err(|e: toml::de::Error| {
+        let Some(span) = e.span() else {
+            return e.message().to_owned();
+        };
+        let before = &text[..span.start.min(text.len())];
+        let line = before.matches('\n').count() + 1;
+        let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+        let line_text = text.lines().nth(line - 1).unwrap_or_default();
+        let key = line_text.split('=').next().unwrap_or_default().trim();
+        let key = key.trim_matches(|c| c == '"' || c == '\'');
+        if SECRET_KEYS.contains(&key) {
+            format!("line {line}, column {column}: the value of `{key}` is not valid (withheld: it is a secret)")
+        } else {
+            format!("line {line}, column {column}: {}", e.message())
+        }
+    })
+}
+
+/// An error and its sources, as one line of `Display` texts (never `Debug`, which may hold
+/// more than a message should).
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(e) = source {
+        let more = e.to_string();
+        if !text.contains(&more) {
+            text.push_str(": ");
+            text.push_str(&more);
+        }
+        source = e.source();
+    }
+    text
+}
 
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.is_empty())
@@ -152,7 +200,7 @@ mod tempfile_dir {
 async fn target(config: &Config) -> Result<Target, BoxError> {
     let db = config.dropbox.as_ref();
     // Secrets stay wrapped (redacted in Debug) until the one place that sends them.
-    let secret = |name: &str| env(name).map(Secret::new);
+    let secret = |name: &str| env(name).map(dropbox_client::Secret::new);
     let token = secret("DROPBOX_TOKEN").or_else(|| db.and_then(|d| d.token.clone()));
     let refresh =
         secret("DROPBOX_REFRESH_TOKEN").or_else(|| db.and_then(|d| d.refresh_token.clone()));
@@ -161,7 +209,9 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
     let cs = config.contentserver.as_ref();
     let cs_url = env("CS_URL").or_else(|| cs.and_then(|c| c.url.clone()));
     let cs_user = env("CS_USER").or_else(|| cs.and_then(|c| c.user.clone()));
-    let cs_password = secret("CS_PASSWORD").or_else(|| cs.and_then(|c| c.password.clone()));
+    let cs_password = env("CS_PASSWORD")
+        .map(contentserver_client::Secret::new)
+        .or_else(|| cs.and_then(|c| c.password.clone()));
 
     let dropbox_named = token.is_some() || refresh.is_some();
     if !dropbox_named && cs_url.is_none() {
@@ -193,7 +243,7 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
     b = match (token, refresh, app_key) {
         (Some(t), _, _) => b.access_token(t),
         (None, Some(r), Some(key)) => {
-            b.refresh_token(key, app_secret.as_ref().map(Secret::expose), r)
+            b.refresh_token(key, app_secret.as_ref().map(|s| s.expose()), r)
         }
         _ => {
             return Err(
@@ -209,7 +259,7 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
         );
     };
     let cs = contentserver_client::Client::builder(url.clone())
-        .credentials(Credentials::password(user, password.expose()))
+        .credentials(Credentials::password(user, password))
         .build()?;
     Ok(Target {
         dropbox,
@@ -368,10 +418,19 @@ async fn print_report(report: &Report, cs: &contentserver_client::Client) {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), BoxError> {
-    let args = Args::parse();
+async fn main() -> ExitCode {
+    match run(Args::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("archive_on_approval: {}", error_chain(&*e));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(args: Args) -> Result<(), BoxError> {
     let config: Config = match &args.config {
-        Some(path) => toml::from_str(&std::fs::read_to_string(path)?)?,
+        Some(path) => load_config(path)?,
         None => Config::default(),
     };
     let target = target(&config).await?;
@@ -486,7 +545,7 @@ mod tests {
 
     #[test]
     fn config_secrets_are_redacted_in_debug() {
-        let config: Config = toml::from_str(
+        let config: Config = parse_config(
             r#"
 [dropbox]
 token = "sl.token-value"
@@ -503,6 +562,40 @@ password = "password-value"
             assert!(!shown.contains(secret), "{shown}");
         }
         let token = config.dropbox.as_ref().and_then(|d| d.token.as_ref());
-        assert_eq!(token.map(Secret::expose), Some("sl.token-value"));
+        assert_eq!(token.map(|t| t.expose()), Some("sl.token-value"));
+        let password = config
+            .contentserver
+            .as_ref()
+            .and_then(|c| c.password.as_ref());
+        assert_eq!(password.map(|p| p.expose()), Some("password-value"));
+    }
+
+    /// Broken configurations: the error names the line and column, and no secret of the file
+    /// appears in it (toml's own `Display` would quote the line, its `Debug` the whole file).
+    #[test]
+    fn config_errors_never_show_a_secret() {
+        let secret = "Zq7-distinctive-secret";
+        let cases = [
+            (format!("[contentserver]\npassword = {secret}\n"), 2),
+            (
+                format!("[contentserver]\npassword = \"{secret}\nuser = \"x\"\n"),
+                2,
+            ),
+            (format!("[dropbox]\ntoken = [\"{secret}\"]\n"), 2),
+            (
+                format!("[dropbox]\ntoken = \"{secret}\"\nconcurrency = 3\n"),
+                3,
+            ),
+            (
+                format!("[dropbox]\napp_secret = \"{secret}\"\n[flow]\nconcurrency = \"four\"\n"),
+                4,
+            ),
+            (format!("[contentserver]\n\"password\" = 42{secret}\n"), 2),
+        ];
+        for (text, line) in cases {
+            let err = parse_config(&text).expect_err(&text);
+            assert!(!err.contains(secret), "{err}");
+            assert!(err.starts_with(&format!("line {line}, column ")), "{err}");
+        }
     }
 }

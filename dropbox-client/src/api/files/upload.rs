@@ -423,16 +423,6 @@ impl Files {
 }
 
 fn batch_failure(route: &str, failure: UploadSessionFinishError) -> Error {
-    let error = serde_json::to_value(&failure).ok();
-    let mut api = ApiError {
-        route: route.to_owned(),
-        status: 409,
-        summary: String::new(),
-        error,
-        user_message: None,
-        request_id: None,
-        retry_after: None,
-    };
-    api.summary = api.tags().join("/");
-    Error::Api(Box::new(api))
+    let error = serde_json::to_value(&failure).unwrap_or_default();
+    Error::Api(Box::new(ApiError::reported(route, error)))
 }

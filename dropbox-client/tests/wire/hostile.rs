@@ -1,0 +1,119 @@
+//! Hostile or broken server answers: no panic from any server value, and no secret in any
+//! error.
+
+use serde_json::json;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, ResponseTemplate};
+
+use crate::common::*;
+use dropbox_client::{Client, ErrorKind};
+
+fn refreshing(server: &wiremock::MockServer) -> Client {
+    let (policy, _) = recording_policy();
+    Client::builder()
+        .base_url(server.uri().parse().unwrap())
+        .refresh_token("app-key", Some("app-Zq7-secret"), "refresh-Zq7-secret")
+        .retry_policy(policy.max_attempts(1))
+        .build()
+        .unwrap()
+}
+
+fn account() -> serde_json::Value {
+    json!({
+        "account_id": "dbid:AAH4f99T0taONIb-OurWxbNQ6ywGRopQngc",
+        "name": {"given_name": "D", "surname": "D", "familiar_name": "D", "display_name": "D D", "abbreviated_name": "DD"},
+        "email": "d@example.com", "email_verified": true, "disabled": false, "locale": "en", "referral_link": "",
+        "is_paired": false, "account_type": {".tag": "basic"},
+        "root_info": {".tag": "user", "root_namespace_id": "1", "home_namespace_id": "1"}})
+}
+
+/// A 200 token answer that does not decode holds the token: the error quotes none of it, and
+/// serde's message (which quotes the value it choked on) is not passed on either.
+#[tokio::test]
+async fn an_undecodable_token_answer_does_not_show_the_token() {
+    for body in [
+        r#"{"access_token": "sl.TOKEN-Zq7-distinctive", "token_type": "bearer", "expires_in": "#,
+        r#"{"access_token": ["sl.TOKEN-Zq7-distinctive"], "token_type": "bearer"}"#,
+        r#"{"access_token": "sl.TOKEN-Zq7-distinctive", "expires_in": "sl.TOKEN-Zq7-distinctive"}"#,
+    ] {
+        let server = server().await;
+        Mock::given(method("POST"))
+            .and(path("/oauth2/token"))
+            .respond_with(ResponseTemplate::new(200).set_body_raw(body, "application/json"))
+            .mount(&server)
+            .await;
+        let err = refreshing(&server)
+            .users()
+            .get_current_account()
+            .await
+            .unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::Decode, "{err}");
+        let mut shown = format!("{err} {err:?}");
+        let mut source = std::error::Error::source(&err);
+        while let Some(s) = source {
+            shown.push_str(&s.to_string());
+            source = s.source();
+        }
+        assert!(!shown.contains("Zq7"), "{shown}");
+    }
+}
+
+/// An absurd `expires_in` (it would overflow the clock) means "does not expire": no panic.
+#[tokio::test]
+async fn an_absurd_token_lifetime_does_not_panic() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/oauth2/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw(
+            format!(
+                r#"{{"access_token": "tok-1", "token_type": "bearer", "expires_in": {}}}"#,
+                u64::MAX
+            ),
+            "application/json",
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/users/get_current_account"))
+        .respond_with(json_body(account()))
+        .mount(&server)
+        .await;
+    let c = refreshing(&server);
+    c.users().get_current_account().await.unwrap();
+    c.users().get_current_account().await.unwrap();
+}
+
+/// A `Retry-After` as an HTTP date is honoured like delta seconds; a huge one is returned as a
+/// rate limit at once, without overflow.
+#[tokio::test]
+async fn retry_after_as_a_date_and_huge_hints() {
+    let server = server().await;
+    let date = (chrono::Utc::now() + chrono::Duration::hours(2)).to_rfc2822();
+    Mock::given(path("/2/users/get_current_account"))
+        .respond_with(ResponseTemplate::new(429).insert_header("retry-after", date.as_str()))
+        .mount(&server)
+        .await;
+    let (policy, waits) = recording_policy();
+    let err = client_with(&server, policy)
+        .users()
+        .get_current_account()
+        .await
+        .unwrap_err();
+    let hint = err.retry_after().expect("a hint");
+    assert!(hint > std::time::Duration::from_secs(7000), "{hint:?}");
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+    assert!(waits.lock().unwrap().is_empty(), "two hours are not slept");
+
+    let server = wiremock::MockServer::start().await;
+    Mock::given(path("/2/users/get_current_account"))
+        .respond_with(
+            ResponseTemplate::new(429).insert_header("retry-after", u64::MAX.to_string().as_str()),
+        )
+        .mount(&server)
+        .await;
+    let err = client(&server)
+        .users()
+        .get_current_account()
+        .await
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::RateLimited);
+}
