@@ -3,6 +3,7 @@
 //! user's assignments. Listing processes and acting on tasks are in
 //! [`processes`](crate::api::processes).
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
@@ -47,8 +48,8 @@ pub struct Assignment {
     #[serde(default, deserialize_with = "crate::de::opt_i64")]
     pub workflow_subworkflow_task_id: Option<i64>,
     /// The due date.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub date_due: Option<String>,
+    #[serde(default, deserialize_with = "crate::de::opt_naive")]
+    pub date_due: Option<NaiveDateTime>,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Map<String, Value>,

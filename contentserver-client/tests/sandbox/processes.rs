@@ -28,6 +28,7 @@ async fn start_policy(env: &Env, client: &Client, title: &str, doc: i64) -> i64 
         .start(map)
         .attach([doc])
         .value("WorkflowForm_Title", title)
+        .value("WorkflowForm_WorkflowDueDate", "2099-04-30")
         .await
         .unwrap()
         .process_id
@@ -50,6 +51,8 @@ async fn approve_send_on_and_the_outcome() {
         Some(env.user("admin"))
     );
     assert!(status.date_initiated.is_some());
+    let due = chrono::NaiveDate::from_ymd_opt(2099, 4, 30).unwrap();
+    assert_eq!(status.due_date.map(|d| d.date()), Some(due));
     assert!(status.attachment_folder_id.is_some());
     assert_eq!(status.next_steps.len(), 1);
     assert_eq!(status.next_steps[0].task_name.as_deref(), Some("Approve"));
@@ -95,14 +98,16 @@ async fn reject_stops_the_process_and_tasks_come_from_assignments() {
     let wf = admin.workflows();
     let doc = document(&env, &admin, "Memo.docx").await;
     let pid = start_policy(&env, &admin, "Memo", doc).await;
-    let task = wf
-        .assignments()
-        .await
-        .unwrap()
+    let assignments = wf.assignments().await.unwrap();
+    let mine = assignments
         .iter()
         .find(|a| a.workflow_id == Some(pid))
-        .and_then(|a| a.task())
-        .expect("an assignment with task ids");
+        .expect("an assignment");
+    assert_eq!(
+        mine.date_due.map(|d| d.date()),
+        chrono::NaiveDate::from_ymd_opt(2099, 4, 30)
+    );
+    let task = mine.task().expect("task ids");
     wf.reject(task).comment("no").await.unwrap();
     let status = wf.status(pid).await.unwrap();
     let outcome = status.outcome().expect("stopped");
