@@ -24,8 +24,17 @@ async fn rm_classify_details_and_reclassify_with_the_token() {
 
     let before = records.details(doc.id).await.unwrap();
     assert!(before.records.is_empty());
-    records.classify(doc.id, prj).await.unwrap();
+    let answered = records.classify(doc.id, prj).await.unwrap();
     let details = records.details(doc.id).await.unwrap();
+    assert_eq!(
+        answered, details.rm_metadata_token,
+        "the answer's token is the current one"
+    );
+    assert!(details.can_rm_classify);
+    assert!(details.has(prj));
+    assert_eq!(details.records[0].file_number.as_deref(), Some("PRJ-10"));
+    assert_eq!(details.records[0].file_status.as_deref(), Some("ACT"));
+    assert!(details.records[0].record_date.is_some());
     assert_eq!(details.records.len(), 1);
     assert_eq!(details.records[0].class_id, prj);
     let token = details.rm_metadata_token.clone().expect("rm_metadataToken");
