@@ -1,6 +1,7 @@
 //! Lenient field decoders: Content Server sends numbers as strings in places, and `null` or `""`
 //! where a value is absent.
 
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Deserializer};
 use serde_json::Value;
 
@@ -15,6 +16,11 @@ fn to_i64(value: &Value) -> Option<i64> {
 /// An optional integer given as a number or a numeric string.
 pub(crate) fn opt_i64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
     Ok(Option::<Value>::deserialize(d)?.as_ref().and_then(to_i64))
+}
+
+/// An optional id where 0 means "none" (`reserved_user_id`, `locked_user_id`).
+pub(crate) fn opt_nonzero<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
+    Ok(opt_i64(d)?.filter(|n| *n != 0))
 }
 
 /// An optional non-negative integer given as a number or a numeric string.
@@ -50,6 +56,45 @@ pub(crate) fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::E
     })
 }
 
+/// A date as CS writes it, read as a time without a zone: `2025-01-18T12:33:27` (external
+/// dates), `2025-01-19T06:57:04Z` or with an offset (turned into UTC), with or without
+/// fractional seconds, or a bare `2025-01-18` (midnight).
+pub(crate) fn parse_naive(text: &str) -> Option<NaiveDateTime> {
+    let t = text.trim();
+    if t.is_empty() {
+        return None;
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(t) {
+        return Some(dt.naive_utc());
+    }
+    let t = t.trim_end_matches('Z');
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(t, format) {
+            return Some(dt);
+        }
+    }
+    NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// An optional date without a zone (see [`parse_naive`]); `null`, `""` or an unreadable text
+/// becomes `None`.
+pub(crate) fn opt_naive<'de, D: Deserializer<'de>>(
+    d: D,
+) -> Result<Option<NaiveDateTime>, D::Error> {
+    Ok(match Option::<Value>::deserialize(d)? {
+        Some(Value::String(s)) => parse_naive(&s),
+        _ => None,
+    })
+}
+
+/// An optional UTC time (`create_date`, `modify_date`: `2025-01-19T06:57:04Z`). A text without
+/// a zone is taken as UTC; `null`, `""` or an unreadable text becomes `None`.
+pub(crate) fn opt_utc<'de, D: Deserializer<'de>>(d: D) -> Result<Option<DateTime<Utc>>, D::Error> {
+    Ok(opt_naive(d)?.map(|t| t.and_utc()))
+}
+
 #[cfg(test)]
 mod tests {
     use serde::Deserialize;
@@ -70,5 +115,29 @@ mod tests {
         assert_eq!((t.a, t.b.as_deref(), t.c), (Some(12), Some("5"), true));
         let t: T = serde_json::from_str(r#"{"a": null, "b": ""}"#).unwrap();
         assert_eq!((t.a, t.b, t.c), (None, None, false));
+    }
+
+    #[test]
+    fn dates() {
+        let at = |s| super::parse_naive(s).map(|d| d.to_string());
+        assert_eq!(
+            at("2025-01-18T12:33:27").as_deref(),
+            Some("2025-01-18 12:33:27")
+        );
+        assert_eq!(
+            at("2025-01-19T06:57:04Z").as_deref(),
+            Some("2025-01-19 06:57:04")
+        );
+        assert_eq!(
+            at("2025-01-19T08:57:04+02:00").as_deref(),
+            Some("2025-01-19 06:57:04")
+        );
+        assert_eq!(
+            at("2025-01-19T06:57:04.250").as_deref(),
+            Some("2025-01-19 06:57:04.250")
+        );
+        assert_eq!(at("2025-01-18").as_deref(), Some("2025-01-18 00:00:00"));
+        assert_eq!(at(""), None);
+        assert_eq!(at("soon"), None);
     }
 }

@@ -38,15 +38,15 @@
 //! | group | calls |
 //! | --- | --- |
 //! | [`Client`] | `ping` (`GET /api/v1/ping`), `server_info`, `login`, `current_user`, `logout` |
-//! | [`Client::nodes`] | `get` (v2, `fields`), `children` (paged stream: `where_type`, `where_name`, `sort`, `page_size`), `find_child`, `resolve_path`, `create_folder`, `update` / `rename` / `move_to`, `copy`, `delete`, `volumes`, `volume`, `enterprise_workspace`, `ancestors` |
-//! | [`Client::documents`] | `create` (multipart, streamed file part, description, external dates, categories and classifications in the same request), `add_version` (streamed, `add_major_version`), `versions`, `latest_version`, `version`, `download` (latest or one version, as a byte stream) |
-//! | [`Client::categories`] | `list` / `get` with attribute metadata, `apply`, `update`, `update_guarded`, `remove`; keys [`AttrKey`], values [`AttrValue`], [`CategoryValues`] |
-//! | [`Client::records`] | `classifications`, `classify` (RM), `details`, `holds`, `hold_by_name`, `create_hold`, `apply_hold`, `node_holds`, `remove_hold` |
+//! | [`Client::nodes`] | `get` (v2, `fields`), `children` (paged stream: `where_type`, `where_name`, `sort`, `page_size`), `find_child`, `resolve_path`, `create_folder`, `update` / `rename` / `move_to`, `copy`, `delete`, `volumes`, `volume`, `enterprise_workspace`, `ancestors`; subtypes as [`NodeType`], dates as `chrono` times |
+//! | [`Client::documents`] | `create` (multipart, streamed file part, description, external dates, categories and classifications in the same request, `advanced_versioning`), `add_version` (streamed; minor or `major` under advanced versioning), `versions`, `latest_version`, `version`, `download` (latest or one version, as a byte stream), `reserve` / `unreserve`, `promote` (minor → major); numbers as [`VersionNumber`] |
+//! | [`Client::categories`] | `list` / `get` with attribute metadata, `definition` (attributes with type, required, max length, valid values, multi-value maximum, sets and their rows' attributes), `apply`, `update`, `update_guarded`, `remove`; keys [`AttrKey`], values [`AttrValue`], [`CategoryValues`] |
+//! | [`Client::records`] | `classifications`, `classify` (RM), `details` (typed records), `holds`, `hold_by_name`, `create_hold`, `apply_hold`, `apply_hold_to` / `remove_hold_from` (many nodes, one call), `node_holds`, `remove_hold` |
 //! | [`Client::permissions`] | `get`, `effective`, `set_owner`, `set_group`, `set_public`, `add_custom`, `update_custom`, `remove_custom` (names such as `see`, `see_contents`; [`ApplyTo`] 0–3) |
 //! | [`Client::members`] | `get`, `search` (paged stream, ≤ 20 per page), `find_user`, `find_group` |
-//! | [`Client::workflows`] | `start` (draft process → form values → `Initiate`), `start_direct` (`startwf`), `draft_form`, `status`, `assignments` |
+//! | [`Client::workflows`] | `start` (draft process → form values → `Initiate`), `start_direct` (`startwf`), `draft_form`, `status` (steps completed / current / next, outcome), `processes` / `initiated` (paged stream of the caller's processes), `attached_to` (processes with a node attached), `approve` / `reject` / `send_on` (task actions), `offered_for`, `assignments` |
 //! | [`Client::workspaces`] | `get`, `find` (paged stream), `find_by_name`, `by_business_object`, `create` (template + categories), `folders` |
-//! | [`Client::search`] | `query` / `by_name`, `lookfor`, `within`, `modifier`, `location`, `sort`, paged stream |
+//! | [`Client::search`] | `query` / `by_name` / `attribute` (nodes whose category attribute has a value), `lookfor`, `within`, `modifier`, `location`, `sort`, paged stream |
 //!
 //! Requests are form-encoded, or multipart when a file goes along, never JSON bodies;
 //! parameters go in the `body` JSON field where the API documents it, and in plain fields
@@ -143,6 +143,8 @@ mod secret;
 mod transport;
 mod upload;
 
+pub mod models;
+
 pub mod api;
 
 pub use api::categories::{AttrKey, AttrValue, CategoryValues};
@@ -150,6 +152,7 @@ pub use api::permissions::{ApplyTo, Permission};
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, Ping, ServerInfo};
 pub use error::{BoxError, Error, ErrorKind, Result, TransportKind};
+pub use models::{NodeType, VersionNumber};
 pub use paging::{Page, Paging};
 pub use raw::{Raw, RawRequest};
 pub use retry::{RetryEvent, RetryPolicy, Sleeper};

@@ -84,7 +84,7 @@ async fn get_node(prefix: &str) {
         .unwrap();
     assert_eq!(
         (node.id, node.name.as_str(), node.node_type),
-        (42, "doc", 144)
+        (42, "doc", contentserver_client::NodeType::Document)
     );
     assert_eq!(node.size, Some(12), "numeric strings are accepted");
     let details = client
@@ -293,7 +293,7 @@ async fn volumes_and_ancestors(prefix: &str) {
     let client = ticket_client(&server, prefix, "T1");
     assert_eq!(client.nodes().volumes().await.unwrap().len(), 2);
     let ews = client.nodes().enterprise_workspace().await.unwrap();
-    assert_eq!((ews.id, ews.node_type), (2000, 141));
+    assert_eq!((ews.id, ews.node_type.code()), (2000, 141));
     let ancestors = client.nodes().ancestors(12).await.unwrap();
     assert_eq!(ancestors[0].id, 2000);
     assert_eq!(ancestors[1].parent_id, Some(2000));

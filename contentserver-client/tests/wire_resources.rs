@@ -105,7 +105,7 @@ async fn records_management() {
         .unwrap();
     let details = rm.details(9).await.unwrap();
     assert_eq!(details.rm_metadata_token.as_deref(), Some("rmtok"));
-    assert_eq!(details.records[0]["file_number"], "F-1");
+    assert_eq!(details.records[0].file_number.as_deref(), Some("F-1"));
     let holds = rm.holds().await.unwrap();
     assert_eq!((holds[0].id, holds[0].active), (5, true));
     assert_eq!(

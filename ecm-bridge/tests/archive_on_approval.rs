@@ -64,7 +64,10 @@ async fn assert_archived(env: &Env) {
         // RM classification.
         let rm = env.cs.records().details(node.id).await.unwrap();
         assert_eq!(rm.records.len(), 1, "{name}: {:?}", rm.raw);
-        assert_eq!(rm.records[0]["name"], "MKT-01 Marketing Records");
+        assert_eq!(
+            rm.records[0].name.as_deref(),
+            Some("MKT-01 Marketing Records")
+        );
         // Permissions.
         let perms = env.cs.permissions().get(node.id).await.unwrap();
         let custom = perms

@@ -93,7 +93,7 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
         assert_eq!(attached, [press.id], "step {n}");
         assert!(
             env.has_hold(press.id, "Riverside Tower Litigation").await,
-            "step {n}: {:#}",
+            "step {n}: {:#?}",
             env.cs.records().node_holds(press.id).await.unwrap()
         );
 

@@ -126,7 +126,7 @@ impl AttrValue {
         }
     }
 
-    fn scalar_text(&self) -> String {
+    pub(crate) fn scalar_text(&self) -> String {
         match self {
             AttrValue::Text(s) => s.clone(),
             AttrValue::Integer(i) | AttrValue::User(i) => i.to_string(),
@@ -357,7 +357,7 @@ impl NodeCategory {
 /// Category calls; see [`Client::categories`].
 #[derive(Clone, Debug)]
 pub struct Categories {
-    client: Client,
+    pub(super) client: Client,
 }
 
 impl Categories {

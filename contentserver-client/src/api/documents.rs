@@ -2,7 +2,7 @@
 //! versions, latest version, and download content as a byte stream.
 
 use bytes::{Bytes, BytesMut};
-use chrono::NaiveDateTime;
+use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::stream::{BoxStream, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
@@ -11,6 +11,7 @@ use crate::api::categories::CategoryValues;
 use crate::api::nodes::{check_name, Node, TYPE_DOCUMENT};
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::models::VersionNumber;
 use crate::paging::{self, Page};
 use crate::transport::{Call, FilePart, Streamed};
 use crate::upload::UploadBody;
@@ -59,11 +60,36 @@ pub struct Version {
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub description: Option<String>,
     /// Creation time.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub create_date: Option<String>,
+    #[serde(default, deserialize_with = "crate::de::opt_utc")]
+    pub create_date: Option<DateTime<Utc>>,
+    /// Whether the version is locked (cannot be deleted).
+    #[serde(default, deserialize_with = "crate::de::lenient_bool")]
+    pub locked: bool,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl Version {
+    /// The major/minor number: from `version_number_major`/`_minor`, else from
+    /// `version_number_name` (`"1.1"`, `"2"`), else the sequence number as a major version.
+    pub fn number(&self) -> Option<VersionNumber> {
+        let part = |n: Option<i64>| n.and_then(|n| u32::try_from(n).ok());
+        if let (Some(major), Some(minor)) = (
+            part(self.version_number_major),
+            part(self.version_number_minor),
+        ) {
+            return Some(VersionNumber::new(major, minor));
+        }
+        if let Some(parsed) = self
+            .version_number_name
+            .as_deref()
+            .and_then(|n| n.parse().ok())
+        {
+            return Some(parsed);
+        }
+        part(self.version_number).map(|n| VersionNumber::new(n, 0))
+    }
 }
 
 /// Downloaded content: size and type from the headers, and the body as a byte stream.
@@ -171,7 +197,7 @@ fn disposition_file_name(value: &str) -> Option<String> {
 /// Document and version calls; see [`Client::documents`].
 #[derive(Clone, Debug)]
 pub struct Documents {
-    client: Client,
+    pub(super) client: Client,
 }
 
 impl Documents {
@@ -193,6 +219,7 @@ impl Documents {
             external_modify_date: None,
             categories: None,
             classifications: Vec::new(),
+            advanced_versioning: false,
         }
     }
 
@@ -263,9 +290,19 @@ pub struct CreateDocument {
     external_modify_date: Option<NaiveDateTime>,
     categories: Option<CategoryValues>,
     classifications: Vec<i64>,
+    advanced_versioning: bool,
 }
 
 impl CreateDocument {
+    /// Creates the document with advanced (major/minor) versioning (`advanced_versioning`
+    /// in the create `body`): later versions are minor unless added as major
+    /// ([`AddVersion::major`]), and minor versions can be promoted
+    /// ([`Documents::promote`]).
+    pub fn advanced_versioning(mut self, yes: bool) -> Self {
+        self.advanced_versioning = yes;
+        self
+    }
+
     /// The file name of the multipart part (default: the node name).
     pub fn file_name(mut self, file_name: impl Into<String>) -> Self {
         self.file_name = Some(file_name.into());
@@ -330,6 +367,9 @@ impl CreateDocument {
         if let Some(d) = &self.description {
             body["description"] = json!(d);
         }
+        if self.advanced_versioning {
+            body["advanced_versioning"] = json!(true);
+        }
         if let Some(d) = &self.external_create_date {
             body["external_create_date"] = json!(external_date(d));
         }
@@ -379,8 +419,9 @@ impl AddVersion {
         self
     }
 
-    /// `add_major_version`: a major (`true`) or minor version, where the document uses
-    /// advanced versioning.
+    /// `add_major_version`: a major (`true`) or minor (`false`) version, where the document
+    /// uses advanced versioning (standard versioning ignores it: every version is major).
+    /// Not set: the server's default, a minor version under advanced versioning.
     pub fn major(mut self, major: bool) -> Self {
         self.major = Some(major);
         self

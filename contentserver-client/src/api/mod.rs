@@ -15,11 +15,15 @@ macro_rules! into_future {
 }
 
 pub mod categories;
+pub mod category_definition;
 pub mod documents;
+pub mod holds;
 pub mod members;
 pub mod nodes;
 pub mod permissions;
+pub mod processes;
 pub mod records;
 pub mod search;
+pub mod versioning;
 pub mod workflows;
 pub mod workspaces;

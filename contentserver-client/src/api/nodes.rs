@@ -1,18 +1,20 @@
 //! Nodes: get, children (paged stream), find by name, path resolution, create folder, update,
 //! move, copy, delete, volumes, ancestors.
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use futures::stream::{BoxStream, TryStreamExt};
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::client::Client;
 use crate::error::{Error, Result};
+use crate::models::NodeType;
 use crate::paging::{self, Page};
 use crate::transport::Call;
 
-/// Node type of a folder.
+/// Node type of a folder (also [`NodeType::Folder`]).
 pub const TYPE_FOLDER: i64 = 0;
-/// Node type of a document.
+/// Node type of a document (also [`NodeType::Document`]).
 pub const TYPE_DOCUMENT: i64 = 144;
 /// Volume type of the Enterprise Workspace.
 pub const VOLUME_ENTERPRISE: i64 = 141;
@@ -37,9 +39,9 @@ pub struct Node {
     /// The name.
     #[serde(default)]
     pub name: String,
-    /// The node type (0 folder, 144 document, ...).
-    #[serde(rename = "type", default, deserialize_with = "crate::de::i64_or_zero")]
-    pub node_type: i64,
+    /// The node subtype (folder, document, ...); compares with a number too.
+    #[serde(rename = "type", default)]
+    pub node_type: NodeType,
     /// The type's display name.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub type_name: Option<String>,
@@ -58,24 +60,34 @@ pub struct Node {
     /// MIME type of a document.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub mime_type: Option<String>,
-    /// Creation time, e.g. `2025-01-19T06:57:04Z`.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub create_date: Option<String>,
+    /// Creation time (sent as `2025-01-19T06:57:04Z`). Unreadable dates are `None`.
+    #[serde(default, deserialize_with = "crate::de::opt_utc")]
+    pub create_date: Option<DateTime<Utc>>,
     /// Modification time.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub modify_date: Option<String>,
-    /// External creation time (no zone), e.g. `2025-01-18T12:33:27`.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub external_create_date: Option<String>,
-    /// External modification time.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub external_modify_date: Option<String>,
+    #[serde(default, deserialize_with = "crate::de::opt_utc")]
+    pub modify_date: Option<DateTime<Utc>>,
+    /// External creation time, as the creator gave it: no zone (`2025-01-18T12:33:27`), the
+    /// same type the create and add-version builders take.
+    #[serde(default, deserialize_with = "crate::de::opt_naive")]
+    pub external_create_date: Option<NaiveDateTime>,
+    /// External modification time (no zone).
+    #[serde(default, deserialize_with = "crate::de::opt_naive")]
+    pub external_modify_date: Option<NaiveDateTime>,
     /// The owner's user id.
     #[serde(default, deserialize_with = "crate::de::opt_i64")]
     pub owner_user_id: Option<i64>,
     /// Whether the node is reserved (checked out).
     #[serde(default, deserialize_with = "crate::de::lenient_bool")]
     pub reserved: bool,
+    /// Who reserved it (`reserved_user_id`; `None` when not reserved, which CS sends as 0).
+    #[serde(default, deserialize_with = "crate::de::opt_nonzero")]
+    pub reserved_user_id: Option<i64>,
+    /// When it was reserved.
+    #[serde(default, deserialize_with = "crate::de::opt_utc")]
+    pub reserved_date: Option<DateTime<Utc>>,
+    /// Whether the document uses advanced (major/minor) versioning.
+    #[serde(default, deserialize_with = "crate::de::lenient_bool")]
+    pub advanced_versioning: bool,
     /// Every other property.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -105,9 +117,9 @@ pub struct Ancestor {
     /// The parent's id.
     #[serde(default, deserialize_with = "crate::de::opt_i64")]
     pub parent_id: Option<i64>,
-    /// The node type.
-    #[serde(rename = "type", default, deserialize_with = "crate::de::i64_or_zero")]
-    pub node_type: i64,
+    /// The node subtype.
+    #[serde(rename = "type", default)]
+    pub node_type: NodeType,
 }
 
 /// Checks a node name against the documented limits, before sending.
@@ -326,9 +338,10 @@ pub struct Children {
 }
 
 impl Children {
-    /// Keeps only this node type (repeatable; -1 containers, -3 non-containers).
-    pub fn where_type(mut self, node_type: i64) -> Self {
-        self.where_type.push(node_type);
+    /// Keeps only this node type (repeatable): a [`NodeType`], or the pseudo-types -1 (all
+    /// containers), -2 (all searchable objects), -3 (all non-containers).
+    pub fn where_type(mut self, node_type: impl Into<i64>) -> Self {
+        self.where_type.push(node_type.into());
         self
     }
 

@@ -1,15 +1,16 @@
-//! Records management: classifications, RM classifications and records details, holds.
+//! Records management: classifications, RM classifications and records details. Holds are
+//! in [`holds`](crate::api::holds), on the same [`Records`] handle.
 //!
-//! Several RM answers are not documented by any source we have (classify, apply and remove a
-//! hold, the holds on a node): those calls return the raw JSON and accept any success body
-//! (UNCONFIRMED shapes, read leniently).
+//! The answer to an RM classification is not documented by any source we have (UNCONFIRMED):
+//! it is read leniently for a new `rm_metadataToken` and otherwise ignored.
 
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use crate::client::Client;
-use crate::error::{ErrorKind, Result};
+use crate::error::Result;
+use crate::models::NodeType;
 use crate::transport::Call;
 
 /// A classification applied to a node (`GET /api/v1/nodes/{id}/classifications`).
@@ -22,6 +23,58 @@ pub struct Classification {
     /// Its name.
     #[serde(default, deserialize_with = "crate::de::opt_string")]
     pub name: Option<String>,
+    /// Its subtype (199 classification, or an RM classification's own number).
+    #[serde(rename = "type", default)]
+    pub node_type: NodeType,
+    /// `inherit_flag`: whether sub-items inherit it.
+    #[serde(default, deserialize_with = "crate::de::lenient_bool")]
+    pub inherit_flag: bool,
+    /// `management_type` (`RM` for records management classifications), when sent.
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    pub management_type: Option<String>,
+    /// Every other field.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+/// One RM classification of a node, from its records details.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct RmRecord {
+    /// The RM classification's node id (`rmclassification_id`; when absent, `class_id`).
+    #[serde(
+        rename = "rmclassification_id",
+        default,
+        deserialize_with = "crate::de::i64_or_zero"
+    )]
+    pub class_id: i64,
+    /// The classification's name, when sent.
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    pub name: Option<String>,
+    /// `file_number`.
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    pub file_number: Option<String>,
+    /// The records retention schedule (`rsi`).
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    pub rsi: Option<String>,
+    /// `record_date`.
+    #[serde(default, deserialize_with = "crate::de::opt_naive")]
+    pub record_date: Option<NaiveDateTime>,
+    /// `file_status` (e.g. `ACT`).
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    pub file_status: Option<String>,
+    /// `status_date`.
+    #[serde(default, deserialize_with = "crate::de::opt_naive")]
+    pub status_date: Option<NaiveDateTime>,
+    /// `essential` (a code such as `NO`, `VITAL`).
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    pub essential: Option<String>,
+    /// Whether this is the official record.
+    #[serde(default, deserialize_with = "crate::de::lenient_bool")]
+    pub official: bool,
+    /// `storage`.
+    #[serde(default, deserialize_with = "crate::de::opt_string")]
+    pub storage: Option<String>,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
@@ -31,63 +84,39 @@ pub struct Classification {
 #[derive(Clone, Debug)]
 #[non_exhaustive]
 pub struct RecordsDetails {
-    /// One entry per RM classification (`rmclassification_id`, `file_number`, `rsi`,
-    /// `record_date`, `file_status`, `essential`, `official`, `storage`, ...).
-    pub records: Vec<Map<String, Value>>,
+    /// One entry per RM classification.
+    pub records: Vec<RmRecord>,
     /// The `rm_metadataToken` needed to change an existing RM classification.
     pub rm_metadata_token: Option<String>,
+    /// `canRMClassify`: whether the caller may classify the node.
+    pub can_rm_classify: bool,
+    /// `classVolumeID`.
+    pub class_volume_id: Option<i64>,
     /// The whole answer.
     pub raw: Value,
 }
 
-/// A legal or other hold (`/api/v2/holds`, `/api/v2/hold`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct Hold {
-    /// The hold id.
-    #[serde(
-        rename = "HoldID",
-        default,
-        deserialize_with = "crate::de::i64_or_zero"
-    )]
-    pub id: i64,
-    /// The name.
-    #[serde(rename = "HoldName", default)]
-    pub name: String,
-    /// The type (e.g. `LEGAL`, `FOIA`).
-    #[serde(
-        rename = "HoldType",
-        default,
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub hold_type: Option<String>,
-    /// The comment.
-    #[serde(
-        rename = "HoldComment",
-        default,
-        deserialize_with = "crate::de::opt_string"
-    )]
-    pub comment: Option<String>,
-    /// Whether the hold is active.
-    #[serde(
-        rename = "ActiveHold",
-        default,
-        deserialize_with = "crate::de::lenient_bool"
-    )]
-    pub active: bool,
-    /// Every other field.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
+impl RecordsDetails {
+    /// Whether RM classification `class_id` is applied.
+    pub fn has(&self, class_id: i64) -> bool {
+        self.records.iter().any(|r| r.class_id == class_id)
+    }
 }
 
 /// Records management calls; see [`Client::records`].
 #[derive(Clone, Debug)]
 pub struct Records {
-    client: Client,
+    pub(super) client: Client,
 }
 
-fn dt(d: &NaiveDateTime) -> String {
-    d.format("%Y-%m-%dT%H:%M:%S").to_string()
+fn as_i64(v: &Value) -> Option<i64> {
+    v.as_i64().or_else(|| v.as_str()?.trim().parse().ok())
+}
+
+fn text(v: Option<&Value>) -> Option<String> {
+    v.and_then(Value::as_str)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
 }
 
 impl Records {
@@ -123,77 +152,22 @@ impl Records {
             .transport
             .json(Call::get(format!("api/v1/nodes/{node}/rmclassifications")))
             .await?;
+        let value = &json.value;
+        let mut records: Vec<RmRecord> = json.at_opt("/data")?.unwrap_or_default();
+        for r in &mut records {
+            if r.class_id == 0 {
+                r.class_id = r.extra.get("class_id").and_then(as_i64).unwrap_or(0);
+            }
+        }
         Ok(RecordsDetails {
-            records: json.at_opt("/data")?.unwrap_or_default(),
-            rm_metadata_token: json
-                .value
-                .get("rm_metadataToken")
-                .and_then(Value::as_str)
-                .map(str::to_string),
+            records,
+            rm_metadata_token: text(value.get("rm_metadataToken")),
+            can_rm_classify: value
+                .get("canRMClassify")
+                .is_some_and(|v| v.as_bool().unwrap_or(v.as_str() == Some("true"))),
+            class_volume_id: value.get("classVolumeID").and_then(as_i64),
             raw: json.value.clone(),
         })
-    }
-
-    /// `GET /api/v2/holds`: every hold.
-    pub async fn holds(&self) -> Result<Vec<Hold>> {
-        let json = self
-            .client
-            .transport
-            .json(Call::get("api/v2/holds"))
-            .await?;
-        Ok(json.at_opt("/results/data/holds")?.unwrap_or_default())
-    }
-
-    /// `GET /api/v2/hold?holdname=`: the hold named `name`, if any.
-    pub async fn hold_by_name(&self, name: &str) -> Result<Option<Hold>> {
-        let call = Call::get("api/v2/hold").query("holdname", name);
-        match self.client.transport.json(call).await {
-            Ok(json) => {
-                // Lenient: a missing, null or empty `hold` means "no such hold".
-                let hold: Option<Map<String, Value>> = json.at_opt("/results/data/hold")?;
-                match hold {
-                    Some(m) if !m.is_empty() => json.at("/results/data/hold").map(Some),
-                    _ => Ok(None),
-                }
-            }
-            Err(e) if e.kind() == ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    /// `POST /api/v1/holds`: creates a hold named `name`.
-    pub fn create_hold(&self, name: impl Into<String>) -> CreateHold {
-        CreateHold {
-            client: self.client.clone(),
-            name: name.into(),
-            hold_type: "LEGAL".into(),
-            comment: None,
-            date_applied: None,
-            date_to_remove: None,
-            alternate_id: None,
-            parent_id: None,
-        }
-    }
-
-    /// `POST /api/v1/nodes/{id}/holds`: puts `node` under hold `hold`. The answer's shape is
-    /// UNCONFIRMED, so it is returned as is.
-    pub async fn apply_hold(&self, node: i64, hold: i64) -> Result<Value> {
-        let call =
-            Call::post(format!("api/v1/nodes/{node}/holds")).body_json(&json!({"hold_id": hold}));
-        Ok(self.client.transport.json(call).await?.value)
-    }
-
-    /// `GET /api/v1/nodes/{id}/holds` (UNCONFIRMED shape, returned as is).
-    pub async fn node_holds(&self, node: i64) -> Result<Value> {
-        let call = Call::get(format!("api/v1/nodes/{node}/holds"));
-        Ok(self.client.transport.json(call).await?.value)
-    }
-
-    /// `DELETE /api/v1/nodes/{id}/holds/{hold}`: releases `node` from hold `hold`
-    /// (path from one weak source: UNCONFIRMED).
-    pub async fn remove_hold(&self, node: i64, hold: i64) -> Result<()> {
-        let call = Call::delete(format!("api/v1/nodes/{node}/holds/{hold}"));
-        self.client.transport.json(call).await.map(|_| ())
     }
 }
 
@@ -220,8 +194,10 @@ impl RmClassify {
         self
     }
 
-    /// Sends it. The answer's shape is UNCONFIRMED, so it is returned as is.
-    pub async fn send(self) -> Result<Value> {
+    /// Sends it and returns the new `rm_metadataToken` when the answer carries one (at the
+    /// top or in `results`; the shape is UNCONFIRMED). Read [`Records::details`] for the
+    /// token otherwise.
+    pub async fn send(self) -> Result<Option<String>> {
         let mut body = json!({
             "class_id": self.class_id,
             "apply_to_sub_items": self.apply_to_sub_items,
@@ -231,82 +207,10 @@ impl RmClassify {
         }
         let call =
             Call::post(format!("api/v1/nodes/{}/rmclassifications", self.node)).body_json(&body);
-        Ok(self.client.transport.json(call).await?.value)
+        let value = self.client.transport.json(call).await?.value;
+        Ok(text(value.get("rm_metadataToken"))
+            .or_else(|| text(value.pointer("/results/rm_metadataToken"))))
     }
 }
-into_future!(RmClassify => Value);
-
-/// Builder of a hold creation.
-#[derive(Clone, Debug)]
-pub struct CreateHold {
-    client: Client,
-    name: String,
-    hold_type: String,
-    comment: Option<String>,
-    date_applied: Option<NaiveDateTime>,
-    date_to_remove: Option<NaiveDateTime>,
-    alternate_id: Option<String>,
-    parent_id: Option<i64>,
-}
-
-impl CreateHold {
-    /// The hold type (default `LEGAL`).
-    pub fn hold_type(mut self, hold_type: impl Into<String>) -> Self {
-        self.hold_type = hold_type.into();
-        self
-    }
-
-    /// The comment.
-    pub fn comment(mut self, comment: impl Into<String>) -> Self {
-        self.comment = Some(comment.into());
-        self
-    }
-
-    /// When the hold applies from.
-    pub fn date_applied(mut self, date: NaiveDateTime) -> Self {
-        self.date_applied = Some(date);
-        self
-    }
-
-    /// When the hold is to be removed.
-    pub fn date_to_remove(mut self, date: NaiveDateTime) -> Self {
-        self.date_to_remove = Some(date);
-        self
-    }
-
-    /// An alternate id.
-    pub fn alternate_id(mut self, id: impl Into<String>) -> Self {
-        self.alternate_id = Some(id.into());
-        self
-    }
-
-    /// The hold folder (default: the top of Hold Management).
-    pub fn parent(mut self, parent: i64) -> Self {
-        self.parent_id = Some(parent);
-        self
-    }
-
-    /// Creates the hold and returns its id (`holdID`).
-    pub async fn send(self) -> Result<i64> {
-        let call = Call::post("api/v1/holds")
-            .form("type", &self.hold_type)
-            .form("name", &self.name)
-            .form_opt("comment", self.comment.as_ref())
-            .form_opt("date_applied", self.date_applied.as_ref().map(dt))
-            .form_opt("date_to_remove", self.date_to_remove.as_ref().map(dt))
-            .form_opt("alternate_id", self.alternate_id.as_ref())
-            .form_opt("parent_id", self.parent_id);
-        let json = self.client.transport.json(call).await?;
-        // Lenient: `holdID` per pyxecm; `id` or `results.id` accepted too.
-        for pointer in ["/holdID", "/id", "/results/id", "/results/holdID"] {
-            if let Some(id) = json.value.pointer(pointer).and_then(|v| {
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-            }) {
-                return Ok(id);
-            }
-        }
-        json.at("/holdID")
-    }
-}
-into_future!(CreateHold => i64);
+into_future!(RmClassify => Option<String>);
+pub use crate::api::holds::{CreateHold, Hold};

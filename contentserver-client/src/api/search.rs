@@ -4,6 +4,7 @@
 use futures::stream::BoxStream;
 use serde_json::{Map, Value};
 
+use crate::api::categories::{AttrKey, AttrValue};
 use crate::api::nodes::Node;
 use crate::client::Client;
 use crate::error::{Error, Result};
@@ -104,6 +105,59 @@ impl Search {
     /// quotes is UNCONFIRMED; embedded `"` are escaped with `\`.)
     pub fn by_name(mut self, name: &str) -> Self {
         self.query = Some(format!("OTName:\"{}\"", name.replace('"', "\\\"")));
+        self.lookfor = Some(LookFor::ComplexQuery);
+        self
+    }
+
+    /// Adds the condition "category attribute `key` has `value`": the LQL region query
+    /// `Attr_{cat}_{attr}:"value"` (for a set row key, `Attr_{cat}_{set}_{attr}`, any row),
+    /// joined to the query so far with `and`; a multi-value gives one condition per value.
+    /// Text values match as a phrase (case-insensitive), dates as `YYYY-MM-DD`, users by id.
+    ///
+    /// `Attr_{cat}_{attr}` is the name Content Server gives an attribute's search region (its
+    /// `CatRegionMap`); the reference documents `where` as LQL with regions (§14) but not
+    /// the attribute regions' names (UNCONFIRMED there). Search depends on the index: a real
+    /// server finds a new value only after indexing.
+    ///
+    /// ```no_run
+    /// # use contentserver_client::{AttrKey, Client};
+    /// # use futures::TryStreamExt;
+    /// # async fn demo(client: Client) -> contentserver_client::Result<()> {
+    /// let mut hits = client
+    ///     .search()
+    ///     .attribute(AttrKey::attr(9830, 2), "Marketing")
+    ///     .into_stream();
+    /// while let Some(hit) = hits.try_next().await? {
+    ///     println!("{} {}", hit.node.id, hit.node.name);
+    /// }
+    /// # Ok(()) }
+    /// ```
+    pub fn attribute(mut self, key: AttrKey, value: impl Into<AttrValue>) -> Self {
+        let region = match key {
+            AttrKey::Attr { category, attr } => format!("Attr_{category}_{attr}"),
+            AttrKey::SetRow {
+                category,
+                set,
+                attr,
+                ..
+            } => format!("Attr_{category}_{set}_{attr}"),
+        };
+        let value = value.into();
+        let values = match &value {
+            AttrValue::Multi(items) => items.clone(),
+            _ => vec![value],
+        };
+        for v in values {
+            let text = match &v {
+                AttrValue::DateTime(d) => d.format("%Y-%m-%d").to_string(),
+                other => other.scalar_text(),
+            };
+            let clause = format!("{region}:\"{}\"", text.replace('"', "\\\""));
+            self.query = Some(match self.query.take() {
+                Some(q) if !q.trim().is_empty() => format!("{q} and {clause}"),
+                _ => clause,
+            });
+        }
         self.lookfor = Some(LookFor::ComplexQuery);
         self
     }

@@ -1,9 +1,15 @@
 //! Workflows: start a map with attached documents (draft process → form values → `Initiate`),
-//! the one-call start, process status, and the current user's assignments.
+//! the one-call start, process status, the maps offered for a document, and the current
+//! user's assignments. Listing processes and acting on tasks are in
+//! [`processes`](crate::api::processes).
 
+use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+pub use crate::api::processes::{
+    MemberRef, ProcessOutcome, ProcessState, TaskRef, WorkflowStatus, WorkflowStep,
+};
 use crate::client::Client;
 use crate::error::Result;
 use crate::transport::Call;
@@ -19,44 +25,6 @@ pub struct StartedWorkflow {
     /// The server's `custom_message`.
     pub message: Option<String>,
     /// The last answer, as is.
-    pub raw: Value,
-}
-
-/// One current step of a process.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[non_exhaustive]
-pub struct WorkflowStep {
-    /// The process id.
-    #[serde(default, deserialize_with = "crate::de::opt_i64")]
-    pub process_id: Option<i64>,
-    /// The sub-process id.
-    #[serde(default, deserialize_with = "crate::de::opt_i64")]
-    pub subprocess_id: Option<i64>,
-    /// The task id.
-    #[serde(default, deserialize_with = "crate::de::opt_i64")]
-    pub task_id: Option<i64>,
-    /// The task name.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub task_name: Option<String>,
-    /// The task status.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub task_status: Option<String>,
-    /// Every other field.
-    #[serde(flatten)]
-    pub extra: Map<String, Value>,
-}
-
-/// The status of a process (`GET /api/v2/workflows/status/processes/{id}`).
-#[derive(Clone, Debug)]
-#[non_exhaustive]
-pub struct WorkflowStatus {
-    /// `wf_details.status`.
-    pub status: Option<String>,
-    /// `wf_details.wf_name`.
-    pub name: Option<String>,
-    /// `step_list.current`.
-    pub current_steps: Vec<WorkflowStep>,
-    /// The whole `results` object.
     pub raw: Value,
 }
 
@@ -80,11 +48,45 @@ pub struct Assignment {
     #[serde(default, deserialize_with = "crate::de::opt_i64")]
     pub workflow_subworkflow_task_id: Option<i64>,
     /// The due date.
-    #[serde(default, deserialize_with = "crate::de::opt_string")]
-    pub date_due: Option<String>,
+    #[serde(default, deserialize_with = "crate::de::opt_naive")]
+    pub date_due: Option<NaiveDateTime>,
     /// Every other field.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+impl Assignment {
+    /// The task to act on ([`Workflows::approve`], ...), when the ids were sent.
+    pub fn task(&self) -> Option<TaskRef> {
+        Some(TaskRef {
+            process_id: self.workflow_id?,
+            subprocess_id: self.workflow_subworkflow_id?,
+            task_id: self.workflow_subworkflow_task_id?,
+        })
+    }
+}
+
+/// A workflow map offered for a document (`GET /api/v2/docworkflows`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct OfferedWorkflow {
+    /// The map's node id (`DataID`).
+    #[serde(
+        rename = "DataID",
+        default,
+        deserialize_with = "crate::de::i64_or_zero"
+    )]
+    pub id: i64,
+    /// Its name (`Name`).
+    #[serde(rename = "Name", default)]
+    pub name: String,
+    /// `WorkflowType`.
+    #[serde(
+        rename = "WorkflowType",
+        default,
+        deserialize_with = "crate::de::opt_i64"
+    )]
+    pub workflow_type: Option<i64>,
 }
 
 fn doc_ids(ids: &[i64]) -> String {
@@ -105,7 +107,7 @@ fn lenient_id(value: &Value, pointers: &[&str]) -> Option<i64> {
 /// Workflow calls; see [`Client::workflows`].
 #[derive(Clone, Debug)]
 pub struct Workflows {
-    client: Client,
+    pub(super) client: Client,
 }
 
 impl Workflows {
@@ -159,7 +161,8 @@ impl Workflows {
         Ok(self.client.transport.json(call).await?.value)
     }
 
-    /// `GET /api/v2/workflows/status/processes/{id}`.
+    /// `GET /api/v2/workflows/status/processes/{id}`: the process with its steps
+    /// (completed, current, next) and, once finished, its outcome.
     pub async fn status(&self, process_id: i64) -> Result<WorkflowStatus> {
         let json = self
             .client
@@ -169,23 +172,23 @@ impl Workflows {
             )))
             .await?;
         let results: Value = json.results()?;
-        let text = |p: &str| {
-            results
-                .pointer(p)
-                .and_then(Value::as_str)
-                .map(str::to_string)
-        };
-        let current_steps = results
-            .pointer("/step_list/current")
-            .cloned()
-            .and_then(|v| serde_json::from_value(v).ok())
-            .unwrap_or_default();
-        Ok(WorkflowStatus {
-            status: text("/wf_details/status"),
-            name: text("/wf_details/wf_name"),
-            current_steps,
-            raw: results,
-        })
+        Ok(WorkflowStatus::from_results(results))
+    }
+
+    /// `GET /api/v2/docworkflows?doc_id=`: the workflow maps the server offers for `doc`.
+    pub async fn offered_for(&self, doc: i64) -> Result<Vec<OfferedWorkflow>> {
+        let json = self
+            .client
+            .transport
+            .json(Call::get("api/v2/docworkflows").query("doc_id", doc))
+            .await?;
+        // `results.data` per pyxecm; a bare `data` is read too.
+        for pointer in ["/results/data", "/data"] {
+            if let Some(Value::Array(_)) = json.value.pointer(pointer) {
+                return json.at(pointer);
+            }
+        }
+        Ok(Vec::new())
     }
 
     /// `GET /api/v2/members/assignments`: the current user's workflow tasks.

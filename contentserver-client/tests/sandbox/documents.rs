@@ -12,6 +12,10 @@ fn date(y: i32, m: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(y, m, d).unwrap()
 }
 
+fn dt(text: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S").unwrap()
+}
+
 fn datetime(y: i32, m: u32, d: u32, h: u32) -> NaiveDateTime {
     date(y, m, d).and_hms_opt(h, 30, 0).unwrap()
 }
@@ -75,14 +79,8 @@ async fn create_with_categories_and_classification_in_one_request() {
         Some("approved press release")
     );
     let node = client.nodes().get(created.id).await.unwrap();
-    assert_eq!(
-        node.external_create_date.as_deref(),
-        Some("2026-02-01T09:30:00")
-    );
-    assert_eq!(
-        node.external_modify_date.as_deref(),
-        Some("2026-03-01T17:30:00")
-    );
+    assert_eq!(node.external_create_date, Some(dt("2026-02-01T09:30:00")));
+    assert_eq!(node.external_modify_date, Some(dt("2026-03-01T17:30:00")));
 
     let cat = client.categories().get(created.id, gov).await.unwrap();
     assert_eq!(cat.id, gov);
@@ -254,10 +252,7 @@ async fn versions_are_listed_and_each_downloads_its_own_content() {
     v2.verify(latest).await.unwrap();
     let node = client.nodes().get(doc.id).await.unwrap();
     assert_eq!(node.size, Some(7_000));
-    assert_eq!(
-        node.external_modify_date.as_deref(),
-        Some("2026-04-01T08:30:00")
-    );
+    assert_eq!(node.external_modify_date, Some(dt("2026-04-01T08:30:00")));
 
     let missing = docs.download(doc.id).version(3).await.unwrap_err();
     assert_eq!(missing.kind(), ErrorKind::NotFound, "{missing:?}");

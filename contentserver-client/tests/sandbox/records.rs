@@ -24,10 +24,19 @@ async fn rm_classify_details_and_reclassify_with_the_token() {
 
     let before = records.details(doc.id).await.unwrap();
     assert!(before.records.is_empty());
-    records.classify(doc.id, prj).await.unwrap();
+    let answered = records.classify(doc.id, prj).await.unwrap();
     let details = records.details(doc.id).await.unwrap();
+    assert_eq!(
+        answered, details.rm_metadata_token,
+        "the answer's token is the current one"
+    );
+    assert!(details.can_rm_classify);
+    assert!(details.has(prj));
+    assert_eq!(details.records[0].file_number.as_deref(), Some("PRJ-10"));
+    assert_eq!(details.records[0].file_status.as_deref(), Some("ACT"));
+    assert!(details.records[0].record_date.is_some());
     assert_eq!(details.records.len(), 1);
-    assert_eq!(details.records[0]["rmclassification_id"], prj);
+    assert_eq!(details.records[0].class_id, prj);
     let token = details.rm_metadata_token.clone().expect("rm_metadataToken");
 
     // Changing an existing RM classification needs the token.
@@ -39,7 +48,7 @@ async fn rm_classify_details_and_reclassify_with_the_token() {
         .await
         .unwrap();
     let details = records.details(doc.id).await.unwrap();
-    assert_eq!(details.records[0]["rmclassification_id"], gen);
+    assert_eq!(details.records[0].class_id, gen);
 }
 
 #[tokio::test]
@@ -64,7 +73,7 @@ async fn rm_classify_applies_to_sub_items() {
         .await
         .unwrap();
     let details = client.records().details(doc.id).await.unwrap();
-    assert_eq!(details.records[0]["rmclassification_id"], fin);
+    assert_eq!(details.records[0].class_id, fin);
 }
 
 #[tokio::test]
@@ -112,10 +121,8 @@ async fn holds_block_deletes_and_new_versions_until_removed() {
         .unwrap();
     records.apply_hold(doc.id, seeded).await.unwrap();
     let on_node = records.node_holds(doc.id).await.unwrap();
-    assert!(
-        on_node.to_string().contains(&seeded.to_string()),
-        "{on_node}"
-    );
+    assert!(on_node.iter().any(|h| h.id == seeded), "{on_node:?}");
+    assert_eq!(on_node[0].name, "Riverside Tower Litigation");
 
     let err = client.nodes().delete(doc.id).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::PermissionDenied, "{err:?}");
@@ -132,10 +139,7 @@ async fn holds_block_deletes_and_new_versions_until_removed() {
 
     records.remove_hold(doc.id, seeded).await.unwrap();
     let on_node = records.node_holds(doc.id).await.unwrap();
-    assert!(
-        !on_node.to_string().contains(&format!(":{seeded}")),
-        "{on_node}"
-    );
+    assert!(on_node.iter().all(|h| h.id != seeded), "{on_node:?}");
     client.nodes().delete(doc.id).await.unwrap();
     client.nodes().delete(folder.id).await.unwrap();
 }

@@ -75,18 +75,11 @@ async fn draft_initiate_status_assignments_and_a_completed_step() {
         .iter()
         .all(|a| a.workflow_id != Some(pid)));
 
-    // Approve the step (not in the typed API: a raw call) and the process moves on.
-    let (sub, task) = (
-        mine.workflow_subworkflow_id.unwrap(),
-        mine.workflow_subworkflow_task_id.unwrap(),
-    );
+    // Approve the step and the process moves on.
     admin
-        .raw()
-        .put(format!(
-            "api/v2/processes/{pid}/subprocesses/{sub}/tasks/{task}"
-        ))
-        .body_json(&json!({"custom_action": "Approve", "comment": "ok"}))
-        .send()
+        .workflows()
+        .approve(mine.task().expect("task ids"))
+        .comment("ok")
         .await
         .unwrap();
     let status = admin.workflows().status(pid).await.unwrap();

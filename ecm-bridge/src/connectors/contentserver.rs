@@ -15,8 +15,10 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::NaiveDate;
 use contentserver_client::api::categories::AttrValue;
+use contentserver_client::api::category_definition::AttrType;
 use contentserver_client::api::documents::Version;
 use contentserver_client::api::nodes::Node;
+use contentserver_client::api::processes::StatusKind;
 use contentserver_client::{AttrKey, CategoryValues, Client, ErrorKind, Permission, UploadBody};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use futures::FutureExt;
@@ -305,7 +307,9 @@ impl CsSink {
                 .try_collect()
                 .await?;
             for child in children {
-                if child.name.eq_ignore_ascii_case(name) && types.contains(&child.node_type) {
+                if child.name.eq_ignore_ascii_case(name)
+                    && types.contains(&i64::from(child.node_type))
+                {
                     return Ok(Some(child.id));
                 }
                 if child.container && depth + 1 < MAX_WALK_DEPTH {
@@ -333,51 +337,25 @@ impl CsSink {
                     format!("no category named {name:?}"),
                 )
             })?;
-        let form = self
+        let definition = self
             .client
-            .raw()
-            .get("api/v1/forms/nodes/categories/create")
-            .query("id", folder)
-            .query("category_id", id)
-            .send()
+            .categories()
+            .definition(folder, id)
             .await
             .map_err(err)?;
-        let props = form
-            .pointer("/forms/0/schema/properties")
-            .or_else(|| form.pointer("/schema/properties"))
-            .and_then(serde_json::Value::as_object)
-            .ok_or_else(|| {
-                Error::governance(
-                    &doc.path,
-                    Step::Categories,
-                    format!("category {name:?}: its form has no schema"),
-                )
-            })?;
-        let mut attrs = Vec::new();
-        for (key, schema) in props {
-            let Ok(key) = key.parse::<AttrKey>() else {
-                continue;
-            };
-            let title = schema
-                .get("title")
-                .and_then(|t| t.as_str())
-                .unwrap_or_default();
-            let multi = schema.get("type").and_then(|t| t.as_str()) == Some("array");
-            let item = if multi {
-                schema.get("items").unwrap_or(schema)
-            } else {
-                schema
-            };
-            if item.get("type").and_then(|t| t.as_str()) == Some("object") {
-                continue; // Sets are not written by name (yet).
-            }
-            attrs.push(AttrDef {
-                key,
-                name: title.to_owned(),
-                date: item.get("format").and_then(|f| f.as_str()) == Some("date"),
-                multi,
-            });
-        }
+        let attrs = definition
+            .attributes
+            .iter()
+            // Sets are not written by name (yet).
+            .filter_map(|a| {
+                Some(AttrDef {
+                    key: a.value_key(id)?,
+                    name: a.name.clone(),
+                    date: a.attr_type == AttrType::Date,
+                    multi: a.is_multi_value(),
+                })
+            })
+            .collect();
         let def = Arc::new(CategoryDef { id, attrs });
         cache.insert(name.to_lowercase(), def.clone());
         Ok(def)
@@ -458,26 +436,15 @@ impl CsSink {
             return Ok(*id);
         }
         let err = |e| Error::cs(&doc.path, Step::Workflow, e);
-        let offered = self
+        let mut id = self
             .client
-            .raw()
-            .get("api/v2/docworkflows")
-            .query("doc_id", node)
-            .send()
+            .workflows()
+            .offered_for(node)
             .await
-            .map_err(err)?;
-        let mut id = offered
-            .pointer("/results/data")
-            .or_else(|| offered.pointer("/data"))
-            .and_then(serde_json::Value::as_array)
+            .map_err(err)?
             .into_iter()
-            .flatten()
-            .find(|w| {
-                w.get("Name")
-                    .and_then(serde_json::Value::as_str)
-                    .is_some_and(|n| n.eq_ignore_ascii_case(map))
-            })
-            .and_then(|w| w.get("DataID").and_then(serde_json::Value::as_i64));
+            .find(|w| w.name.eq_ignore_ascii_case(map))
+            .map(|w| w.id);
         if id.is_none() {
             let hits: Vec<_> = self
                 .client
@@ -655,12 +622,7 @@ impl CsSink {
             let id = self.rm_class(doc, class).await?;
             let err = |e| Error::cs(&doc.path, Step::Classify, e);
             let details = self.client.records().details(node).await.map_err(err)?;
-            let has = details.records.iter().any(|r| {
-                ["class_id", "rmclassification_id"]
-                    .iter()
-                    .any(|k| r.get(*k).and_then(serde_json::Value::as_i64) == Some(id))
-            });
-            if !has {
+            if !details.has(id) {
                 let mut call = self.client.records().classify(node, id);
                 if !details.records.is_empty() {
                     if let Some(t) = &details.rm_metadata_token {
@@ -674,7 +636,7 @@ impl CsSink {
             let id = self.hold(doc, hold).await?;
             let err = |e| Error::cs(&doc.path, Step::Hold, e);
             let current = self.client.records().node_holds(node).await.map_err(err)?;
-            if !json_has_id(&current, id) {
+            if !current.iter().any(|h| h.id == id) {
                 self.client
                     .records()
                     .apply_hold(node, id)
@@ -752,47 +714,18 @@ impl CsSink {
     /// `node` attached (a shortcut to it in the process's attachment folder).
     async fn workflow_attached(&self, doc: &Document, node: i64, map: &str) -> Result<bool> {
         let err = |e| Error::cs(&doc.path, Step::Workflow, e);
-        let listing = self
+        let mut lookup = self
             .client
-            .raw()
-            .get("api/v2/workflows/status")
-            .query("kind", "Initiated")
-            .send()
-            .await
-            .map_err(err)?;
-        let mut processes = Vec::new();
-        collect_processes(&listing, &mut processes);
-        for (process, map_name) in processes {
-            if map_name.is_some_and(|m| !m.eq_ignore_ascii_case(map)) && map.parse::<i64>().is_err()
-            {
-                continue;
-            }
-            let status = self.client.workflows().status(process).await.map_err(err)?;
-            let Some(folder) = status
-                .raw
-                .pointer("/attachments/attachment_folder_id")
-                .and_then(serde_json::Value::as_i64)
-            else {
-                continue;
-            };
-            let attached: Vec<Node> = self
-                .client
-                .nodes()
-                .children(folder)
-                .into_stream()
-                .try_collect()
-                .await
-                .map_err(err)?;
-            if attached.iter().any(|a| {
-                a.id == node
-                    || a.extra
-                        .get("original_id")
-                        .and_then(serde_json::Value::as_i64)
-                        == Some(node)
-            }) {
-                tracing::info!(doc = %doc.path, node, process, "workflow found already started");
-                return Ok(true);
-            }
+            .workflows()
+            .attached_to(node)
+            .kind(StatusKind::Initiated);
+        if map.parse::<i64>().is_err() {
+            lookup = lookup.map_name(map);
+        }
+        let found = lookup.send().await.map_err(err)?;
+        if let Some(status) = found.first() {
+            tracing::info!(doc = %doc.path, node, process = ?status.process_id, "workflow found already started");
+            return Ok(true);
         }
         Ok(false)
     }
@@ -828,38 +761,6 @@ impl CsSink {
                     Error::governance(&doc.path, Step::Write, "the new version has no number")
                 }),
         }
-    }
-}
-
-/// The `(process_id, map_name)` of every process in a workflow status listing.
-fn collect_processes(v: &serde_json::Value, out: &mut Vec<(i64, Option<String>)>) {
-    match v {
-        serde_json::Value::Object(m) => {
-            if let Some(id) = m.get("process_id").and_then(serde_json::Value::as_i64) {
-                let map = m.get("map_name").and_then(serde_json::Value::as_str);
-                if !out.iter().any(|(p, _)| *p == id) {
-                    out.push((id, map.map(str::to_owned)));
-                }
-                return;
-            }
-            m.values().for_each(|x| collect_processes(x, out));
-        }
-        serde_json::Value::Array(items) => items.iter().for_each(|x| collect_processes(x, out)),
-        _ => {}
-    }
-}
-
-/// Whether `id` appears as an `id`, `hold_id` or `HoldID` anywhere in `v`.
-fn json_has_id(v: &serde_json::Value, id: i64) -> bool {
-    match v {
-        serde_json::Value::Object(m) => {
-            ["id", "hold_id", "HoldID"]
-                .iter()
-                .any(|k| m.get(*k).and_then(serde_json::Value::as_i64) == Some(id))
-                || m.values().any(|x| json_has_id(x, id))
-        }
-        serde_json::Value::Array(items) => items.iter().any(|x| json_has_id(x, id)),
-        _ => false,
     }
 }
 
@@ -1131,15 +1032,8 @@ impl CsSource {
         let mut doc = Document::new(DocRef::cs(node.id, number), path, size, body);
         doc.name = node.name.clone();
         doc.mime_type = version.mime_type.clone().or_else(|| node.mime_type.clone());
-        let parse = |s: &Option<String>| {
-            s.as_deref()
-                .and_then(|s| {
-                    chrono::NaiveDateTime::parse_from_str(s.get(..19)?, "%Y-%m-%dT%H:%M:%S").ok()
-                })
-                .map(|t| t.and_utc())
-        };
-        doc.modified = parse(&node.modify_date);
-        doc.created = parse(&node.create_date);
+        doc.modified = node.modify_date;
+        doc.created = node.create_date;
         doc.context.full_path = Some(doc.path.clone());
         Ok(doc)
     }
@@ -1164,7 +1058,11 @@ impl CsSource {
                     format!("{prefix}/{}", child.name)
                 };
                 if child.node_type == types::DOCUMENT {
-                    let modified = child.modify_date.clone().unwrap_or_default();
+                    // The watermark keeps the server's own form of the date.
+                    let modified = child
+                        .modify_date
+                        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                        .unwrap_or_default();
                     // Inclusive: the server's dates have whole seconds, so a document changed
                     // in the watermark's own second after the listing must not be missed. The
                     // ones listed again are found unchanged in the state store.
@@ -1238,26 +1136,5 @@ mod tests {
         let m = markers_in("Source: dropbox:id:abc@015f (/Marketing/a b.pdf)");
         assert_eq!(m, vec![DocRef::dropbox("id:abc", "015f")]);
         assert!(markers_in("hand-made document").is_empty());
-    }
-
-    #[test]
-    fn processes_are_found_in_status_listings() {
-        let v = json!({"results": [
-            {"data": {"wfstatus": {"process_id": 5, "map_name": "Policy Approval"}}},
-            {"data": {"wfstatus": {"process_id": 6}}},
-        ]});
-        let mut out = Vec::new();
-        collect_processes(&v, &mut out);
-        assert_eq!(out, [(5, Some("Policy Approval".to_owned())), (6, None)]);
-    }
-
-    #[test]
-    fn hold_ids_are_found_anywhere() {
-        let v = json!({"results": {"data": {"holds": [{"id": 7, "name": "x"}]}}});
-        assert!(json_has_id(&v, 7));
-        assert!(!json_has_id(&v, 8));
-        let v = json!({"data": [{"HoldID": 9, "HoldName": "x", "ParentID": 3}]});
-        assert!(json_has_id(&v, 9));
-        assert!(!json_has_id(&v, 3));
     }
 }

@@ -153,11 +153,7 @@ impl Env {
         status: &contentserver_client::api::workflows::WorkflowStatus,
     ) -> Vec<i64> {
         use futures::TryStreamExt;
-        let folder = status
-            .raw
-            .pointer("/attachments/attachment_folder_id")
-            .and_then(|v| v.as_i64())
-            .expect("an attachment folder");
+        let folder = status.attachment_folder_id.expect("an attachment folder");
         let children: Vec<Node> = self
             .cs
             .nodes()
@@ -188,19 +184,7 @@ impl Env {
             .unwrap()
             .id;
         let holds = self.cs.records().node_holds(node).await.unwrap();
-        fn has(v: &serde_json::Value, id: i64) -> bool {
-            match v {
-                serde_json::Value::Object(m) => {
-                    ["id", "hold_id", "HoldID"]
-                        .iter()
-                        .any(|k| m.get(*k).and_then(|x| x.as_i64()) == Some(id))
-                        || m.values().any(|x| has(x, id))
-                }
-                serde_json::Value::Array(items) => items.iter().any(|x| has(x, id)),
-                _ => false,
-            }
-        }
-        has(&holds, id)
+        holds.iter().any(|h| h.id == id)
     }
 
     /// Every document below the archive folder (names must be unique there anyway).

@@ -361,7 +361,8 @@ async fn print_report(report: &Report, cs: &contentserver_client::Client) {
                     .ok()
                     .and_then(|d| {
                         d.records.first().and_then(|r| {
-                            r.get("retention")
+                            r.extra
+                                .get("retention")
                                 .and_then(|v| v.as_str())
                                 .map(str::to_owned)
                         })

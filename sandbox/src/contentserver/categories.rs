@@ -51,6 +51,11 @@ fn definition(store: &Store, cat_id: i64) -> Result<&CategoryDef, ApiError> {
         .ok_or_else(|| ApiError::bad_request(format!("Could not get a node for {cat_id}")))
 }
 
+/// The maximum length every text attribute advertises (`max_length` in metadata, `maxLength`
+/// in forms) and that values are held to: 248, the limit the reference gives for names
+/// (§15). Real servers let each attribute set its own; the seed uses this one throughout.
+pub(crate) const TEXT_MAX_LENGTH: usize = 248;
+
 /// Attribute values per category id, as a request gives them.
 pub(crate) type CategoryValues = Vec<(i64, Map<String, Value>)>;
 
@@ -261,7 +266,17 @@ fn check_scalar(store: &Store, attr: &AttrDef, v: &Value) -> Result<Value, ApiEr
         ))
     };
     let out = match attr.kind {
-        AttrKind::Text => json!(text),
+        AttrKind::Text => {
+            if text.chars().count() > TEXT_MAX_LENGTH {
+                return Err(ApiError::bad_request(format!(
+                    "The value for attribute '{}' is too long: at most {TEXT_MAX_LENGTH} \
+                     characters are allowed, {} were given.",
+                    attr.name,
+                    text.chars().count()
+                )));
+            }
+            json!(text)
+        }
         AttrKind::Boolean => match v {
             Value::Bool(b) => json!(b),
             _ => match text.to_ascii_lowercase().as_str() {
@@ -339,7 +354,7 @@ fn attr_meta(key: &str, a: &AttrDef, persona: &str) -> Value {
         "multi_value": a.max_values > 1 || a.kind == AttrKind::Set,
         "multi_value_length_max": if a.kind == AttrKind::Set { a.max_rows } else { a.max_values },
         "valid_values": a.valid_values,
-        "max_length": if a.kind == AttrKind::Text { json!(248) } else { Value::Null },
+        "max_length": if a.kind == AttrKind::Text { json!(TEXT_MAX_LENGTH) } else { Value::Null },
         "read_only": false,
         "hidden": false,
     })
@@ -518,8 +533,8 @@ async fn inheritance(State(cs): State<ContentServer>, req: Req) -> ApiResult {
     Ok(v2(&req, json!({})))
 }
 
-/// The Alpaca schema of one attribute.
-fn schema_of(a: &AttrDef) -> Value {
+/// The Alpaca schema of one attribute of category `cat`.
+fn schema_of(cat: i64, a: &AttrDef) -> Value {
     let kind = match a.kind {
         AttrKind::Text | AttrKind::Date => "string",
         AttrKind::User => "integer",
@@ -528,7 +543,16 @@ fn schema_of(a: &AttrDef) -> Value {
     };
     let mut s = json!({ "title": a.name, "type": kind, "required": a.required });
     if a.kind == AttrKind::Text {
-        s["maxLength"] = json!(248);
+        s["maxLength"] = json!(TEXT_MAX_LENGTH);
+    }
+    if a.kind == AttrKind::Set {
+        // The rows' attributes, keyed `{cat}_{set}_x_{attr}` as in metadata (reference §8).
+        let members: Map<String, Value> = a
+            .set
+            .iter()
+            .map(|m| (format!("{cat}_{}_x_{}", a.id, m.id), schema_of(cat, m)))
+            .collect();
+        s["properties"] = Value::Object(members);
     }
     if a.kind == AttrKind::Date {
         s["format"] = json!("date");
@@ -579,12 +603,28 @@ async fn form(State(cs): State<ContentServer>, req: Req, update: bool) -> ApiRes
         json!({ "metadata_token": if update { node.metadata_token.to_string() } else { String::new() } }),
     );
     let mut props = Map::new();
+    let mut fields = Map::new();
     for a in &def.attributes {
-        props.insert(format!("{cat}_{}", a.id), schema_of(a));
+        props.insert(format!("{cat}_{}", a.id), schema_of(cat, a));
+        for (key, kind) in std::iter::once((format!("{cat}_{}", a.id), a.kind)).chain(
+            a.set
+                .iter()
+                .map(|m| (format!("{cat}_{}_x_{}", a.id, m.id), m.kind)),
+        ) {
+            // The Alpaca field type tells a user picker from a plain integer.
+            let field = match kind {
+                AttrKind::User => Some("otcs_user_picker"),
+                AttrKind::Date => Some("date"),
+                _ => None,
+            };
+            if let Some(field) = field {
+                fields.insert(key, json!({ "type": field }));
+            }
+        }
     }
     let form = json!({
         "data": data,
-        "options": { "fields": {}, "form": {} },
+        "options": { "fields": fields, "form": {} },
         "schema": { "title": def.name, "type": "object", "properties": props },
     });
     Ok(super::wire::json_ok(json!({

@@ -6,7 +6,8 @@
 //!
 //! The API is served under the configured prefix (default `/otcs/cs.exe`) and at the root.
 //! Every write accepts url-encoded or multipart forms, plain fields or a `body` JSON field (or
-//! both, `body` on top); answers use the v1 and v2 envelopes of the reference; errors are
+//! both, `body` on top), never a JSON request body (refused with 400, as CS reads form fields
+//! only); answers use the v1 and v2 envelopes of the reference; errors are
 //! `{"error": "..."}` with CS's status codes and messages.
 
 mod auth;

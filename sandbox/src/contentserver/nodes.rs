@@ -108,8 +108,8 @@ pub(crate) fn properties(store: &Store, node: &Node, viewer: i64) -> Value {
         "permissions_model": "advanced",
         "status": null,
         "versionable": node.subtype == subtype::DOCUMENT,
-        "versions_control_advanced": false,
-        "advanced_versioning": false,
+        "versions_control_advanced": node.advanced_versioning,
+        "advanced_versioning": node.advanced_versioning,
         "external_create_date": null,
         "external_modify_date": null,
         "external_identity": null,
@@ -303,12 +303,13 @@ async fn create(State(cs): State<ContentServer>, mut req: Req) -> ApiResult {
         .ok_or_else(|| ApiError::missing("parent_id"))?;
     let kind = p.i64("type")?;
     let original = p.i64("original_id")?;
-    if kind.is_none() {
-        if let Some(original) = original {
-            return copy(&cs, &req, user, original, parent_id);
-        }
-    }
-    let kind = kind.unwrap_or(subtype::FOLDER);
+    // A copy is the one create without `type` (reference §6.2: `original_id`, no `type`);
+    // every other create names its subtype. Folders are not assumed.
+    let kind = match (kind, original) {
+        (Some(kind), _) => kind,
+        (None, Some(original)) => return copy(&cs, &req, user, original, parent_id),
+        (None, None) => return Err(ApiError::missing("type")),
+    };
     let upload = req.upload.take();
     let name = match p.str("name") {
         Some(n) => n,
@@ -358,8 +359,11 @@ async fn create(State(cs): State<ContentServer>, mut req: Req) -> ApiResult {
             let (size, mime_type, text) =
                 (upload.size, upload.mime_type.clone(), upload.text.clone());
             let blob = cs.blobs().keep(upload, version_id)?;
+            node.advanced_versioning = p.bool("advanced_versioning").unwrap_or(false);
             node.versions.push(Version {
                 number: 1,
+                major: 1,
+                minor: 0,
                 version_id,
                 file_name,
                 size,
@@ -475,6 +479,7 @@ pub(crate) fn copy_tree(
     node.url = source.url.clone();
     node.original_id = source.original_id;
     node.external = source.external.clone();
+    node.advanced_versioning = source.advanced_versioning;
     for v in &source.versions {
         let version_id = store.next_version_id;
         store.next_version_id += 1;

@@ -472,17 +472,27 @@ async fn node_holds(State(cs): State<ContentServer>, req: Req) -> ApiResult {
     ))
 }
 
+/// `POST /api/v1/rmclassifications/{applyhold|removehold}`: plain `holdID` and `ids`
+/// (repeated) → `results.ids` (our shape; the reference's source is weak, UNCONFIRMED).
 async fn bulk(cs: ContentServer, req: Req, on: bool) -> ApiResult {
     let user = req.user()?;
     let hold = hold_id(&req)?;
     let ids = req.params.ids("ids")?;
     let mut store = cs.store();
-    let mut done = Vec::new();
-    for id in ids {
-        set_hold(&mut store, user, id, hold, on)?;
-        done.push(id);
+    // All or nothing: every node passes the checks of `set_hold` before anything changes.
+    for id in &ids {
+        store.visible(user, *id)?;
+        if !is_records_manager(&store, user) {
+            return Err(ApiError::server(INSUFFICIENT));
+        }
+        if !store.holds.contains_key(&hold) {
+            return Err(ApiError::bad_request("The hold could not be found."));
+        }
     }
-    Ok(v2(&req, json!({ "ids": done })))
+    for id in &ids {
+        set_hold(&mut store, user, *id, hold, on)?;
+    }
+    Ok(v2(&req, json!({ "ids": ids })))
 }
 
 async fn bulk_apply(State(cs): State<ContentServer>, req: Req) -> ApiResult {

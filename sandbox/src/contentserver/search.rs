@@ -1,7 +1,10 @@
 //! Search: `POST /api/v2/search` (and the deprecated GET) by name, metadata and text.
 //!
 //! `where` is read as a small subset of LQL: free terms and `"quoted phrases"`, the regions
-//! `OTName:`, `OTSubType:`, `OTParentID:` and `OTLocation:` (ancestor id), and the words
+//! `OTName:`, `OTSubType:`, `OTParentID:` and `OTLocation:` (ancestor id), the category
+//! attribute regions `Attr_{cat}_{attr}:"phrase"` and `Attr_{cat}_{set}_{attr}:"phrase"`
+//! (any row; CS names an attribute's region so in its `CatRegionMap`; the reference documents
+//! LQL regions but not these names, UNCONFIRMED there), and the words
 //! `and`/`or`/`not` (`not` excludes the following term). Matching is a case-insensitive
 //! substring test. `lookfor` picks how free terms combine (`allwords`, `anywords`,
 //! `exactphrase`, `complexquery`: any when the query says `or`, else all); `within` picks where
@@ -33,6 +36,9 @@ struct Query {
     subtypes: Vec<i64>,
     parents: Vec<i64>,
     locations: Vec<i64>,
+    /// `Attr_{cat}_{attr}` or `Attr_{cat}_{set}_{attr}` regions: (category, set, attribute,
+    /// the phrase, lower-cased).
+    attrs: Vec<(i64, Option<i64>, i64, String)>,
     any: bool,
 }
 
@@ -91,6 +97,18 @@ fn parse(where_: &str, lookfor: &str) -> Result<Query, ApiError> {
                 "otsubtype" => q.subtypes.push(value.parse().map_err(|_| bad(&tok))?),
                 "otparentid" => q.parents.push(value.parse().map_err(|_| bad(&tok))?),
                 "otlocation" => q.locations.push(value.parse().map_err(|_| bad(&tok))?),
+                r if r.starts_with("attr_") => {
+                    let ids: Vec<i64> = r["attr_".len()..]
+                        .split('_')
+                        .map(|p| p.parse().map_err(|_| bad(&tok)))
+                        .collect::<Result<_, _>>()?;
+                    let phrase = value.to_lowercase();
+                    match ids.as_slice() {
+                        [c, a] => q.attrs.push((*c, None, *a, phrase)),
+                        [c, set, a] => q.attrs.push((*c, Some(*set), *a, phrase)),
+                        _ => return Err(bad(&tok)),
+                    }
+                }
                 _ => q.terms.push(lower),
             }
         } else if negate {
@@ -145,6 +163,13 @@ fn matches(store: &Store, node: &Node, q: &Query, within: &str) -> bool {
     if !q.locations.is_empty() && !q.locations.iter().any(|l| store.is_within(node.id, *l)) {
         return false;
     }
+    if !q
+        .attrs
+        .iter()
+        .all(|(c, set, a, phrase)| attr_matches(node, *c, *set, *a, phrase))
+    {
+        return false;
+    }
     let hay = haystack(node, within);
     if q.excluded.iter().any(|t| hay.contains(t)) {
         return false;
@@ -157,6 +182,50 @@ fn matches(store: &Store, node: &Node, q: &Query, within: &str) -> bool {
     } else {
         q.terms.iter().all(|t| hay.contains(t))
     }
+}
+
+/// The words of a text: maximal runs of letters and digits, lower-cased.
+fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Whether one stored attribute value matches a region phrase: the phrase's words appear in
+/// the value's words, in order and next to each other (a phrase query on the region, as a
+/// full-text index answers it); a stored date also matches its `YYYY-MM-DD` day.
+fn value_matches(value: &Value, phrase: &str) -> bool {
+    let items: Vec<&Value> = match value {
+        Value::Array(items) => items.iter().collect(),
+        other => vec![other],
+    };
+    let wanted = words(phrase);
+    items.into_iter().filter_map(value_text).any(|text| {
+        let lower = text.to_lowercase();
+        if lower == phrase || lower.get(..10).is_some_and(|day| day == phrase) {
+            return true;
+        }
+        let have = words(&lower);
+        !wanted.is_empty() && have.windows(wanted.len()).any(|w| w == wanted.as_slice())
+    })
+}
+
+/// Whether category `cat`'s attribute `attr` (in any row of set `set`, when given) holds a
+/// value matching `phrase`.
+fn attr_matches(node: &Node, cat: i64, set: Option<i64>, attr: i64, phrase: &str) -> bool {
+    let Some(values) = node.categories.get(&cat) else {
+        return false;
+    };
+    values.iter().any(|(key, value)| {
+        let parts: Vec<&str> = key.split('_').collect();
+        let hit = match (set, parts.as_slice()) {
+            (None, [_, a]) => *a == attr.to_string(),
+            (Some(s), [_, ks, _row, a]) => *ks == s.to_string() && *a == attr.to_string(),
+            _ => false,
+        };
+        hit && value_matches(value, phrase)
+    })
 }
 
 async fn search(State(cs): State<ContentServer>, req: Req) -> ApiResult {

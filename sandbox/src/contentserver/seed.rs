@@ -313,6 +313,8 @@ impl Builder<'_> {
         if let Some(n) = self.store.nodes.get_mut(&id) {
             n.versions.push(Version {
                 number: 1,
+                major: 1,
+                minor: 0,
                 version_id,
                 file_name: name.to_owned(),
                 size: body.len() as u64,

@@ -189,7 +189,12 @@ pub(crate) struct Acl {
 /// One version of a document.
 #[derive(Debug, Clone)]
 pub(crate) struct Version {
+    /// The sequence number (1, 2, 3, ... in the order versions were added): what the
+    /// `/versions/{n}` paths take.
     pub number: u32,
+    /// The major and minor numbers (`major.minor`; under standard versioning `number.0`).
+    pub major: u32,
+    pub minor: u32,
     pub version_id: i64,
     pub file_name: String,
     pub size: u64,
@@ -252,6 +257,8 @@ pub(crate) struct Node {
     pub rm: Option<RmRecord>,
     pub holds: BTreeSet<i64>,
     pub acl: Acl,
+    /// Advanced (major/minor) versioning, chosen on create.
+    pub advanced_versioning: bool,
     /// 0 when not reserved.
     pub reserved_user_id: i64,
     pub reserved_date: Option<DateTime<Utc>>,
@@ -714,6 +721,7 @@ impl Store {
             rm: None,
             holds: BTreeSet::new(),
             acl,
+            advanced_versioning: false,
             reserved_user_id: 0,
             reserved_date: None,
             deleted: false,

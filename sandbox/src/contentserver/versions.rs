@@ -1,5 +1,6 @@
 //! Document versions and content: add (multipart `file`), list, one, latest (v1), content of
-//! any version through the v1 and v2 paths, purge, delete one, lock and unlock.
+//! any version through the v1 and v2 paths, purge, delete one, lock and unlock, and promotion
+//! of a minor version to a major one (advanced versioning).
 
 use axum::extract::State;
 use axum::routing::{get, post};
@@ -7,7 +8,7 @@ use axum::Router;
 use serde_json::{json, Value};
 
 use super::nodes::{fmt_date, is_v1, properties};
-use super::state::{subtype, Node, Perm, Version, INSUFFICIENT};
+use super::state::{subtype, Node, Perm, Store, Version, INSUFFICIENT};
 use super::wire::{json_ok, v2, v2_collection, v2_data, ApiError, ApiResult, Page, Req};
 use super::ContentServer;
 
@@ -42,6 +43,10 @@ pub(crate) fn routes() -> Router<ContentServer> {
                 post(lock),
             )
             .route(
+                &format!("/api/{v}/nodes/{{id}}/versions/{{n}}/promote"),
+                post(promote),
+            )
+            .route(
                 &format!("/api/{v}/nodes/{{id}}/versions/{{n}}/unlock"),
                 post(unlock),
             );
@@ -66,9 +71,9 @@ pub(crate) fn version_json(node: &Node, v: &Version) -> Value {
         "description": v.description,
         "version_id": v.version_id,
         "version_number": v.number,
-        "version_number_major": v.number,
-        "version_number_minor": 0,
-        "version_number_name": v.number.to_string(),
+        "version_number_major": v.major,
+        "version_number_minor": v.minor,
+        "version_number_name": version_name(node, v),
         "create_date": fmt_date(v.created),
         "modify_date": fmt_date(v.created),
         "file_create_date": fmt_date(v.created),
@@ -132,18 +137,12 @@ async fn add(State(cs): State<ContentServer>, mut req: Req) -> ApiResult {
             node.name
         )));
     }
-    if let Some(hold) = node.holds.iter().find_map(|h| store.holds.get(h)) {
-        return Err(ApiError::server(format!(
-            "A new version cannot be added to '{}': it is under hold '{}'.",
-            node.name, hold.name
-        )));
+    check_writable(&store, node, user)?;
+    let major = req.params.bool("add_major_version").unwrap_or(false);
+    if major && node.advanced_versioning && !store.perms(user, node).has(Perm::AddMajorVersion) {
+        return Err(ApiError::server(INSUFFICIENT));
     }
-    if node.reserved_user_id != 0 && node.reserved_user_id != user {
-        return Err(ApiError::server(format!(
-            "The item '{}' is reserved by another user.",
-            node.name
-        )));
-    }
+    let (major, minor) = next_number(node, major);
     let upload = upload.ok_or_else(|| {
         ApiError::bad_request("A new version needs a file: send a multipart 'file' part.")
     })?;
@@ -153,6 +152,8 @@ async fn add(State(cs): State<ContentServer>, mut req: Req) -> ApiResult {
     let lag = store.index_lag_ms;
     let version = Version {
         number,
+        major,
+        minor,
         version_id,
         file_name: upload.file_name.clone(),
         size: upload.size,
@@ -329,4 +330,107 @@ async fn lock(State(cs): State<ContentServer>, req: Req) -> ApiResult {
 
 async fn unlock(State(cs): State<ContentServer>, req: Req) -> ApiResult {
     set_lock(cs, req, false).await
+}
+
+/// `version_number_name`: `"2"` under standard versioning, `"1.1"` under advanced.
+fn version_name(node: &Node, v: &Version) -> String {
+    if node.advanced_versioning {
+        format!("{}.{}", v.major, v.minor)
+    } else {
+        v.number.to_string()
+    }
+}
+
+/// The major/minor number the next version gets. The reference leaves advanced numbering
+/// UNCONFIRMED; our rules: standard versioning counts majors (`n.0`, `add_major_version`
+/// ignored); advanced versioning starts at 1.0, a minor version (the default) adds 1 to the
+/// last minor (`1.1`, `1.2`), a major version or a promotion goes to the next major (`2.0`).
+fn next_number(node: &Node, major: bool) -> (u32, u32) {
+    let (last_major, last_minor) = node.latest().map(|v| (v.major, v.minor)).unwrap_or((0, 0));
+    let top_major = node.versions.iter().map(|v| v.major).max().unwrap_or(0);
+    if !node.advanced_versioning {
+        (node.latest().map(|v| v.number).unwrap_or(0) + 1, 0)
+    } else if major {
+        (top_major + 1, 0)
+    } else {
+        (last_major, last_minor + 1)
+    }
+}
+
+/// Refuses a new version of a node under hold, or reserved by someone else.
+fn check_writable(store: &Store, node: &Node, user: i64) -> Result<(), ApiError> {
+    if let Some(hold) = node.holds.iter().find_map(|h| store.holds.get(h)) {
+        return Err(ApiError::server(format!(
+            "A new version cannot be added to '{}': it is under hold '{}'.",
+            node.name, hold.name
+        )));
+    }
+    if node.reserved_user_id != 0 && node.reserved_user_id != user {
+        return Err(ApiError::server(format!(
+            "The item '{}' is reserved by another user.",
+            node.name
+        )));
+    }
+    Ok(())
+}
+
+/// `POST /api/v{1,2}/nodes/{id}/versions/{n}/promote` (`description`): copies minor version
+/// `{n}` of an advanced-versioning document into a new major version (the next major, minor
+/// 0), which becomes the latest. The answer is UNCONFIRMED; ours is the one of adding a
+/// version: `results.data.{properties, versions}`. Promoting a major version, or a version of
+/// a document under standard versioning, is refused with 400.
+async fn promote(State(cs): State<ContentServer>, req: Req) -> ApiResult {
+    let user = req.user()?;
+    let id = req.id()?;
+    let description = req.params.str("description");
+    let now = cs.now();
+    let now_ms = cs.now_ms();
+    let mut store = cs.store();
+    let node = store.require(user, id, Perm::AddMajorVersion)?;
+    if !node.advanced_versioning {
+        return Err(ApiError::bad_request(format!(
+            "The item '{}' does not use advanced versioning: there is nothing to promote.",
+            node.name
+        )));
+    }
+    check_writable(&store, node, user)?;
+    let source = pick(node, req.path_str("n"))?.clone();
+    if source.minor == 0 {
+        return Err(ApiError::bad_request(format!(
+            "Version {}.{} is already a major version.",
+            source.major, source.minor
+        )));
+    }
+    let (major, minor) = next_number(node, true);
+    let number = node.latest().map(|v| v.number).unwrap_or(0) + 1;
+    let version_id = store.next_version_id;
+    store.next_version_id += 1;
+    let blob = cs.blobs().duplicate(&source.blob, version_id)?;
+    let lag = store.index_lag_ms;
+    let node = store.live_mut(id)?;
+    node.versions.push(Version {
+        number,
+        major,
+        minor,
+        version_id,
+        blob,
+        created: now,
+        owner_id: user,
+        locked: false,
+        description: description.unwrap_or_else(|| source.description.clone()),
+        ..source
+    });
+    node.modified = now;
+    node.modify_user_id = user;
+    node.metadata_token += 1;
+    node.indexed_at_ms = now_ms + lag;
+    let node = store.live(id)?;
+    let latest = node.latest().expect("a version was just added");
+    Ok(v2_data(
+        &req,
+        json!({
+            "properties": properties(&store, node, user),
+            "versions": version_json(node, latest),
+        }),
+    ))
 }

@@ -416,7 +416,8 @@ impl FromRequest<ContentServer> for Req {
     }
 }
 
-/// Reads a url-encoded (or, leniently, JSON) body into `params`. The whole body is always read.
+/// Reads a url-encoded body into `params`; a non-empty JSON body is refused
+/// ([`JSON_BODY_REFUSED`]). The whole body is always read, refused or not.
 async fn read_form(req: Request, content_type: &str, params: &mut Params) -> Result<(), ApiError> {
     let mut body = req.into_body();
     let mut buf = Vec::new();
@@ -439,16 +440,27 @@ async fn read_form(req: Request, content_type: &str, params: &mut Params) -> Res
     if buf.is_empty() {
         return Ok(());
     }
-    let text = String::from_utf8_lossy(&buf);
-    // CS reads form fields only; a JSON object body is accepted anyway (lenient choice).
-    if content_type.starts_with("application/json") || text.trim_start().starts_with('{') {
-        if let Ok(Value::Object(obj)) = serde_json::from_str::<Value>(&text) {
-            params.merge_object(obj);
-            return Ok(());
-        }
+    if is_json_type(content_type) {
+        return Err(ApiError::bad_request(JSON_BODY_REFUSED));
     }
-    params.push_pairs(&text);
+    // Any other type (or none) is read as url-encoded fields, as a form would send them.
+    params.push_pairs(&String::from_utf8_lossy(&buf));
     Ok(())
+}
+
+/// The answer to a JSON request body. CS reads form fields only (reference §2.1: "Content
+/// Server doesn't support the application/json content type"); the reference records no
+/// message for it. A real server would not read the JSON, so the call would fail for missing
+/// parameters or, worse, succeed doing nothing; the sandbox refuses it outright with 400 and
+/// this message, so a client that sends JSON finds out at once.
+pub(crate) const JSON_BODY_REFUSED: &str = "The content type application/json is not \
+supported: send the parameters as form fields (application/x-www-form-urlencoded or \
+multipart/form-data), in a 'body' field where the API takes one.";
+
+/// `application/json` or any `+json` type.
+fn is_json_type(content_type: &str) -> bool {
+    let essence = content_type.split(';').next().unwrap_or_default().trim();
+    essence == "application/json" || essence.ends_with("+json")
 }
 
 /// Reads a multipart body: the `file` part is streamed to disk, other parts become fields.

@@ -19,7 +19,9 @@ use super::nodes::{fmt_date, object_param};
 use super::state::{
     subtype, Assignee, Draft, Perm, Process, ProcessStatus, StepOutcome, Store, NOT_ACCESSIBLE,
 };
-use super::wire::{json_ok, v2, value_i64, value_text, ApiError, ApiResult, Req};
+use super::wire::{
+    json_ok, v2, v2_collection, value_i64, value_text, ApiError, ApiResult, Page, Req,
+};
 use super::ContentServer;
 
 /// The workflow routes.
@@ -382,8 +384,8 @@ fn wfstatus(store: &Store, p: &Process, today: &str) -> Value {
     })
 }
 
-/// `GET /api/v2/workflows/status?kind=Initiated|Managed|Both&wstatus=...`: the caller's
-/// processes.
+/// `GET /api/v2/workflows/status?kind=Initiated|Managed|Both&wstatus=...&page=&limit=`: the
+/// caller's processes, newest first, as a paged v2 collection.
 async fn status_list(State(cs): State<ContentServer>, req: Req) -> ApiResult {
     let user = req.user()?;
     let kind = req.params.str("kind").unwrap_or_else(|| "Both".to_owned());
@@ -393,6 +395,7 @@ async fn status_list(State(cs): State<ContentServer>, req: Req) -> ApiResult {
     let items: Vec<Value> = store
         .processes
         .values()
+        .rev()
         .filter(|p| {
             let initiated = p.initiator == user;
             let managed = p.current_assignee == user || p.history.iter().any(|h| h.user_id == user);
@@ -409,7 +412,11 @@ async fn status_list(State(cs): State<ContentServer>, req: Req) -> ApiResult {
         })
         .map(|p| json!({ "data": { "wfstatus": wfstatus(&store, p, &today) } }))
         .collect();
-    Ok(v2(&req, Value::Array(items)))
+    // Paged like the other v2 collections (`page` 1-based, `limit`); whether the real call
+    // pages, and how, is UNCONFIRMED: without `limit` everything comes on one page.
+    let page = Page::from_params(&req.params, items.len(), None)?;
+    let slice = items[page.range()].to_vec();
+    Ok(v2_collection(&req, slice, &page, "desc_date_initiated"))
 }
 
 /// `GET /api/v2/workflows/status/processes/{id}`.
