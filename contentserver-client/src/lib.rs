@@ -113,8 +113,9 @@
 //! [`Error::Auth`], never a loop. The ticket that CS returns in the `OTCSTicket` response
 //! header is adopted for the next call.
 //!
-//! **Idempotency.** Each call declares whether it is safe to repeat: GET, PUT and DELETE are;
-//! a POST is only when it is declared so next to its path (search, login; on a raw call
+//! **Idempotency.** Each call declares whether it is safe to repeat, next to its path: GET,
+//! PUT and DELETE are, except the PUTs that move something on (initiating a workflow, acting
+//! on a task); a POST is only when declared so (search, login; on a raw call
 //! [`RawRequest::safe_to_repeat`]). A call that is safe to repeat is repeated after any
 //! transient failure. A POST that creates or changes something is repeated only when the
 //! server certainly did not act: a connect error, a 429, a 503 with `Retry-After`. After any

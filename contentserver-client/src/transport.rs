@@ -84,8 +84,9 @@ pub(crate) struct Call {
     query: Vec<(String, Option<String>)>,
     body: CallBody,
     auth: AuthMode,
-    /// A POST that is safe to repeat (see [`Call::safe_to_repeat`]).
-    safe_to_repeat: bool,
+    /// Declared safe or unsafe to repeat, overriding what the method says (see
+    /// [`Call::safe_to_repeat`] and [`Call::unsafe_to_repeat`]).
+    repeat_override: Option<bool>,
     /// The answer holds a secret (the login's ticket): errors never quote it.
     secret_answer: bool,
 }
@@ -99,7 +100,7 @@ impl Call {
             query: Vec::new(),
             body: CallBody::Empty,
             auth: AuthMode::Ticket,
-            safe_to_repeat: false,
+            repeat_override: None,
             secret_answer: false,
         }
     }
@@ -109,7 +110,14 @@ impl Call {
     /// changes something and is repeated only when the server certainly did nothing (see
     /// [`Error::is_retryable`]).
     pub(crate) fn safe_to_repeat(mut self) -> Self {
-        self.safe_to_repeat = true;
+        self.repeat_override = Some(true);
+        self
+    }
+
+    /// Declares a PUT that moves something on and cannot be repeated harmlessly: initiating a
+    /// draft process, acting on a workflow task. It is treated like a write POST.
+    pub(crate) fn unsafe_to_repeat(mut self) -> Self {
+        self.repeat_override = Some(false);
         self
     }
 
@@ -122,7 +130,8 @@ impl Call {
 
     /// Whether repeating the call after a timeout or a broken answer is harmless.
     pub(crate) fn repeatable(&self) -> bool {
-        self.safe_to_repeat || is_idempotent(&self.method)
+        self.repeat_override
+            .unwrap_or_else(|| is_idempotent(&self.method))
     }
 
     pub(crate) fn get(path: impl Into<String>) -> Self {

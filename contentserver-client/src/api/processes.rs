@@ -571,7 +571,8 @@ impl TaskAction {
             "api/v2/processes/{}/subprocesses/{}/tasks/{}",
             t.process_id, t.subprocess_id, t.task_id
         ))
-        .body_json(&body);
+        .body_json(&body)
+        .unsafe_to_repeat();
         self.client.transport.json(call).await.map(|_| ())
     }
 }

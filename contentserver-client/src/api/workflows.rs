@@ -267,7 +267,8 @@ impl StartWorkflow {
                 tracing::warn!(draft_id, "workflow form has comments off: comment not sent");
             }
         }
-        let answer = transport.json(Call::put(path).body_json(&initiate)).await?;
+        let initiate = Call::put(path).body_json(&initiate).unsafe_to_repeat();
+        let answer = transport.json(initiate).await?;
         Ok(StartedWorkflow {
             draft_process_id: Some(draft_id),
             process_id: lenient_id(&answer.value, &["/results/process_id", "/process_id"]),
