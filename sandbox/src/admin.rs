@@ -1,7 +1,7 @@
 //! The sandbox-only admin API every emulator serves next to its own routes (never faulted,
 //! never counted): faults, stats and the manifest of seeded ids.
 //!
-//! * `GET /__sandbox/faults` → `{"seed": n, "rules": [{"id", ...rule, "matched", "fired"}]}`
+//! * `GET /__sandbox/faults` → `{"seed": n, "lost": n, "rules": [{"id", ...rule, "matched", "fired", "lost"?}]}`
 //! * `POST /__sandbox/faults` with a JSON rule → `{"id": n}`
 //! * `DELETE /__sandbox/faults` removes every rule; `DELETE /__sandbox/faults/{id}` one rule
 //! * `GET /__sandbox/stats` → `{"total": n, "routes": {"<key>": n}}`;
