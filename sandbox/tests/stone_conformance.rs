@@ -44,6 +44,7 @@ async fn every_route_answers_as_its_stone_types_say() {
     users(&ctx).await;
     oauth(&ctx).await;
     errors_outside_routes(&ctx).await;
+    route_errors(&ctx).await;
     batches(&ctx).await;
     team(&ctx).await;
 
@@ -123,6 +124,72 @@ fn the_table_reads_the_spec_and_the_extra_entries() {
     );
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].contains("colour"));
+
+    // Unions: `.tag` objects only, known tags, payloads flattened or under the tag.
+    let ty = |ns: &str, name: &str| stone::Ty::Named {
+        ns: ns.into(),
+        name: name.into(),
+    };
+    let lookup = ty("files", "LookupError");
+    assert!(spec.check(&lookup, &tag("not_found"), "u").is_empty());
+    assert!(
+        spec.check(&lookup, &tag("other"), "u").is_empty(),
+        "open union"
+    );
+    assert!(
+        !spec.check(&lookup, &json!("not_found"), "u").is_empty(),
+        "bare string"
+    );
+    assert!(
+        !spec.check(&lookup, &tag("gone"), "u").is_empty(),
+        "unknown tag"
+    );
+    let extra = json!({".tag": "not_found", "not_found": null});
+    assert!(
+        !spec.check(&lookup, &extra, "u").is_empty(),
+        "void with a payload"
+    );
+    let malformed = json!({".tag": "malformed_path", "malformed_path": "bad"});
+    assert!(
+        spec.check(&lookup, &malformed, "u").is_empty(),
+        "nullable payload"
+    );
+    let closed = ty("files", "WriteMode");
+    assert!(
+        !spec.check(&closed, &tag("other"), "u").is_empty(),
+        "closed union"
+    );
+    let update = json!({".tag": "update", "update": "0123456789abcdef"});
+    assert!(spec.check(&closed, &update, "u").is_empty());
+    assert!(
+        !spec.check(&closed, &tag("update"), "u").is_empty(),
+        "payload missing"
+    );
+    // A struct payload is flattened next to the tag.
+    let offset = ty("files", "UploadSessionLookupError");
+    let flat = json!({".tag": "incorrect_offset", "correct_offset": 5});
+    assert!(spec.check(&offset, &flat, "u").is_empty());
+    let nested = json!({".tag": "incorrect_offset", "incorrect_offset": {"correct_offset": 5}});
+    assert!(!spec.check(&offset, &nested, "u").is_empty());
+    // Types of fields: a string where a number belongs, a bad timestamp.
+    let usage = ty("users", "SpaceUsage");
+    let allocation = json!({".tag": "individual", "allocated": 1});
+    assert!(spec
+        .check(&usage, &json!({"used": 1, "allocation": allocation}), "s")
+        .is_empty());
+    assert!(!spec
+        .check(&usage, &json!({"used": "1", "allocation": allocation}), "s")
+        .is_empty());
+    let link = ty("files", "SharedLink");
+    let problems = spec.check(&link, &json!({"url": "u", "password": null}), "l");
+    assert!(
+        problems.is_empty(),
+        "a nullable field may be null: {problems:#?}"
+    );
+    assert!(!spec.check(&link, &json!({"url": null}), "l").is_empty());
+    let request = ty("file_requests", "FileRequestDeadline");
+    let bad_time = json!({"deadline": "2099-01-01 00:00:00"});
+    assert!(!spec.check(&request, &bad_time, "d").is_empty());
 }
 
 fn named(ty: &stone::Ty, f: &mut impl FnMut(&str, &str)) {
@@ -755,6 +822,77 @@ async fn errors_outside_routes(ctx: &Ctx) {
         .is_some_and(|c| c.as_bytes().starts_with(b"text/plain"));
     if r.status() != 400 || !plain {
         ctx.problem(format!("bad JSON: {} plain={plain}", r.status()));
+    }
+}
+
+/// The main error answer of routes whose success was checked above.
+async fn route_errors(ctx: &Ctx) {
+    let nope = json!({"path": "/Conf/nope.txt"});
+    for (route, arg, summary) in [
+        (
+            "files/list_folder/get_latest_cursor",
+            json!({"path": "/nope"}),
+            "path/not_found",
+        ),
+        ("files/list_revisions", nope.clone(), "path/not_found"),
+        (
+            "files/move_v2",
+            json!({"from_path": "/Conf/nope.txt", "to_path": "/Conf/x.txt"}),
+            "from_lookup/not_found",
+        ),
+        (
+            "files/tags/add",
+            json!({"path": "/Conf/nope.txt", "tag_text": "x"}),
+            "path/not_found",
+        ),
+        (
+            "files/tags/get",
+            json!({"paths": ["/Conf/nope.txt"]}),
+            "path/not_found",
+        ),
+        (
+            "file_properties/properties/remove",
+            json!({"path": "/Conf/a.txt", "property_template_ids": ["ptid:nope"]}),
+            "",
+        ),
+        (
+            "file_properties/templates/update_for_user",
+            json!({"template_id": "ptid:nope", "name": "x"}),
+            "template_not_found",
+        ),
+        (
+            "file_properties/templates/remove_for_user",
+            json!({"template_id": "ptid:nope"}),
+            "template_not_found",
+        ),
+        (
+            "file_requests/update",
+            json!({"id": "nope", "open": true}),
+            "not_found",
+        ),
+        (
+            "file_requests/delete",
+            json!({"ids": ["nope"]}),
+            "not_found",
+        ),
+        ("sharing/list_shared_links", nope.clone(), "path/not_found"),
+        (
+            "sharing/modify_shared_link_settings",
+            json!({"url": "https://www.dropbox.com/s/nope/x?dl=0", "settings": {}}),
+            "shared_link_not_found",
+        ),
+        (
+            "sharing/check_share_job_status",
+            json!({"async_job_id": "nope"}),
+            "invalid_async_job_id",
+        ),
+        (
+            "sharing/list_folder_members",
+            json!({"shared_folder_id": "999"}),
+            "invalid_id",
+        ),
+    ] {
+        ctx.err(route, arg, summary).await;
     }
 }
 
