@@ -154,21 +154,23 @@ async fn stall_outlasts_the_client_timeout_and_the_write_exists() {
         .dropbox_faults()
         .add(FaultRule::lose("/2/files/create_folder_v2", LostAnswer::Stall).with_count(1))
         .unwrap();
-    let impatient = reqwest::Client::builder()
-        .timeout(Duration::from_millis(500))
-        .build()
-        .unwrap();
-    let err = impatient
+    let request = db
+        .http
         .post(format!("{}/2/files/create_folder_v2", db.url))
         .bearer_auth(TOKEN)
         .header("content-type", "application/json")
         .body(json!({"path": "/Stalled"}).to_string())
-        .send()
-        .await
-        .expect_err("the answer never comes");
-    assert!(err.is_timeout(), "{err:?}");
-    // The client cannot know whether the handler has finished; the sandbox can tell.
+        .send();
+    let mut request = tokio::spawn(request);
+    // The handler has run and the answer is being held (the client cannot know this; the
+    // sandbox tells the test without sleeping).
     db.sandbox.dropbox_faults().wait_lost(1).await;
+    // The client's own timeout, started only now (so the request has surely arrived), fires
+    // long before the two-minute hold ends.
+    let waited = tokio::time::timeout(Duration::from_millis(300), &mut request).await;
+    assert!(waited.is_err(), "no answer during the hold: {waited:?}");
+    // The client gives up and disconnects.
+    request.abort();
     assert_eq!(metadata(&db, "/Stalled").await[".tag"], "folder");
     // The client's retry now meets the folder it created.
     let conflict = db
@@ -176,6 +178,8 @@ async fn stall_outlasts_the_client_timeout_and_the_write_exists() {
         .await
         .conflict("path/conflict/folder");
     assert_eq!(conflict[".tag"], "path");
+    let listed = db.admin_get("/__sandbox/faults").await;
+    assert_eq!(listed["rules"][0]["lost"], 1);
 }
 
 #[tokio::test]
