@@ -44,6 +44,7 @@ async fn every_route_answers_as_its_stone_types_say() {
     users(&ctx).await;
     oauth(&ctx).await;
     errors_outside_routes(&ctx).await;
+    shared_errors(&ctx).await;
     route_errors(&ctx).await;
     batches(&ctx).await;
     team(&ctx).await;
@@ -803,6 +804,40 @@ async fn oauth(ctx: &Ctx) {
             "oauth2/authorize: expected a redirect with code and state, got {} {location:?}",
             r.status()
         ));
+    }
+}
+
+/// Errors every route shares: bad JSON is a 400 in plain text; a 429 is a `RateLimitError`
+/// envelope; a token without the route's scope gets `AuthError.missing_scope` (when the
+/// emulator issues scoped tokens through `POST /__sandbox/tokens`).
+async fn shared_errors(ctx: &Ctx) {
+    ctx.sandbox
+        .dropbox_faults()
+        .add(sandbox::FaultRule::rate_limited("/2/files/list_folder", 3).with_count(1))
+        .expect("rule");
+    ctx.expect_status(
+        Req::new("files/list_folder", json!({"path": ""})),
+        429,
+        "too_many_requests",
+    )
+    .await;
+    let r = reqwest::Client::new()
+        .post(format!("{}/__sandbox/tokens", ctx.url))
+        .body(json!({"account": 0, "scopes": ["account_info.read"]}).to_string())
+        .send()
+        .await
+        .unwrap();
+    if r.status().is_success() {
+        let body: Value = serde_json::from_slice(&r.bytes().await.unwrap()).unwrap();
+        let token = body["access_token"].as_str().unwrap_or_default().to_owned();
+        ctx.expect_status(
+            Req::new("files/list_folder", json!({"path": ""})).token(&token),
+            401,
+            "missing_scope",
+        )
+        .await;
+        ctx.expect_ok(Req::new("users/get_current_account", Value::Null).token(&token))
+            .await;
     }
 }
 

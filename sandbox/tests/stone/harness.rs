@@ -215,6 +215,11 @@ impl Ctx {
                     vec![format!("{at}: 200 with Content-Type {content_type:?}")]
                 } else if reply.json.is_null() && !unit {
                     vec![format!("{at}: 200 without a JSON result: {}", text())]
+                } else if unit && route.style != "download" && text().trim() != "null" {
+                    vec![format!(
+                        "{at}: a Void result is the body `null`, got {:?}",
+                        text()
+                    )]
                 } else {
                     self.log().ok.insert(path.to_owned());
                     self.spec.check(&route.result, &reply.json, at)
