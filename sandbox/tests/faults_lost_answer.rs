@@ -233,3 +233,74 @@ async fn lose_at_a_rate_is_deterministic_under_the_seed_and_every_write_commits(
     assert_eq!(first, run(11).await);
     assert!(first.contains(&502) && first.contains(&200), "{first:?}");
 }
+
+#[tokio::test]
+async fn contentserver_new_version_answered_502_is_there_and_a_blind_repeat_adds_another() {
+    let sandbox = sandbox::start(SandboxConfig::new()).await.unwrap();
+    let cs = sandbox.contentserver_url();
+    let http = client();
+    let r = http
+        .post(format!("{cs}/api/v1/auth"))
+        .form(&[("username", "admin"), ("password", "admin")])
+        .send()
+        .await
+        .unwrap();
+    let ticket = json_body(r).await["ticket"].as_str().unwrap().to_owned();
+    let file = |bytes: &'static [u8]| {
+        reqwest::multipart::Part::bytes(bytes)
+            .file_name("report.pdf")
+            .mime_str("application/pdf")
+            .unwrap()
+    };
+    let form = reqwest::multipart::Form::new()
+        .text("type", "144")
+        .text("parent_id", "2000")
+        .text("name", "Lost Version Report.pdf")
+        .part("file", file(b"version one"));
+    let r = http
+        .post(format!("{cs}/api/v2/nodes"))
+        .header("OTCSTicket", &ticket)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let id = json_body(r).await["results"]["data"]["properties"]["id"]
+        .as_i64()
+        .unwrap();
+    sandbox
+        .contentserver_faults()
+        .add(
+            "route=POST /api/v2/nodes/{id}/versions,lose=502,nth=1"
+                .parse()
+                .unwrap(),
+        )
+        .unwrap();
+    let add_version = || {
+        http.post(format!("{cs}/api/v2/nodes/{id}/versions"))
+            .header("OTCSTicket", &ticket)
+            .multipart(reqwest::multipart::Form::new().part("file", file(b"version two")))
+            .send()
+    };
+    let r = add_version().await.unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_GATEWAY);
+    let versions = |http: reqwest::Client| {
+        let url = format!("{cs}/api/v1/nodes/{id}/versions");
+        let ticket = ticket.clone();
+        async move {
+            let r = http.get(url).header("OTCSTicket", ticket).send().await;
+            json_body(r.unwrap()).await["data"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(
+        versions(http.clone()).await,
+        2,
+        "the lost answer's version exists"
+    );
+    // A client that repeats the POST blindly adds a third version: the case adoption exists for.
+    assert_eq!(add_version().await.unwrap().status(), 200);
+    assert_eq!(versions(http.clone()).await, 3);
+}
