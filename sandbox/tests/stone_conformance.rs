@@ -126,6 +126,19 @@ fn the_table_reads_the_spec_and_the_extra_entries() {
     assert_eq!(problems.len(), 1, "{problems:#?}");
     assert!(problems[0].contains("colour"));
 
+    // A leaf struct (the declared type has no subtypes) carries no `.tag`.
+    let file = stone::Ty::Named {
+        ns: "files".into(),
+        name: "FileMetadata".into(),
+    };
+    let leaf = json!({".tag": "file", "name": "a", "id": "id:a", "client_modified": "2020-01-01T00:00:00Z",
+        "server_modified": "2020-01-01T00:00:00Z", "rev": "0123456789", "size": 1});
+    let problems = spec.check(&file, &leaf, "f");
+    assert!(
+        problems.len() == 1 && problems[0].contains(".tag"),
+        "{problems:#?}"
+    );
+
     // Unions: `.tag` objects only, known tags, payloads flattened or under the tag.
     let ty = |ns: &str, name: &str| stone::Ty::Named {
         ns: ns.into(),
