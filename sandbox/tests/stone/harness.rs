@@ -337,7 +337,7 @@ impl Ctx {
             if !log.ok.contains(path) && !exempt.contains(&path.as_str()) {
                 report.push(format!(
                     "{path}: served (manifest) but no checked success answer: add a call in \
-                     tests/stone_conformance.rs"
+                     tests/stone_conformance/"
                 ));
             }
         }
