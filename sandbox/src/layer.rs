@@ -56,12 +56,16 @@ async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Res
             let control = req.extensions().get::<ConnectionControl>().cloned();
             // The handler runs as its own task, so it finishes (and its write commits) even
             // when the client gives up and hyper drops this future.
-            let handled = tokio::spawn(next.run(req)).await;
-            if let Err(e) = &handled {
-                tracing::warn!(error = %e, "handler under a lose fault failed");
+            match tokio::spawn(next.run(req)).await {
+                // The answer, body and all, is dropped unsent.
+                Ok(answer) => drop(answer),
+                Err(e) => {
+                    // The handler panicked: nothing is known to have committed, so this is
+                    // not counted as a lost answer.
+                    tracing::warn!(error = %e, "handler under a lose fault failed");
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
             }
-            // The answer, body and all, is dropped unsent.
-            drop(handled);
             state.faults.answer_lost(rule);
             tracing::debug!(rule, %how, "fault lost the answer");
             return match how {
