@@ -206,6 +206,17 @@ fn the_table_reads_the_spec_and_the_extra_entries() {
         "a nullable field may be null: {problems:#?}"
     );
     assert!(!spec.check(&link, &json!({"url": null}), "l").is_empty());
+    // String constraints of aliases: the pattern and length of a Rev.
+    let rev = ty("files", "Rev");
+    assert!(spec.check(&rev, &json!("a1c10ce0dd78"), "r").is_empty());
+    assert!(
+        !spec.check(&rev, &json!("rev-000001"), "r").is_empty(),
+        "pattern"
+    );
+    assert!(
+        !spec.check(&rev, &json!("a1c1"), "r").is_empty(),
+        "min_length"
+    );
     let request = ty("file_requests", "FileRequestDeadline");
     let bad_time = json!({"deadline": "2099-01-01 00:00:00"});
     assert!(!spec.check(&request, &bad_time, "d").is_empty());

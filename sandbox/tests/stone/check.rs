@@ -289,12 +289,17 @@ impl Spec {
 
 fn prim_value(prim: &Prim, v: &Value, at: &str, p: &mut Problems) {
     let ok = match prim {
-        Prim::String { min, max } => match v.as_str() {
+        Prim::String { min, max, pattern } => match v.as_str() {
             Some(s) => {
                 let n = s.chars().count() as u64;
                 if min.is_some_and(|m| n < m) || max.is_some_and(|m| n > m) {
                     p.push(format!(
                         "{at}: {s:?} has {n} characters, outside {min:?}..={max:?}"
+                    ));
+                }
+                if pattern.as_ref().is_some_and(|re| !re.full_match(s)) {
+                    p.push(format!(
+                        "{at}: {s:?} does not match the pattern of its type"
                     ));
                 }
                 true
@@ -329,6 +334,18 @@ fn prim_value(prim: &Prim, v: &Value, at: &str, p: &mut Problems) {
         Prim::Void => v.is_null(),
     };
     if !ok {
-        p.push(format!("{at}: expected {prim:?}, got {v}"));
+        p.push(format!("{at}: expected {}, got {v}", prim_name(prim)));
+    }
+}
+
+fn prim_name(prim: &Prim) -> &'static str {
+    match prim {
+        Prim::String { .. } => "a string",
+        Prim::Boolean => "a boolean",
+        Prim::Integer { .. } => "an integer",
+        Prim::Float => "a number",
+        Prim::Timestamp(_) => "a timestamp string",
+        Prim::Bytes => "a base64 string",
+        Prim::Void => "null",
     }
 }

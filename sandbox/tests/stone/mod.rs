@@ -9,13 +9,14 @@
 //! reference lacks (team, team_log, OAuth), each with its source.
 //!
 //! What is read and what is skipped: docstrings, annotations (`@...`), `example` blocks, route
-//! `attrs` other than `style`, and `annotation`/`annotation_type` declarations are skipped;
-//! string constraints other than lengths (patterns) are not checked.
+//! `attrs` other than `style`, and `annotation`/`annotation_type` declarations are skipped.
+//! String lengths and patterns, list sizes and integer bounds are checked.
 
 #![allow(dead_code)]
 
 pub mod check;
 pub mod harness;
+pub mod pattern;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -23,10 +24,11 @@ use std::path::Path;
 /// A primitive Stone type with the constraints the checker applies.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Prim {
-    /// `String(min_length, max_length)`.
+    /// `String(min_length, max_length, pattern)`.
     String {
         min: Option<u64>,
         max: Option<u64>,
+        pattern: Option<pattern::Pattern>,
     },
     Boolean,
     /// Any integer type, with its bounds (`UInt64` has min 0).
@@ -249,6 +251,9 @@ pub fn parse_type(ns: &str, s: &str) -> Result<Ty, String> {
         "String" => Prim::String {
             min: unsigned("min_length"),
             max: unsigned("max_length"),
+            pattern: named("pattern")
+                .map(|p| pattern::Pattern::compile(&unquote(&p)))
+                .transpose()?,
         },
         "Boolean" => Prim::Boolean,
         "UInt32" => int(0, u32::MAX.into()),
@@ -296,6 +301,28 @@ pub fn parse_type(ns: &str, s: &str) -> Result<Ty, String> {
         }
     };
     Ok(Ty::Prim(prim))
+}
+
+/// The text of a Stone string literal: quotes removed, `\\` and `\"` undone (other escapes
+/// are the regular expression's own and stay).
+fn unquote(literal: &str) -> String {
+    let inner = literal
+        .trim()
+        .strip_prefix('"')
+        .and_then(|l| l.strip_suffix('"'))
+        .unwrap_or(literal);
+    let mut out = String::with_capacity(inner.len());
+    let mut chars = inner.chars();
+    while let Some(c) = chars.next() {
+        match (c, chars.clone().next()) {
+            ('\\', Some(next @ ('\\' | '"'))) => {
+                out.push(next);
+                chars.next();
+            }
+            _ => out.push(c),
+        }
+    }
+    out
 }
 
 /// `Name` or `ns.Name` after `extends`, qualified.
