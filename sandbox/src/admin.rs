@@ -1,25 +1,73 @@
 //! The sandbox-only admin API every emulator serves next to its own routes (never faulted,
 //! never counted): faults, stats and the manifest of seeded ids.
 //!
-//! * `GET /__sandbox/faults` → `{"seed": n, "rules": [{"id", ...rule, "matched", "fired"}]}`
+//! * `GET /__sandbox/faults` → `{"seed": n, "lost": n, "rules": [{"id", ...rule, "matched", "fired", "lost"?}]}`
 //! * `POST /__sandbox/faults` with a JSON rule → `{"id": n}`
 //! * `DELETE /__sandbox/faults` removes every rule; `DELETE /__sandbox/faults/{id}` one rule
 //! * `GET /__sandbox/stats` → `{"total": n, "routes": {"<key>": n}}`;
 //!   `POST /__sandbox/stats/reset` or `DELETE /__sandbox/stats` resets it
-//! * `GET /__sandbox/manifest` → the seeded ids
+//! * `GET /__sandbox/manifest` → the seeded ids (Dropbox: also `routes`, every path it serves,
+//!   from [`RouteTable`])
 
 use std::sync::Arc;
 
 use axum::extract::{Path, State};
+use axum::handler::Handler;
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{delete, get, post};
+use axum::routing::{delete, get, post, MethodRouter};
 use axum::Router;
 use bytes::Bytes;
 use serde_json::{json, Value};
 
 use crate::faults::{FaultRule, Faults};
 use crate::stats::Stats;
+
+/// A router that remembers the path of every route added to it, so that the manifest can list
+/// what an emulator serves (axum's `Router` cannot be asked). It is built with the same
+/// `.route(path, method_router)` chain as a `Router`, so a route added to an emulator is listed
+/// without further work; a conformance test reads the list to find routes it does not cover.
+pub(crate) struct RouteTable<S> {
+    router: Router<S>,
+    paths: Vec<&'static str>,
+}
+
+impl<S: Clone + Send + Sync + 'static> RouteTable<S> {
+    /// An empty table.
+    pub(crate) fn new() -> RouteTable<S> {
+        RouteTable {
+            router: Router::new(),
+            paths: Vec::new(),
+        }
+    }
+
+    /// Adds a route, as [`Router::route`] does, and records its path.
+    pub(crate) fn route(mut self, path: &'static str, method_router: MethodRouter<S>) -> Self {
+        self.router = self.router.route(path, method_router);
+        self.paths.push(path);
+        self
+    }
+
+    /// Sets the fallback, as [`Router::fallback`] does (not listed: it is not a route).
+    pub(crate) fn fallback<H, T>(mut self, handler: H) -> Self
+    where
+        H: Handler<T, S>,
+        T: 'static,
+    {
+        self.router = self.router.fallback(handler);
+        self
+    }
+
+    /// The paths of the routes, in the order they were added.
+    pub(crate) fn paths(&self) -> &[&'static str] {
+        &self.paths
+    }
+
+    /// The router itself.
+    pub(crate) fn into_router(self) -> Router<S> {
+        self.router
+    }
+}
 
 /// Produces the manifest of seeded ids.
 pub(crate) type ManifestFn = Arc<dyn Fn() -> Value + Send + Sync>;

@@ -8,7 +8,11 @@
 //! * action (exactly one): `latency=MS`, `status=CODE`, `retry_after=S` (a 429 with that
 //!   `Retry-After`; `status=429` alone means `retry_after=1`), `reset` (the connection is reset
 //!   mid-request), `truncate=BYTES` (the response body stops after that many bytes),
-//!   `expire` (every token or ticket issued so far expires now; the request then proceeds);
+//!   `expire` (every token or ticket issued so far expires now; the request then proceeds),
+//!   `lose=502|504|reset|stall` (the request is **handled**, its write commits, and then the
+//!   answer is lost: a proxy's 502 or 504 page, a connection reset, or a stall that holds the
+//!   answer until the client gives up and disconnects, or `hold=MS` elapses, after which the
+//!   connection is reset; `lose` takes any 5xx status);
 //! * trigger: `rate=P` (each matching call with probability P, drawn from a generator seeded with
 //!   the fault seed), `nth=N` (the Nth matching call), `every=N` (every Nth matching call; with
 //!   `nth`, the Nth and every N calls after it), `count=N` (fire at most N times). Without a
@@ -25,6 +29,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
+use tokio::sync::watch;
 
 /// One fault rule: where it applies, what it does and when it fires (see the module docs).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +56,14 @@ pub struct FaultRule {
     /// Expire every token (Dropbox) or ticket (Content Server) issued so far, then proceed.
     #[serde(default, skip_serializing_if = "is_false")]
     pub expire: bool,
+    /// Handle the request (its write commits), then lose the answer in this way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub lose: Option<LostAnswer>,
+    /// With `lose=stall`: the longest the answer is held, in milliseconds, before the
+    /// connection is reset (default [`DEFAULT_HOLD_MS`]); a client that disconnects first ends
+    /// the hold at once.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hold: Option<u64>,
     /// Fire on each matching call with this probability (0..=1).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
@@ -63,6 +76,74 @@ pub struct FaultRule {
     /// Fire at most this many times.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub count: Option<u64>,
+}
+
+/// How long `lose=stall` holds an answer when the rule sets no `hold`: two minutes, past the
+/// usual 30-second client timeout, so the client gives up first.
+pub const DEFAULT_HOLD_MS: u64 = 120_000;
+
+/// How a `lose` rule loses the answer of a request it let the handler run for.
+///
+/// Written `502`, `504` (any 5xx), `reset` or `stall`; in JSON as that string or, for a
+/// status, a number.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LostAnswer {
+    /// The client gets this 5xx status with a proxy's HTML error page instead of the answer.
+    Status(u16),
+    /// The connection is reset (TCP RST) instead of answering.
+    Reset,
+    /// Nothing is sent until the client disconnects or the rule's `hold` elapses; then the
+    /// connection is reset.
+    Stall,
+}
+
+impl FromStr for LostAnswer {
+    type Err = FaultRuleError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.trim() {
+            "reset" => Ok(LostAnswer::Reset),
+            "stall" => Ok(LostAnswer::Stall),
+            other => match other.parse::<u16>() {
+                Ok(status) if (500..=599).contains(&status) => Ok(LostAnswer::Status(status)),
+                _ => Err(FaultRuleError(format!(
+                    "lose={other:?} is not a 5xx status, reset or stall"
+                ))),
+            },
+        }
+    }
+}
+
+impl fmt::Display for LostAnswer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LostAnswer::Status(status) => write!(f, "{status}"),
+            LostAnswer::Reset => f.write_str("reset"),
+            LostAnswer::Stall => f.write_str("stall"),
+        }
+    }
+}
+
+impl Serialize for LostAnswer {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for LostAnswer {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Repr {
+            Status(u16),
+            Text(String),
+        }
+        let text = match Repr::deserialize(deserializer)? {
+            Repr::Status(status) => status.to_string(),
+            Repr::Text(text) => text,
+        };
+        text.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 fn all_routes() -> String {
@@ -83,6 +164,8 @@ impl FaultRule {
             reset: false,
             truncate: None,
             expire: false,
+            lose: None,
+            hold: None,
             rate: None,
             nth: None,
             every: None,
@@ -139,6 +222,20 @@ impl FaultRule {
         }
     }
 
+    /// Lets matching requests run (their writes commit), then loses the answer as `how` says.
+    pub fn lose(route: impl Into<String>, how: LostAnswer) -> FaultRule {
+        FaultRule {
+            lose: Some(how),
+            ..FaultRule::empty(route)
+        }
+    }
+
+    /// With [`LostAnswer::Stall`]: holds the answer at most `hold` before resetting.
+    pub fn with_hold(mut self, hold: Duration) -> FaultRule {
+        self.hold = Some(hold.as_millis() as u64);
+        self
+    }
+
     /// Fires with probability `p` (drawn from the seeded generator).
     pub fn with_rate(mut self, p: f64) -> FaultRule {
         self.rate = Some(p);
@@ -171,6 +268,7 @@ impl FaultRule {
             self.reset,
             self.truncate.is_some(),
             self.expire,
+            self.lose.is_some(),
         ]
         .iter()
         .filter(|a| **a)
@@ -178,7 +276,7 @@ impl FaultRule {
         if actions != 1 {
             return Err(FaultRuleError(format!(
                 "a fault rule needs exactly one action (latency, status/retry_after, reset, \
-                 truncate or expire), found {actions}"
+                 truncate, expire or lose), found {actions}"
             )));
         }
         if let Some(status) = self.status {
@@ -192,6 +290,14 @@ impl FaultRule {
                     "retry_after goes with status 429 only".into(),
                 ));
             }
+        }
+        if let Some(LostAnswer::Status(status)) = self.lose {
+            if !(500..=599).contains(&status) {
+                return Err(FaultRuleError(format!("lose={status} is not a 5xx status")));
+            }
+        }
+        if self.hold.is_some() && self.lose != Some(LostAnswer::Stall) {
+            return Err(FaultRuleError("hold goes with lose=stall only".into()));
         }
         if let Some(rate) = self.rate {
             if !(0.0..=1.0).contains(&rate) {
@@ -284,6 +390,8 @@ impl FromStr for FaultRule {
                 "reset" => rule.reset = flag()?,
                 "truncate" => rule.truncate = Some(num("truncate")?),
                 "expire" => rule.expire = flag()?,
+                "lose" => rule.lose = Some(value.parse()?),
+                "hold" | "hold_ms" => rule.hold = Some(num("hold")?),
                 "rate" => {
                     rule.rate =
                         Some(value.parse().map_err(|_| {
@@ -296,7 +404,7 @@ impl FromStr for FaultRule {
                 other => {
                     return Err(FaultRuleError(format!(
                         "unknown key {other:?} (expected route, latency, status, retry_after, \
-                         reset, truncate, expire, rate, nth, every or count)"
+                         reset, truncate, expire, lose, hold, rate, nth, every or count)"
                     )))
                 }
             }
@@ -324,6 +432,10 @@ impl fmt::Display for FaultRule {
         if self.expire {
             f.write_str(",expire")?;
         }
+        if let Some(lose) = self.lose {
+            write!(f, ",lose={lose}")?;
+        }
+        opt(f, "hold", self.hold)?;
         if let Some(rate) = self.rate {
             write!(f, ",rate={rate}")?;
         }
@@ -367,6 +479,15 @@ pub(crate) enum Injected {
     },
     /// Reset the connection.
     Reset,
+    /// Run the handler, then lose its answer.
+    Lost {
+        /// The id of the rule that fired (its `lost` counter goes up once the handler ran).
+        rule: u64,
+        /// How the answer is lost.
+        how: LostAnswer,
+        /// With [`LostAnswer::Stall`]: how long the answer is held at most.
+        hold: Duration,
+    },
 }
 
 struct ActiveRule {
@@ -374,6 +495,7 @@ struct ActiveRule {
     rule: FaultRule,
     matched: u64,
     fired: u64,
+    lost: u64,
 }
 
 struct Inner {
@@ -389,6 +511,8 @@ pub struct Faults {
     inner: Arc<Mutex<Inner>>,
     kind: ServerKind,
     on_expire: Arc<dyn Fn() + Send + Sync>,
+    /// Answers lost so far by `lose` rules after their handler ran (all rules together).
+    lost: Arc<watch::Sender<u64>>,
 }
 
 impl fmt::Debug for Faults {
@@ -417,6 +541,7 @@ impl Faults {
             })),
             kind,
             on_expire,
+            lost: Arc::new(watch::channel(0).0),
         }
     }
 
@@ -440,6 +565,7 @@ impl Faults {
             rule,
             matched: 0,
             fired: 0,
+            lost: 0,
         });
         Ok(id)
     }
@@ -461,7 +587,9 @@ impl Faults {
     }
 
     /// The rules with their ids and counters (`matched`: calls the selector matched, `fired`:
-    /// calls the action was applied to), as served by `GET /__sandbox/faults`.
+    /// calls the action was applied to; `lose` rules also `lost`: answers discarded after the
+    /// handler ran, so the write is known to have committed), as served by
+    /// `GET /__sandbox/faults`, plus `lost`: the total of every `lose` rule so far.
     pub fn list(&self) -> Value {
         let inner = self.lock();
         let rules: Vec<Value> = inner
@@ -476,11 +604,38 @@ impl Faults {
                     if let Some(ms) = r.rule.latency {
                         map.insert("delayed_ms".into(), json!(ms * r.fired));
                     }
+                    if r.rule.lose.is_some() {
+                        map.insert("lost".into(), json!(r.lost));
+                    }
                 }
                 v
             })
             .collect();
-        json!({ "seed": inner.seed, "rules": rules })
+        json!({ "seed": inner.seed, "rules": rules, "lost": *self.lost.borrow() })
+    }
+
+    /// How many answers `lose` rules have discarded after their handler ran, since the start
+    /// (not reset by [`Faults::clear`]).
+    pub fn lost_answers(&self) -> u64 {
+        *self.lost.borrow()
+    }
+
+    /// Waits until `lose` rules have discarded at least `n` answers in all, i.e. until the
+    /// handlers of those requests have finished and their writes committed. A client whose
+    /// own timeout fired during a stall cannot tell whether the handler has finished yet; this
+    /// tells it without sleeping.
+    pub async fn wait_lost(&self, n: u64) {
+        let mut rx = self.lost.subscribe();
+        // The sender lives as long as `self`, so this only ends when the count is reached.
+        let _ = rx.wait_for(|lost| *lost >= n).await;
+    }
+
+    /// Counts one answer lost by rule `id` after its handler ran.
+    pub(crate) fn answer_lost(&self, id: u64) {
+        if let Some(active) = self.lock().rules.iter_mut().find(|r| r.id == id) {
+            active.lost += 1;
+        }
+        self.lost.send_modify(|n| *n += 1);
     }
 
     /// Decides what happens to a request with route key `key` and updates the counters.
@@ -516,7 +671,13 @@ impl Faults {
                     decision.truncate = Some(bytes);
                 }
             } else if decision.answer.is_none() {
-                decision.answer = Some(if rule.reset {
+                decision.answer = Some(if let Some(how) = rule.lose {
+                    Injected::Lost {
+                        rule: active.id,
+                        how,
+                        hold: Duration::from_millis(rule.hold.unwrap_or(DEFAULT_HOLD_MS)),
+                    }
+                } else if rule.reset {
                     Injected::Reset
                 } else {
                     let status = rule.status.unwrap_or(429);
@@ -543,121 +704,4 @@ impl Faults {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn faults() -> Faults {
-        Faults::new(ServerKind::Dropbox, 7, Arc::new(|| {}))
-    }
-
-    #[test]
-    fn grammar_round_trips() {
-        let rule: FaultRule = "route=/2/files/upload,status=503,nth=2".parse().unwrap();
-        assert_eq!(rule, FaultRule::status("/2/files/upload", 503).with_nth(2));
-        assert_eq!(rule.to_string().parse::<FaultRule>().unwrap(), rule);
-        let rule: FaultRule = "reset,every=3,count=2".parse().unwrap();
-        assert_eq!(rule, FaultRule::reset("*").with_every(3).with_count(2));
-        assert!("route=*".parse::<FaultRule>().is_err(), "no action");
-        assert!(
-            "status=503,reset".parse::<FaultRule>().is_err(),
-            "two actions"
-        );
-        assert!("status=503,rate=2".parse::<FaultRule>().is_err());
-        assert!("status=503,colour=red".parse::<FaultRule>().is_err());
-        assert!("status=500,retry_after=3".parse::<FaultRule>().is_err());
-    }
-
-    #[test]
-    fn json_form_uses_the_same_keys() {
-        let rule: FaultRule =
-            serde_json::from_str(r#"{"route":"/2/files/*","retry_after":5,"count":1}"#).unwrap();
-        assert_eq!(rule, FaultRule::rate_limited("/2/files/*", 5).with_count(1));
-        assert!(serde_json::from_str::<FaultRule>(r#"{"bogus":1}"#).is_err());
-    }
-
-    #[test]
-    fn selectors() {
-        let exact = FaultRule::reset("/2/files/upload");
-        assert!(exact.matches("/2/files/upload"));
-        assert!(!exact.matches("/2/files/upload_session/start"));
-        let prefix = FaultRule::reset("/2/files/*");
-        assert!(prefix.matches("/2/files/upload_session/start"));
-        assert!(!prefix.matches("/2/sharing/list_shared_links"));
-        let cs = FaultRule::reset("/api/v2/nodes/{id}");
-        assert!(cs.matches("GET /api/v2/nodes/{id}"));
-        assert!(cs.matches("DELETE /api/v2/nodes/{id}"));
-        assert!(FaultRule::reset("POST /api/*").matches("POST /api/v1/auth"));
-        assert!(!FaultRule::reset("POST /api/v1/auth").matches("GET /api/v1/auth"));
-    }
-
-    #[test]
-    fn nth_fires_once_every_repeats_and_count_limits() {
-        let f = faults();
-        f.add(FaultRule::status("/a", 503).with_nth(2)).unwrap();
-        let hits: Vec<bool> = (0..5).map(|_| f.decide("/a").answer.is_some()).collect();
-        assert_eq!(hits, [false, true, false, false, false]);
-
-        let f = faults();
-        f.add(FaultRule::status("/a", 503).with_every(2).with_count(2))
-            .unwrap();
-        let hits: Vec<bool> = (0..8).map(|_| f.decide("/a").answer.is_some()).collect();
-        assert_eq!(hits, [false, true, false, true, false, false, false, false]);
-
-        let f = faults();
-        f.add(FaultRule::reset("*").with_nth(2).with_every(3))
-            .unwrap();
-        let hits: Vec<bool> = (0..9).map(|_| f.decide("/x").answer.is_some()).collect();
-        assert_eq!(
-            hits,
-            [false, true, false, false, true, false, false, true, false]
-        );
-    }
-
-    #[test]
-    fn rates_are_deterministic_under_the_seed_and_clear_replays() {
-        let run = |f: &Faults| -> Vec<bool> {
-            (0..64).map(|_| f.decide("/r").answer.is_some()).collect()
-        };
-        let a = faults();
-        a.add(FaultRule::status("*", 500).with_rate(0.5)).unwrap();
-        let b = faults();
-        b.add(FaultRule::status("*", 500).with_rate(0.5)).unwrap();
-        let first = run(&a);
-        assert_eq!(first, run(&b));
-        assert!(first.iter().any(|x| *x) && first.iter().any(|x| !*x));
-        a.clear();
-        a.add(FaultRule::status("*", 500).with_rate(0.5)).unwrap();
-        assert_eq!(run(&a), first);
-    }
-
-    #[test]
-    fn latencies_add_up_and_first_answer_wins() {
-        let f = faults();
-        f.add(FaultRule::latency("*", Duration::from_millis(5)))
-            .unwrap();
-        f.add(FaultRule::latency("/a", Duration::from_millis(7)))
-            .unwrap();
-        f.add(FaultRule::rate_limited("/a", 3)).unwrap();
-        let second = f.add(FaultRule::status("/a", 500)).unwrap();
-        let d = f.decide("/a");
-        assert_eq!(d.latency, Duration::from_millis(12));
-        assert_eq!(
-            d.answer,
-            Some(Injected::Status {
-                status: 429,
-                retry_after: Some(3)
-            })
-        );
-        let listed = f.list();
-        let rule = listed["rules"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|r| r["id"] == second)
-            .unwrap();
-        assert_eq!(rule["fired"], 0);
-        assert_eq!(rule["matched"], 1);
-        assert!(f.remove(second));
-        assert!(!f.remove(second));
-    }
-}
+mod tests;

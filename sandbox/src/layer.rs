@@ -14,7 +14,7 @@ use bytes::Bytes;
 use futures::StreamExt;
 use serde_json::json;
 
-use crate::faults::{Faults, Injected, ServerKind};
+use crate::faults::{Faults, Injected, LostAnswer, ServerKind};
 use crate::server::ConnectionControl;
 use crate::stats::Stats;
 
@@ -49,14 +49,35 @@ async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Res
     }
     match decision.answer {
         Some(Injected::Reset) => {
-            if let Some(control) = req.extensions().get::<ConnectionControl>() {
-                control.reset();
-                // The connection task drops this request together with the connection.
-                std::future::pending::<()>().await;
+            let control = req.extensions().get::<ConnectionControl>().cloned();
+            return reset(control).await;
+        }
+        Some(Injected::Lost { rule, how, hold }) => {
+            let control = req.extensions().get::<ConnectionControl>().cloned();
+            // The handler runs as its own task, so it finishes (and its write commits) even
+            // when the client gives up and hyper drops this future.
+            match tokio::spawn(next.run(req)).await {
+                // The answer, body and all, is dropped unsent.
+                Ok(answer) => drop(answer),
+                Err(e) => {
+                    // The handler panicked: nothing is known to have committed, so this is
+                    // not counted as a lost answer.
+                    tracing::warn!(error = %e, "handler under a lose fault failed");
+                    return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+                }
             }
-            // Not served by our accept loop (e.g. a router called directly): the closest
-            // thing to a reset is a response without a body.
-            return StatusCode::BAD_GATEWAY.into_response();
+            state.faults.answer_lost(rule);
+            tracing::debug!(rule, %how, "fault lost the answer");
+            return match how {
+                LostAnswer::Status(status) => proxy_error(status),
+                LostAnswer::Reset => reset(control).await,
+                LostAnswer::Stall => {
+                    // A client that disconnects ends the hold early: hyper notices the closed
+                    // connection and drops this future.
+                    tokio::time::sleep(hold).await;
+                    reset(control).await
+                }
+            };
         }
         Some(Injected::Status {
             status,
@@ -79,6 +100,37 @@ async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Res
         Some(limit) => truncate(response, limit),
         None => response,
     }
+}
+
+/// Resets the connection this request came on and never returns; without a connection
+/// handle (a router called directly) the closest thing is a 502 without a body.
+async fn reset(control: Option<ConnectionControl>) -> Response {
+    if let Some(control) = control {
+        control.reset();
+        // The connection task drops this request together with the connection.
+        std::future::pending::<()>().await;
+    }
+    StatusCode::BAD_GATEWAY.into_response()
+}
+
+/// What a reverse proxy in front of either server answers when it lost the server's answer:
+/// an HTML page (nginx's wording), never the server's own error shape.
+fn proxy_error(status: u16) -> Response {
+    let code = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_GATEWAY);
+    let title = format!(
+        "{} {}",
+        code.as_u16(),
+        code.canonical_reason().unwrap_or("Server Error")
+    );
+    (
+        code,
+        [(header::CONTENT_TYPE, "text/html")],
+        format!(
+            "<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1>\
+             </center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+        ),
+    )
+        .into_response()
 }
 
 /// The reply to an injected error status, shaped like the server's own errors.

@@ -23,7 +23,8 @@ Default credentials:
 Fault rules (--fault, --dropbox-fault, --contentserver-fault; repeatable):
   comma-separated key=value pairs, e.g. 'route=/2/files/upload,status=503,nth=2'
   route=*|<route key>|<prefix>*   action: latency=MS | status=CODE | retry_after=S | reset |
-  truncate=BYTES | expire         trigger: rate=P | nth=N | every=N | count=N";
+  truncate=BYTES | expire | lose=502|504|reset|stall [hold=MS] (handled, then the answer lost)
+  trigger: rate=P | nth=N | every=N | count=N";
 
 /// Stateful Dropbox and Content Server emulators with fault injection.
 #[derive(Debug, Parser)]

@@ -35,6 +35,7 @@ use tokio::sync::watch;
 
 pub use auth::{APP_KEY, APP_SECRET, REFRESH_TOKEN, STATIC_TOKEN, STATIC_TOKEN_2, TEAM_TOKEN};
 
+use crate::admin::RouteTable;
 use crate::seed::Seed;
 use auth::Caller;
 use state::Store;
@@ -183,7 +184,7 @@ impl Dropbox {
 
     /// Every emulated route, on one router.
     pub fn router(&self) -> Router {
-        routes().with_state(self.app.clone())
+        routes().into_router().with_state(self.app.clone())
     }
 
     /// The sandbox-only routes of this emulator (not faulted, not counted):
@@ -198,9 +199,16 @@ impl Dropbox {
     }
 
     /// The seeded ids: accounts and tokens, the team space, paths → ids, the file request, the
-    /// property template.
+    /// property template; and `routes`, the path of every route served (`/2/files/upload`,
+    /// `/oauth2/token`, …).
     pub fn manifest(&self) -> Value {
-        demo::manifest(&self.app.store())
+        static ROUTES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+        let mut manifest = demo::manifest(&self.app.store());
+        manifest["routes"] = ROUTES
+            .get_or_init(|| routes().paths().to_vec())
+            .as_slice()
+            .into();
+        manifest
     }
 
     /// Expires every OAuth-issued access token now (the "token expiring now" fault).
@@ -256,8 +264,8 @@ async fn unknown_route(uri: Uri) -> Response {
     )
 }
 
-fn routes() -> Router<App> {
-    Router::new()
+fn routes() -> RouteTable<App> {
+    RouteTable::new()
         // files: listing and metadata
         .route(
             "/2/files/list_folder",

@@ -428,8 +428,9 @@ pub(crate) fn share_folder(app: &App, caller: &Caller, arg: Value) -> Result<Val
             }
         };
         if let Some(sf) = store.shared_folder_of(&folder_id) {
-            let meta = shared_folder_json(store, caller.account, sf);
-            return Err(ApiError::Route(json!({".tag": "bad_path", "bad_path": {".tag": "already_shared", "already_shared": meta}})));
+            let mut meta = shared_folder_json(store, caller.account, sf);
+            meta[".tag"] = json!("already_shared");
+            return Err(ApiError::Route(json!({".tag": "bad_path", "bad_path": meta /* a SharedFolderMetadata struct: Stone flattens it next to its tag */})));
         }
         if store.enclosing_shared_folder(loc.ns(), &loc.lower).is_some() {
             return Err(bad_path("inside_shared_folder"));

@@ -43,17 +43,31 @@ pub(crate) fn get_current_account(
         "root_info": a.root_info(),
         "team_member_id": a.team_member_id,
     });
-    v["team"] = json!({
+    v["team"] = full_team();
+    Ok(v)
+}
+
+/// The `FullTeam` of the sandbox team (users.stone), with every field `TeamSharingPolicies`
+/// (team_policies.stone) requires, each set to the policy the emulator actually follows:
+/// anyone may be a member of or join shared folders, links are public by default, passwords
+/// optional, no default expiry.
+fn full_team() -> Value {
+    json!({
         "id": "dbtid:sandbox-team",
         "name": "Sandbox Team",
         "sharing_policies": {
             "shared_folder_member_policy": {".tag": "anyone"},
             "shared_folder_join_policy": {".tag": "from_anyone"},
             "shared_link_create_policy": {".tag": "default_public"},
+            "group_creation_policy": {".tag": "admins_only"},
+            "shared_folder_link_restriction_policy": {".tag": "anyone"},
+            "enforce_link_password_policy": {".tag": "optional"},
+            "default_link_expiration_days_policy": {".tag": "none"},
+            "shared_link_default_permissions_policy": {".tag": "default"},
         },
         "office_addin_policy": {".tag": "disabled"},
-    });
-    Ok(v)
+        "top_level_content_policy": {".tag": "admin_only"},
+    })
 }
 
 #[derive(Debug, Deserialize)]
