@@ -82,6 +82,13 @@
 //! "already exists"). Passwords and tickets are [`Secret`]s and never appear in `Debug`,
 //! logs or errors.
 //!
+//! # Network
+//!
+//! The builder trusts the bundled web roots, and on request the operating system's roots,
+//! private CA certificates ([`CaCertificates`]), a client certificate for mutual TLS
+//! ([`ClientIdentity`]), a configured [`Proxy`] or the environment's (the default), or takes
+//! your own `reqwest::Client`; see [`network`]. TLS is rustls, without OpenSSL.
+//!
 //! # Retries and limits
 //!
 //! [`Error::is_retryable`] is the one place that decides: 502/503/504, 408, 429, HTML
@@ -102,6 +109,7 @@ mod client;
 mod de;
 mod envelope;
 mod error;
+pub mod network;
 mod paging;
 mod raw;
 mod retry;
@@ -115,6 +123,7 @@ pub use api::permissions::{ApplyTo, Permission};
 pub use auth::{Credentials, Secret};
 pub use client::{Client, ClientBuilder, Ping, ServerInfo};
 pub use error::{BoxError, Error, ErrorKind, Result, TransportKind};
+pub use network::{CaCertificates, ClientIdentity, NetworkError, Proxy};
 pub use paging::{Page, Paging};
 pub use raw::{Raw, RawRequest};
 pub use retry::{OnRetry, RetryPolicy};
