@@ -149,8 +149,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. Fails when the base URL is not an absolute http(s) URL without query,
-    /// or the network settings conflict ([`NetworkError`](crate::NetworkError)).
+    /// Builds the client. Fails ([`Error::InvalidRequest`]) when the base URL is not an absolute
+    /// http(s) URL without query, or when network settings conflict (the message is that of
+    /// the [`NetworkError`](crate::NetworkError)).
     pub fn build(self) -> Result<Client> {
         let url = url::Url::parse(self.base_url.trim())
             .map_err(|e| Error::invalid(format!("bad base URL: {e}")))?;

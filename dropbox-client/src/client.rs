@@ -367,7 +367,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. Fails ([`Error::InvalidRequest`]) on a bad chunk size, missing
+    /// credentials, or network settings that conflict (the message is that of the
+    /// [`NetworkError`](crate::NetworkError)).
     pub fn build(self) -> Result<Client> {
         const ROUTE: &str = "client/build";
         if self.chunk_size == 0 || self.chunk_size % BLOCK_SIZE != 0 {
