@@ -16,6 +16,7 @@ use crate::api::workflows::Workflows;
 use crate::api::workspaces::Workspaces;
 use crate::auth::{Credentials, Session};
 use crate::error::{Error, Result};
+use crate::network::{CaCertificates, ClientIdentity, HttpSettings, Proxy};
 use crate::raw::Raw;
 use crate::retry::RetryPolicy;
 use crate::secret::Secret;
@@ -28,7 +29,9 @@ pub struct Client {
     pub(crate) transport: Arc<Transport>,
 }
 
-/// Builds a [`Client`].
+/// Builds a [`Client`]. The TLS and proxy settings (`trust_os_roots`, `add_ca_certificates`,
+/// `client_identity`, `proxy`, ...) are described in [`network`](crate::network);
+/// dropbox-client's builder has the same ones.
 ///
 /// ```no_run
 /// # async fn demo() -> contentserver_client::Result<()> {
@@ -42,12 +45,16 @@ pub struct Client {
 pub struct ClientBuilder {
     base_url: String,
     credentials: Option<Credentials>,
-    connect_timeout: Duration,
     timeout: Duration,
     upload_timeout: Option<Duration>,
-    user_agent: String,
     retry: RetryPolicy,
+    http: HttpSettings,
 }
+
+/// The TCP/TLS connect timeout unless set.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The `User-Agent` unless set.
+const DEFAULT_USER_AGENT: &str = concat!("contentserver-client/", env!("CARGO_PKG_VERSION"));
 
 impl ClientBuilder {
     /// The credentials used to obtain (and renew) the `OTCSTicket`.
@@ -56,9 +63,10 @@ impl ClientBuilder {
         self
     }
 
-    /// The TCP/TLS connect timeout (default 5 s).
+    /// The TCP/TLS connect timeout (default 5 s). Not with
+    /// [`http_client`](ClientBuilder::http_client).
     pub fn connect_timeout(mut self, timeout: Duration) -> Self {
-        self.connect_timeout = timeout;
+        self.http.connect_timeout = Some(timeout);
         self
     }
 
@@ -75,9 +83,64 @@ impl ClientBuilder {
         self
     }
 
-    /// The `User-Agent` header.
+    /// The `User-Agent` header (default `contentserver-client/<version>`). Not with
+    /// [`http_client`](ClientBuilder::http_client).
     pub fn user_agent(mut self, user_agent: impl Into<String>) -> Self {
-        self.user_agent = user_agent.into();
+        self.http.user_agent = Some(user_agent.into());
+        self
+    }
+
+    /// Whether to trust the operating system's root certificates as well (default `false`:
+    /// only the bundled web roots and added CAs). Turn it on where the machine's store holds
+    /// the internal CA that signed the server's certificate. See [`network`](crate::network).
+    pub fn trust_os_roots(mut self, yes: bool) -> Self {
+        self.http.os_roots = Some(yes);
+        self
+    }
+
+    /// Whether to trust the web roots bundled with the crate (default `true`). With `false`,
+    /// only [`add_ca_certificates`](ClientBuilder::add_ca_certificates) and, if turned on,
+    /// the OS roots are trusted.
+    pub fn trust_web_roots(mut self, yes: bool) -> Self {
+        self.http.web_roots = Some(yes);
+        self
+    }
+
+    /// Also trusts these CA certificates (e.g. a company's internal CA). Call it again to add
+    /// more sets.
+    pub fn add_ca_certificates(mut self, certs: CaCertificates) -> Self {
+        self.http.ca.push(certs);
+        self
+    }
+
+    /// Offers this certificate to servers that ask for one (mutual TLS).
+    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.http.identity = Some(identity);
+        self
+    }
+
+    /// Sends requests through this proxy instead of the one from the environment.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.http.proxy = Some(proxy);
+        self
+    }
+
+    /// Whether to use the proxy from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`
+    /// when no [`proxy`](ClientBuilder::proxy) is set (default `true`, read when the client
+    /// is built). With `false` the client connects directly.
+    pub fn proxy_from_env(mut self, yes: bool) -> Self {
+        self.http.proxy_from_env = Some(yes);
+        self
+    }
+
+    /// Uses your own `reqwest::Client` for every call, logins included. Its TLS, proxy,
+    /// connect timeout and `User-Agent` apply; combining it with this builder's
+    /// `connect_timeout`, `user_agent`, `trust_*`, `add_ca_certificates`, `client_identity`,
+    /// `proxy` or `proxy_from_env` fails the build. Per-request timeouts, retries and the
+    /// session still come from this builder. Set `tcp_nodelay(true)` on it: without it a
+    /// small request can wait 40 ms for a delayed ACK.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http.own = Some(http);
         self
     }
 
@@ -87,7 +150,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client. Fails when the base URL is not an absolute http(s) URL without query.
+    /// Builds the client. Fails ([`Error::InvalidRequest`]) when the base URL is not an absolute
+    /// http(s) URL without query, or when network settings conflict (the message is that of
+    /// the [`NetworkError`](crate::NetworkError)).
     pub fn build(self) -> Result<Client> {
         let url = url::Url::parse(self.base_url.trim())
             .map_err(|e| Error::invalid(format!("bad base URL: {e}")))?;
@@ -105,12 +170,9 @@ impl ClientBuilder {
             ));
         }
         let base = url.as_str().trim_end_matches('/').to_string();
-        let http = reqwest::Client::builder()
-            .connect_timeout(self.connect_timeout)
-            .tcp_nodelay(true)
-            .user_agent(self.user_agent)
-            .build()
-            .map_err(|e| Error::invalid(format!("cannot build the HTTP client: {e}")))?;
+        let http = self
+            .http
+            .build(DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT)?;
         Ok(Client {
             transport: Arc::new(Transport {
                 http,
@@ -162,11 +224,10 @@ impl Client {
         ClientBuilder {
             base_url: base_url.into(),
             credentials: None,
-            connect_timeout: Duration::from_secs(5),
             timeout: Duration::from_secs(60),
             upload_timeout: None,
-            user_agent: concat!("contentserver-client/", env!("CARGO_PKG_VERSION")).into(),
             retry: RetryPolicy::default(),
+            http: HttpSettings::default(),
         }
     }
 

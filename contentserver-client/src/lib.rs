@@ -71,6 +71,13 @@
 //! JSON field or a streamed file, through the same ticket, retry and error handling, and
 //! returns the JSON as [`serde_json::Value`] or a type of yours.
 //!
+//! # Network
+//!
+//! The builder trusts the bundled web roots, and on request the operating system's roots,
+//! private CA certificates ([`CaCertificates`]), a client certificate for mutual TLS
+//! ([`ClientIdentity`]), a configured [`Proxy`] or the environment's (the default), or takes
+//! your own `reqwest::Client`; see [`network`]. TLS is rustls, without OpenSSL.
+//!
 //! # Errors, retries, idempotency and paging: the vocabulary of both clients
 //!
 //! This crate and `dropbox-client` share one vocabulary, so a caller can treat failures and
@@ -137,6 +144,7 @@ mod client;
 mod de;
 mod envelope;
 mod error;
+pub mod network;
 mod paging;
 mod raw;
 mod retry;
@@ -153,7 +161,11 @@ pub use api::permissions::{ApplyTo, Permission};
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, Ping, ServerInfo};
 pub use error::{BoxError, Error, ErrorKind, Result, TransportKind};
+<<<<<<< HEAD
 pub use models::{NodeType, VersionNumber};
+=======
+pub use network::{CaCertificates, ClientIdentity, NetworkError, Proxy};
+>>>>>>> net
 pub use paging::{Page, Paging};
 pub use raw::{Raw, RawRequest};
 pub use retry::{RetryEvent, RetryPolicy, Sleeper};

@@ -465,6 +465,9 @@ pub(crate) fn default_http() -> reqwest::Client {
         .tcp_nodelay(true)
         .connect_timeout(Duration::from_secs(5))
         .timeout(Duration::from_secs(30))
+        // The bundled web roots only, as ClientBuilder's default (see `network`); without this
+        // the native-roots feature would read the OS store, and an unreadable one would panic.
+        .tls_built_in_native_certs(false)
         .build()
         .expect("a TLS backend is compiled in")
 }

@@ -8,6 +8,7 @@ use url::Url;
 use crate::auth::{OAuthApp, RefreshingToken, Secret, SharedProvider, StaticToken, TokenProvider};
 use crate::error::{Error, Result};
 use crate::models::common::PathRoot;
+use crate::network::{CaCertificates, ClientIdentity, HttpSettings, Proxy};
 use crate::retry::RetryPolicy;
 
 /// The Dropbox hosts a route can live on.
@@ -120,7 +121,9 @@ impl Client {
 }
 
 /// Builds a [`Client`]. Every server address is configurable so that the sandbox, a proxy or a
-/// mock can stand in for Dropbox.
+/// mock can stand in for Dropbox. The TLS and proxy settings (`trust_os_roots`,
+/// `add_ca_certificates`, `client_identity`, `proxy`, ...) are described in
+/// [`network`](crate::network); contentserver-client's builder has the same ones.
 ///
 /// ```no_run
 /// # fn run() -> dropbox_client::Result<()> {
@@ -142,13 +145,17 @@ pub struct ClientBuilder {
     auth: Option<AuthConfig>,
     retry: RetryPolicy,
     timeout: Duration,
-    connect_timeout: Duration,
     upload_timeout: Duration,
     idle_timeout: Duration,
-    user_agent: String,
     chunk_size: usize,
     team: TeamHeaders,
+    http: HttpSettings,
 }
+
+/// Time limit to open a connection unless set.
+const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// The `User-Agent` unless set.
+const DEFAULT_USER_AGENT: &str = concat!("ecm-dropbox-client/", env!("CARGO_PKG_VERSION"));
 
 #[derive(Debug)]
 enum AuthConfig {
@@ -169,12 +176,11 @@ impl Default for ClientBuilder {
             auth: None,
             retry: RetryPolicy::default(),
             timeout: Duration::from_secs(30),
-            connect_timeout: Duration::from_secs(5),
             upload_timeout: Duration::from_secs(300),
             idle_timeout: Duration::from_secs(30),
-            user_agent: concat!("ecm-dropbox-client/", env!("CARGO_PKG_VERSION")).to_owned(),
             chunk_size: 2 * BLOCK_SIZE,
             team: TeamHeaders::default(),
+            http: HttpSettings::default(),
         }
     }
 }
@@ -256,9 +262,10 @@ impl ClientBuilder {
         self
     }
 
-    /// Time limit to open a connection (default 5 s).
+    /// Time limit to open a connection, TLS handshake included (default 5 s). Not with
+    /// [`http_client`](ClientBuilder::http_client).
     pub fn connect_timeout(mut self, d: Duration) -> Self {
-        self.connect_timeout = d;
+        self.http.connect_timeout = Some(d);
         self
     }
 
@@ -274,9 +281,64 @@ impl ClientBuilder {
         self
     }
 
-    /// The `User-Agent` header.
+    /// The `User-Agent` header (default `ecm-dropbox-client/<version>`). Not with
+    /// [`http_client`](ClientBuilder::http_client).
     pub fn user_agent(mut self, ua: impl Into<String>) -> Self {
-        self.user_agent = ua.into();
+        self.http.user_agent = Some(ua.into());
+        self
+    }
+
+    /// Whether to trust the operating system's root certificates as well (default `false`:
+    /// only the bundled web roots and added CAs). Turn it on where the machine's store holds
+    /// the CA of a TLS-inspecting proxy or of an internal server. See [`network`](crate::network).
+    pub fn trust_os_roots(mut self, yes: bool) -> Self {
+        self.http.os_roots = Some(yes);
+        self
+    }
+
+    /// Whether to trust the web roots bundled with the crate (default `true`). With `false`,
+    /// only [`add_ca_certificates`](ClientBuilder::add_ca_certificates) and, if turned on,
+    /// the OS roots are trusted.
+    pub fn trust_web_roots(mut self, yes: bool) -> Self {
+        self.http.web_roots = Some(yes);
+        self
+    }
+
+    /// Also trusts these CA certificates (e.g. a company's internal CA). Call it again to add
+    /// more sets.
+    pub fn add_ca_certificates(mut self, certs: CaCertificates) -> Self {
+        self.http.ca.push(certs);
+        self
+    }
+
+    /// Offers this certificate to servers that ask for one (mutual TLS).
+    pub fn client_identity(mut self, identity: ClientIdentity) -> Self {
+        self.http.identity = Some(identity);
+        self
+    }
+
+    /// Sends requests through this proxy instead of the one from the environment.
+    pub fn proxy(mut self, proxy: Proxy) -> Self {
+        self.http.proxy = Some(proxy);
+        self
+    }
+
+    /// Whether to use the proxy from `HTTPS_PROXY`, `HTTP_PROXY`, `ALL_PROXY` and `NO_PROXY`
+    /// when no [`proxy`](ClientBuilder::proxy) is set (default `true`, read when the client
+    /// is built). With `false` the client connects directly.
+    pub fn proxy_from_env(mut self, yes: bool) -> Self {
+        self.http.proxy_from_env = Some(yes);
+        self
+    }
+
+    /// Uses your own `reqwest::Client` for every call, token refreshes included. Its TLS,
+    /// proxy, connect timeout and `User-Agent` apply; combining it with this builder's
+    /// `connect_timeout`, `user_agent`, `trust_*`, `add_ca_certificates`, `client_identity`,
+    /// `proxy` or `proxy_from_env` fails the build. Per-request timeouts, retries and auth
+    /// still come from this builder. Set `tcp_nodelay(true)` on it: without it a small request
+    /// can wait 40 ms for a delayed ACK.
+    pub fn http_client(mut self, http: reqwest::Client) -> Self {
+        self.http.own = Some(http);
         self
     }
 
@@ -305,7 +367,9 @@ impl ClientBuilder {
         self
     }
 
-    /// Builds the client.
+    /// Builds the client. Fails ([`Error::InvalidRequest`]) on a bad chunk size, missing
+    /// credentials, or network settings that conflict (the message is that of the
+    /// [`NetworkError`](crate::NetworkError)).
     pub fn build(self) -> Result<Client> {
         const ROUTE: &str = "client/build";
         if self.chunk_size == 0 || self.chunk_size % BLOCK_SIZE != 0 {
@@ -320,12 +384,9 @@ impl ClientBuilder {
                 "chunk_size must stay under the 150 MiB request limit",
             ));
         }
-        let http = reqwest::Client::builder()
-            .tcp_nodelay(true)
-            .connect_timeout(self.connect_timeout)
-            .user_agent(self.user_agent.clone())
-            .build()
-            .map_err(|e| Error::invalid(ROUTE, e.to_string()))?;
+        let http = self
+            .http
+            .build(DEFAULT_CONNECT_TIMEOUT, DEFAULT_USER_AGENT)?;
         let auth: SharedProvider = match self.auth {
             None => {
                 return Err(Error::invalid(

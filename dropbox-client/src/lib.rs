@@ -54,6 +54,12 @@
 //! [`ApiError::route_error`] decodes the typed route error. Tokens and secrets never appear in
 //! `Debug` or messages.
 //!
+//! # Network
+//! The builder trusts the bundled web roots, and on request the operating system's roots,
+//! private CA certificates ([`CaCertificates`]), a client certificate for mutual TLS
+//! ([`ClientIdentity`]), a configured [`Proxy`] or the environment's (the default), or takes
+//! your own `reqwest::Client`; see [`network`]. TLS is rustls, without OpenSSL.
+//!
 //! # Retries and limits
 //! One [`RetryPolicy`] honours `Retry-After` and the `retry_after` body field, retries 429,
 //! 5xx (not 501), `too_many_write_operations` and connect errors, and timeouts only for calls
@@ -70,6 +76,7 @@ mod client;
 mod content_hash;
 mod error;
 pub mod models;
+pub mod network;
 mod pagination;
 mod retry;
 mod secret;
@@ -83,6 +90,7 @@ pub use auth::{OAuthApp, RefreshingToken, StaticToken, TokenProvider};
 pub use client::{Client, ClientBuilder, Host, BLOCK_SIZE};
 pub use content_hash::ContentHasher;
 pub use error::{ApiError, Error, ErrorKind, Result, TransportKind};
+pub use network::{CaCertificates, ClientIdentity, NetworkError, Proxy};
 pub use pagination::CursorPage;
 pub use retry::{RetryEvent, RetryPolicy};
 pub use secret::Secret;

@@ -40,6 +40,7 @@ pub struct SandboxConfig {
     pub(crate) ticket_ttl: Option<Duration>,
     pub(crate) ticket_idle_ttl: Option<Duration>,
     pub(crate) tls: Option<TlsFiles>,
+    pub(crate) tls_client_ca: Option<PathBuf>,
     pub(crate) faults: Vec<(FaultTarget, FaultRule)>,
     pub(crate) fault_seed: u64,
     pub(crate) webhook: Option<(String, String)>,
@@ -68,6 +69,7 @@ impl SandboxConfig {
             ticket_ttl: None,
             ticket_idle_ttl: None,
             tls: None,
+            tls_client_ca: None,
             faults: Vec::new(),
             fault_seed: 0,
             webhook: None,
@@ -136,6 +138,14 @@ impl SandboxConfig {
             cert: cert.into(),
             key: key.into(),
         });
+        self
+    }
+
+    /// Require every https client to present a certificate signed by a CA of this PEM file
+    /// (mutual TLS); needs [`tls`](SandboxConfig::tls). A client without one fails the
+    /// handshake and reaches no route.
+    pub fn tls_client_ca(mut self, ca: impl Into<PathBuf>) -> Self {
+        self.tls_client_ca = Some(ca.into());
         self
     }
 

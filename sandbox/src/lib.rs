@@ -267,7 +267,17 @@ pub async fn start(config: SandboxConfig) -> io::Result<Sandbox> {
     };
 
     let tls = match &config.tls {
-        Some(files) => Some(server::load_tls(&files.cert, &files.key)?),
+        Some(files) => Some(server::load_tls(
+            &files.cert,
+            &files.key,
+            config.tls_client_ca.as_deref(),
+        )?),
+        None if config.tls_client_ca.is_some() => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "tls_client_ca needs tls (a server certificate and key)",
+            ))
+        }
         None => None,
     };
     let dropbox_listener = TcpListener::bind(config.dropbox_addr).await?;

@@ -103,8 +103,13 @@ impl AsyncWrite for ResettableStream {
 }
 
 /// Loads a PEM certificate chain and private key into a TLS server configuration (ring
-/// provider, ALPN h2 and http/1.1).
-pub(crate) fn load_tls(cert: &Path, key: &Path) -> io::Result<Arc<rustls::ServerConfig>> {
+/// provider, ALPN h2 and http/1.1). With `client_ca`, every client must present a certificate
+/// signed by one of its CAs (mutual TLS).
+pub(crate) fn load_tls(
+    cert: &Path,
+    key: &Path,
+    client_ca: Option<&Path>,
+) -> io::Result<Arc<rustls::ServerConfig>> {
     use rustls_pki_types::pem::PemObject;
     use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -114,19 +119,39 @@ pub(crate) fn load_tls(cert: &Path, key: &Path) -> io::Result<Arc<rustls::Server
             format!("{what} {}: {e}", path.display()),
         )
     };
-    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(cert)
-        .map_err(|e| invalid("cannot read certificate", cert, &e))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| invalid("cannot parse certificate", cert, &e))?;
-    if certs.is_empty() {
-        return Err(invalid("no certificate in", cert, &"empty PEM"));
-    }
+    let read_certs = |path: &Path| -> io::Result<Vec<CertificateDer<'static>>> {
+        let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(path)
+            .map_err(|e| invalid("cannot read certificate", path, &e))?
+            .collect::<Result<_, _>>()
+            .map_err(|e| invalid("cannot parse certificate", path, &e))?;
+        if certs.is_empty() {
+            return Err(invalid("no certificate in", path, &"empty PEM"));
+        }
+        Ok(certs)
+    };
+    let certs = read_certs(cert)?;
     let key = PrivateKeyDer::from_pem_file(key).map_err(|e| invalid("cannot read key", key, &e))?;
     let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let mut config = rustls::ServerConfig::builder_with_provider(provider)
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
-        .map_err(|e| io::Error::other(e.to_string()))?
-        .with_no_client_auth()
+        .map_err(|e| io::Error::other(e.to_string()))?;
+    let builder = match client_ca {
+        None => builder.with_no_client_auth(),
+        Some(path) => {
+            let mut roots = rustls::RootCertStore::empty();
+            for ca in read_certs(path)? {
+                roots
+                    .add(ca)
+                    .map_err(|e| invalid("unusable client CA in", path, &e))?;
+            }
+            let verifier =
+                rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider)
+                    .build()
+                    .map_err(|e| invalid("cannot verify clients with", path, &e))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+    };
+    let mut config = builder
         .with_single_cert(certs, key)
         .map_err(|e| io::Error::new(io::ErrorKind::InvalidInput, e.to_string()))?;
     config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];

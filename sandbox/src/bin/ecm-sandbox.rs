@@ -54,6 +54,10 @@ struct Args {
     /// Private key (PEM) to serve https with; needs --tls-cert.
     #[arg(long, requires = "tls_cert")]
     tls_key: Option<PathBuf>,
+    /// CA certificates (PEM): require clients to present a certificate they signed (mutual
+    /// TLS); needs --tls-cert.
+    #[arg(long, requires = "tls_cert")]
+    tls_client_ca: Option<PathBuf>,
     /// Fault rule for both servers.
     #[arg(long = "fault", value_name = "RULE")]
     faults: Vec<FaultRule>,
@@ -99,6 +103,9 @@ fn config(args: Args) -> SandboxConfig {
     }
     if let (Some(cert), Some(key)) = (args.tls_cert, args.tls_key) {
         config = config.tls(cert, key);
+    }
+    if let Some(ca) = args.tls_client_ca {
+        config = config.tls_client_ca(ca);
     }
     for (target, rules) in [
         (FaultTarget::Both, args.faults),
