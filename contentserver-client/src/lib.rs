@@ -161,11 +161,8 @@ pub use api::permissions::{ApplyTo, Permission};
 pub use auth::Credentials;
 pub use client::{Client, ClientBuilder, Ping, ServerInfo};
 pub use error::{BoxError, Error, ErrorKind, Result, TransportKind};
-<<<<<<< HEAD
 pub use models::{NodeType, VersionNumber};
-=======
 pub use network::{CaCertificates, ClientIdentity, NetworkError, Proxy};
->>>>>>> net
 pub use paging::{Page, Paging};
 pub use raw::{Raw, RawRequest};
 pub use retry::{RetryEvent, RetryPolicy, Sleeper};
