@@ -39,7 +39,7 @@ use std::time::Duration;
 
 use url::Url;
 
-use crate::auth::Secret;
+use crate::secret::Secret;
 
 /// The builder setting a [`NetworkError`] is about, named as the builder method or type that
 /// takes it.
