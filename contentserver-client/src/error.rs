@@ -135,6 +135,10 @@ pub enum TransportKind {
     Timeout,
     /// The request or response body broke (e.g. a short download, a failing upload source).
     Body,
+    /// The TLS handshake failed: the server's certificate is not trusted (add its CA with
+    /// `add_ca_certificates`), or the server refused ours. Nothing was sent; repeating cannot
+    /// help, so it is never retried, and its kind is [`ErrorKind::Other`].
+    Tls,
     /// Any other transport failure.
     Other,
 }
@@ -145,6 +149,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Connect => "connect",
             TransportKind::Timeout => "timeout",
             TransportKind::Body => "body",
+            TransportKind::Tls => "tls",
             TransportKind::Other => "transport",
         })
     }
@@ -188,6 +193,28 @@ pub enum ErrorKind {
     Decode,
     /// Anything else.
     Other,
+}
+
+/// Whether a transport failure is the TLS handshake's: the server's certificate is not
+/// trusted, or it refused ours. Nothing was sent, and repeating cannot help.
+pub(crate) fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        // `io::Error::source` skips the error it wraps: look inside it.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if inner.downcast_ref::<rustls::Error>().is_some() {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// Phrases of Content Server / IIS error pages that mean "try again later".
@@ -256,6 +283,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::InvalidRequest { .. } => ErrorKind::InvalidInput,
+            Error::Transport {
+                kind: TransportKind::Tls,
+                ..
+            } => ErrorKind::Other,
             Error::Transport { .. } => ErrorKind::Unavailable,
             Error::Api {
                 status,
@@ -302,6 +333,10 @@ impl Error {
         match self {
             Error::InvalidRequest { .. } | Error::Auth { .. } | Error::NotRetried { .. } => false,
             Error::Transport {
+                kind: TransportKind::Tls,
+                ..
+            } => false,
+            Error::Transport {
                 kind, repeatable, ..
             } => *kind == TransportKind::Connect || *repeatable,
             Error::Api {
@@ -333,7 +368,7 @@ impl Error {
         match self {
             Error::Transport {
                 kind, repeatable, ..
-            } => !*repeatable && *kind != TransportKind::Connect,
+            } => !*repeatable && !matches!(kind, TransportKind::Connect | TransportKind::Tls),
             Error::Api {
                 status,
                 transient,

@@ -14,7 +14,9 @@ use serde_json::Value;
 use url::Url;
 
 use crate::auth::{Session, TicketSnapshot};
-use crate::error::{is_idempotent, is_transient_page, BoxError, Error, Result, TransportKind};
+use crate::error::{
+    is_idempotent, is_tls_failure, is_transient_page, BoxError, Error, Result, TransportKind,
+};
 use crate::retry::{parse_retry_after, Decision, RetryEvent, RetryPolicy};
 use crate::secret::Secret;
 use crate::upload::UploadBody;
@@ -383,7 +385,9 @@ impl Transport {
     }
 
     fn map_reqwest(call: &Call, e: reqwest::Error) -> Error {
-        let kind = if e.is_connect() {
+        let kind = if is_tls_failure(&e) {
+            TransportKind::Tls
+        } else if e.is_connect() {
             TransportKind::Connect
         } else if e.is_timeout() {
             TransportKind::Timeout

@@ -97,6 +97,7 @@ pub enum Error {
 
 /// Which part of an HTTP exchange failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
 pub enum TransportKind {
     /// The connection could not be opened; the request never left.
     Connect,
@@ -104,6 +105,10 @@ pub enum TransportKind {
     Timeout,
     /// The body was cut short or could not be read.
     Body,
+    /// The TLS handshake failed: the server's certificate is not trusted (add its CA with
+    /// `add_ca_certificates`), or the server refused ours. Nothing was sent; repeating cannot
+    /// help, so it is never retried, and its kind is [`ErrorKind::Other`].
+    Tls,
     /// Anything else the HTTP client reported.
     Other,
 }
@@ -114,6 +119,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Connect => "connect",
             TransportKind::Timeout => "timeout",
             TransportKind::Body => "body",
+            TransportKind::Tls => "tls",
             TransportKind::Other => "other",
         })
     }
@@ -254,6 +260,10 @@ impl Error {
     pub fn kind(&self) -> ErrorKind {
         match self {
             Error::InvalidRequest { .. } => ErrorKind::InvalidInput,
+            Error::Transport {
+                kind: TransportKind::Tls,
+                ..
+            } => ErrorKind::Other,
             Error::Transport { .. } => ErrorKind::Unavailable,
             Error::RateLimited { .. } => ErrorKind::RateLimited,
             Error::Auth { tag, .. } if tag.as_deref() == Some("missing_scope") => {
@@ -278,6 +288,10 @@ impl Error {
     pub fn is_retryable(&self) -> bool {
         match self {
             Error::Transport {
+                kind: TransportKind::Tls,
+                ..
+            } => false,
+            Error::Transport {
                 kind, repeatable, ..
             } => *kind == TransportKind::Connect || *repeatable,
             Error::RateLimited { .. } => true,
@@ -301,7 +315,7 @@ impl Error {
         match self {
             Error::Transport {
                 kind, repeatable, ..
-            } => !*repeatable && *kind != TransportKind::Connect,
+            } => !*repeatable && !matches!(kind, TransportKind::Connect | TransportKind::Tls),
             Error::Api(api) => {
                 !api.repeatable
                     && match api.status {
@@ -374,7 +388,9 @@ impl Error {
     }
 
     pub(crate) fn transport(route: &str, repeatable: bool, source: reqwest::Error) -> Self {
-        let kind = if source.is_connect() {
+        let kind = if is_tls_failure(&source) {
+            TransportKind::Tls
+        } else if source.is_connect() {
             TransportKind::Connect
         } else if source.is_timeout() {
             TransportKind::Timeout
@@ -391,6 +407,28 @@ impl Error {
             source: Box::new(source.without_url()),
         }
     }
+}
+
+/// Whether a transport failure is the TLS handshake's: the server's certificate is not
+/// trusted, or it refused ours. Nothing was sent, and repeating cannot help.
+pub(crate) fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut current = Some(error);
+    while let Some(e) = current {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return true;
+        }
+        // `io::Error::source` skips the error it wraps: look inside it.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+        {
+            if inner.downcast_ref::<rustls::Error>().is_some() {
+                return true;
+            }
+        }
+        current = e.source();
+    }
+    false
 }
 
 /// The union inside a member whose value is a struct. Such a struct's fields sit next to `.tag`

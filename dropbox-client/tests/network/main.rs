@@ -57,7 +57,8 @@ fn assert_tls_refused(e: &Error) {
     match e {
         Error::Transport { route, kind, .. } => {
             assert_eq!(route, ROUTE);
-            assert_eq!(*kind, TransportKind::Connect, "{}", full(e));
+            assert_eq!(*kind, TransportKind::Tls, "{}", full(e));
+            assert!(!e.is_retryable(), "a TLS refusal is never repeated");
         }
         other => panic!("expected a connect error, got {}", full(other)),
     }
