@@ -415,7 +415,8 @@ async fn file_requests_properties_users_routes() {
     use futures::TryStreamExt;
     let all: Vec<_> = c
         .file_requests()
-        .list_stream(1)
+        .list(1)
+        .into_stream()
         .try_collect()
         .await
         .unwrap();
