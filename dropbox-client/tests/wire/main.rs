@@ -7,4 +7,5 @@ mod errors;
 mod listing;
 mod retry;
 mod routes;
+mod team_batch;
 mod upload;

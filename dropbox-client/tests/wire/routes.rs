@@ -13,7 +13,7 @@ use wiremock::{Mock, MockServer};
 
 use crate::common::*;
 
-async fn expect_rpc(server: &MockServer, route: &str, arg: Value, result: Value) {
+pub(crate) async fn expect_rpc(server: &MockServer, route: &str, arg: Value, result: Value) {
     Mock::given(method("POST"))
         .and(path(format!("/2/{route}")))
         .and(header("Authorization", format!("Bearer {TOKEN}").as_str()))
