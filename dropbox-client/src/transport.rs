@@ -175,7 +175,23 @@ impl Client {
     /// whose body the caller streams.
     pub(crate) async fn download_call<A, R>(
         &self,
+        route: Route,
+        arg: &A,
+        range: Option<String>,
+    ) -> Result<(R, reqwest::Response)>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.download_named(route.name, route.idempotency, arg, range)
+            .await
+    }
+
+    /// [`download_call`](Self::download_call) for a route named at run time.
+    pub(crate) async fn download_named<A, R>(
+        &self,
         route: &str,
+        idempotency: Idempotency,
         arg: &A,
         range: Option<String>,
     ) -> Result<(R, reqwest::Response)>
@@ -184,7 +200,7 @@ impl Client {
         R: DeserializeOwned,
     {
         let mut call = Call::new(route, Host::Content, Style::Download, to_json(route, arg)?);
-        call.idempotent = true;
+        call.idempotent = idempotency.is_idempotent();
         call.range = range;
         let resp = self.execute(&call).await?;
         let header = resp

@@ -41,12 +41,14 @@ impl Client {
     }
 
     /// Calls any download-style route; returns the decoded `Dropbox-API-Result` and the response
-    /// whose body you stream.
+    /// whose body you stream. Treated as [`Idempotency::Idempotent`] (a download changes
+    /// nothing).
     pub async fn download_raw<A, R>(&self, route: &str, arg: &A) -> Result<(R, reqwest::Response)>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.download_call(route, arg, None).await
+        self.download_named(route, Idempotency::Idempotent, arg, None)
+            .await
     }
 }
