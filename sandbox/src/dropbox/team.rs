@@ -43,12 +43,12 @@ fn member_json(store: &Store, index: usize) -> Value {
     })
 }
 
+/// `team.MembersListArg`; `include_removed` is accepted and has no effect (nobody is ever
+/// removed from the sandbox's team).
 #[derive(Debug, Deserialize)]
 struct MembersListArg {
     #[serde(default = "default_limit")]
     limit: u64,
-    #[serde(default)]
-    include_removed: bool,
 }
 
 fn default_limit() -> u64 {
@@ -73,7 +73,6 @@ fn members_page(store: &Store, offset: usize, limit: usize) -> Value {
 /// `team/members/list_v2`.
 pub(crate) fn members_list_v2(app: &App, arg: Value) -> Result<Value, ApiError> {
     let arg: MembersListArg = parse(arg)?;
-    let _ = arg.include_removed; // nobody was ever removed
     if !(1..=1000).contains(&arg.limit) {
         return Err(ApiError::BadRequest(format!(
             "request body: limit: {} is not within 1..1000",
