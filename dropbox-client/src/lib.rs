@@ -22,7 +22,8 @@
 //!
 //! # Typed API
 //! Routes are grouped by namespace: [`Client::files`], [`Client::sharing`],
-//! [`Client::file_requests`], [`Client::file_properties`], [`Client::users`]. Arguments and
+//! [`Client::file_requests`], [`Client::file_properties`], [`Client::users`], and with a team
+//! token [`Client::team`] and [`Client::team_log`]. Arguments and
 //! results are the Stone types of [`models`], with exactly the JSON of the spec (`None` left
 //! out, unions as `.tag`); decoding tolerates unknown fields and unknown tags.
 //!
@@ -31,17 +32,39 @@
 //!   `list_folder/longpoll`, `get_metadata`, `download`, `upload`, `upload_session/start`,
 //!   `upload_session/append_v2`, `upload_session/finish`, `upload_session/finish_batch_v2`,
 //!   `upload_session/finish_batch/check`, `create_folder_v2`, `move_v2`, `copy_v2`,
-//!   `delete_v2`, `list_revisions`, `restore`, `search_v2`, `search/continue_v2`, `tags/add`,
+//!   `delete_v2`, `move_batch_v2`, `move_batch/check_v2`, `copy_batch_v2`,
+//!   `copy_batch/check_v2`, `delete_batch`, `delete_batch/check`, `list_revisions`, `restore`, `search_v2`, `search/continue_v2`, `tags/add`,
 //!   `tags/get`, `tags/remove`;
 //! - file_properties: `templates/add_for_user`, `templates/get_for_user`,
 //!   `templates/list_for_user`, `properties/add`, `properties/update`, `properties/overwrite`,
 //!   `properties/remove`;
 //! - sharing: `create_shared_link_with_settings`, `list_shared_links`,
 //!   `modify_shared_link_settings`, `revoke_shared_link`, `share_folder`,
-//!   `check_share_job_status`, `add_folder_member`, `list_folder_members`;
+//!   `check_share_job_status`, `add_folder_member`, `list_folder_members`,
+//!   `list_folder_members/continue`;
 //! - file_requests: `create`, `get`, `list_v2`, `list/continue`, `update`;
 //! - users: `get_current_account`;
+//! - team (team auth): `members/list_v2`, `members/list/continue_v2`;
+//! - team_log (team auth): `get_events`, `get_events/continue` (file-request submissions are
+//!   typed: [`models::team_log::FileRequestSubmission`]);
 //! - OAuth 2: `/oauth2/token` (code exchange with or without PKCE, refresh), see [`auth`].
+//!
+//! # Paging
+//! Every cursor-listed route returns one type, a [`Pager`]: `.await` gives the first page,
+//! [`Pager::pages`] every page (each exposes its cursor through [`CursorPage`], to checkpoint),
+//! [`Pager::into_stream`] every item, and [`Pager::resume`] restarts from a saved cursor with
+//! the route's `…/continue`. Nothing is sent until polled; paging stops at `has_more == false`
+//! or a repeated cursor; an error ends the stream. Listed this way: `files/list_folder`,
+//! `files/search_v2`, `file_requests/list_v2`, `sharing/list_shared_links`,
+//! `sharing/list_folder_members`, `team/members/list_v2`, `team_log/get_events`.
+//!
+//! # Idempotency
+//! Every route declares once, next to its name, whether it is safe to repeat
+//! ([`Idempotency`]). The transport reads that declaration: a call whose answer was lost (a
+//! timeout, a connection broken after sending, a truncated body) is repeated only when its route
+//! is [`Idempotency::Idempotent`]; other calls are repeated only where the server certainly did
+//! not act. Reads and `…/continue` are idempotent; creating, moving, copying, deleting and
+//! committing are not. [`Client::rpc_raw`] takes the same declaration explicitly.
 //!
 //! # Raw calls
 //! [`Client::rpc_raw`], [`Client::upload_raw`] and [`Client::download_raw`] call any route by
@@ -79,6 +102,7 @@ pub mod models;
 pub mod network;
 mod pagination;
 mod retry;
+mod route;
 mod secret;
 mod transport;
 pub mod webhook;
@@ -91,7 +115,8 @@ pub use client::{Client, ClientBuilder, Host, BLOCK_SIZE};
 pub use content_hash::ContentHasher;
 pub use error::{ApiError, Error, ErrorKind, Result, TransportKind};
 pub use network::{CaCertificates, ClientIdentity, NetworkError, Proxy};
-pub use pagination::CursorPage;
-pub use retry::{RetryEvent, RetryPolicy};
+pub use pagination::{CursorPage, Pager};
+pub use retry::{RetryEvent, RetryPolicy, Sleeper};
+pub use route::Idempotency;
 pub use secret::Secret;
 pub use transport::header_safe_json;

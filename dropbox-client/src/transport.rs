@@ -12,6 +12,7 @@ use tokio::time::Instant;
 use crate::client::{Client, Host};
 use crate::error::{excerpt, ApiError, Error, Result};
 use crate::retry::{parse_retry_after, Decision};
+use crate::route::{Idempotency, Route};
 
 /// The three ways Dropbox routes carry their argument and result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -34,7 +35,8 @@ pub(crate) struct Call<'a> {
     pub arg: String,
     /// Upload bytes (cheap to clone, so a retry resends all of them).
     pub body: Bytes,
-    /// Whether repeating the call after a timeout or broken answer is harmless.
+    /// Whether repeating the call after a timeout or broken answer is harmless (from the
+    /// route's [`Idempotency`]).
     pub idempotent: bool,
     /// Routes with `auth: noauth` (longpoll) carry no `Authorization` header.
     pub noauth: bool,
@@ -113,11 +115,26 @@ pub(crate) fn from_json<R: DeserializeOwned>(route: &str, body: &[u8]) -> Result
 
 impl Client {
     /// Calls an RPC route with a JSON argument and decodes its JSON result.
-    pub(crate) async fn rpc<A, R>(&self, route: &str, arg: &A, idempotent: bool) -> Result<R>
+    pub(crate) async fn rpc<A, R>(&self, route: Route, arg: &A) -> Result<R>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        self.rpc_named(route.name, route.idempotency, arg).await
+    }
+
+    /// [`rpc`](Self::rpc) for a route named at run time (the raw escape hatch).
+    pub(crate) async fn rpc_named<A, R>(
+        &self,
+        route: &str,
+        idempotency: Idempotency,
+        arg: &A,
+    ) -> Result<R>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        let idempotent = idempotency.is_idempotent();
         let mut call = Call::new(route, Host::Api, Style::Rpc, to_json(route, arg)?);
         call.idempotent = idempotent;
         let resp = self.execute(&call).await?;
@@ -125,17 +142,28 @@ impl Client {
     }
 
     /// Calls an upload-style route with `body` and decodes its JSON result.
-    pub(crate) async fn upload_call<A, R>(
+    pub(crate) async fn upload_call<A, R>(&self, route: Route, arg: &A, body: Bytes) -> Result<R>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.upload_named(route.name, route.idempotency, arg, body)
+            .await
+    }
+
+    /// [`upload_call`](Self::upload_call) for a route named at run time.
+    pub(crate) async fn upload_named<A, R>(
         &self,
         route: &str,
+        idempotency: Idempotency,
         arg: &A,
         body: Bytes,
-        idempotent: bool,
     ) -> Result<R>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
+        let idempotent = idempotency.is_idempotent();
         let mut call = Call::new(route, Host::Content, Style::Upload, to_json(route, arg)?);
         call.body = body;
         call.idempotent = idempotent;
@@ -147,7 +175,23 @@ impl Client {
     /// whose body the caller streams.
     pub(crate) async fn download_call<A, R>(
         &self,
+        route: Route,
+        arg: &A,
+        range: Option<String>,
+    ) -> Result<(R, reqwest::Response)>
+    where
+        A: Serialize + ?Sized,
+        R: DeserializeOwned,
+    {
+        self.download_named(route.name, route.idempotency, arg, range)
+            .await
+    }
+
+    /// [`download_call`](Self::download_call) for a route named at run time.
+    pub(crate) async fn download_named<A, R>(
+        &self,
         route: &str,
+        idempotency: Idempotency,
         arg: &A,
         range: Option<String>,
     ) -> Result<(R, reqwest::Response)>
@@ -156,7 +200,7 @@ impl Client {
         R: DeserializeOwned,
     {
         let mut call = Call::new(route, Host::Content, Style::Download, to_json(route, arg)?);
-        call.idempotent = true;
+        call.idempotent = idempotency.is_idempotent();
         call.range = range;
         let resp = self.execute(&call).await?;
         let header = resp

@@ -28,7 +28,7 @@ impl FileProperties {
         template: &PropertyGroupTemplate,
     ) -> Result<AddTemplateResult> {
         self.client
-            .rpc("file_properties/templates/add_for_user", template, false)
+            .rpc(route::TEMPLATES_ADD_FOR_USER, template)
             .await
     }
 
@@ -40,16 +40,12 @@ impl FileProperties {
         let arg = GetTemplateArg {
             template_id: template_id.into(),
         };
-        self.client
-            .rpc("file_properties/templates/get_for_user", &arg, true)
-            .await
+        self.client.rpc(route::TEMPLATES_GET_FOR_USER, &arg).await
     }
 
     /// `file_properties/templates/list_for_user`: ids of the user's templates.
     pub async fn list_templates_for_user(&self) -> Result<ListTemplateResult> {
-        self.client
-            .rpc("file_properties/templates/list_for_user", &(), true)
-            .await
+        self.client.rpc(route::TEMPLATES_LIST_FOR_USER, &()).await
     }
 
     /// `file_properties/properties/add`: attaches groups that are not on the item yet.
@@ -75,9 +71,7 @@ impl FileProperties {
             path: path.into(),
             property_groups,
         };
-        self.client
-            .rpc("file_properties/properties/add", &arg, false)
-            .await
+        self.client.rpc(route::PROPERTIES_ADD, &arg).await
     }
 
     /// `file_properties/properties/overwrite`: replaces whole groups.
@@ -90,9 +84,7 @@ impl FileProperties {
             path: path.into(),
             property_groups,
         };
-        self.client
-            .rpc("file_properties/properties/overwrite", &arg, true)
-            .await
+        self.client.rpc(route::PROPERTIES_OVERWRITE, &arg).await
     }
 
     /// `file_properties/properties/update`: adds, changes or removes single fields.
@@ -105,9 +97,7 @@ impl FileProperties {
             path: path.into(),
             update_property_groups: updates,
         };
-        self.client
-            .rpc("file_properties/properties/update", &arg, true)
-            .await
+        self.client.rpc(route::PROPERTIES_UPDATE, &arg).await
     }
 
     /// `file_properties/properties/remove`: removes the groups of these templates.
@@ -116,8 +106,26 @@ impl FileProperties {
             path: path.into(),
             property_template_ids: template_ids,
         };
-        self.client
-            .rpc("file_properties/properties/remove", &arg, true)
-            .await
+        self.client.rpc(route::PROPERTIES_REMOVE, &arg).await
     }
+}
+
+/// The routes of this module and whether each is safe to repeat ([`Idempotency`](crate::Idempotency)).
+mod route {
+    use crate::route::Route;
+
+    pub(super) const PROPERTIES_ADD: Route =
+        Route::not_idempotent("file_properties/properties/add");
+    pub(super) const PROPERTIES_OVERWRITE: Route =
+        Route::idempotent("file_properties/properties/overwrite");
+    pub(super) const PROPERTIES_REMOVE: Route =
+        Route::idempotent("file_properties/properties/remove");
+    pub(super) const PROPERTIES_UPDATE: Route =
+        Route::idempotent("file_properties/properties/update");
+    pub(super) const TEMPLATES_ADD_FOR_USER: Route =
+        Route::not_idempotent("file_properties/templates/add_for_user");
+    pub(super) const TEMPLATES_GET_FOR_USER: Route =
+        Route::idempotent("file_properties/templates/get_for_user");
+    pub(super) const TEMPLATES_LIST_FOR_USER: Route =
+        Route::idempotent("file_properties/templates/list_for_user");
 }

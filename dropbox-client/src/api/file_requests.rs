@@ -1,12 +1,9 @@
 //! Routes of the `file_requests` namespace: asking outside parties for files.
 
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use futures::FutureExt;
-
 use crate::client::Client;
 use crate::error::Result;
 use crate::models::file_requests::*;
-use crate::pagination::cursor_pages;
+use crate::pagination::Pager;
 
 /// The `file_requests` routes. Get it with [`Client::file_requests`]. Route error of every
 /// route: [`FileRequestError`].
@@ -38,29 +35,39 @@ impl FileRequests {
     /// # Ok(()) }
     /// ```
     pub async fn create(&self, arg: CreateFileRequestArgs) -> Result<FileRequest> {
-        self.client.rpc("file_requests/create", &arg, false).await
+        self.client.rpc(route::CREATE, &arg).await
     }
 
     /// `file_requests/get`.
     pub async fn get(&self, id: impl Into<String>) -> Result<FileRequest> {
         let arg = FileRequestIdArg { id: id.into() };
-        self.client.rpc("file_requests/get", &arg, true).await
+        self.client.rpc(route::GET, &arg).await
     }
 
     /// `file_requests/update`: change title, destination, deadline, open state or description.
     pub async fn update(&self, arg: UpdateFileRequestArgs) -> Result<FileRequest> {
-        self.client.rpc("file_requests/update", &arg, true).await
+        self.client.rpc(route::UPDATE, &arg).await
     }
 
-    /// `file_requests/list_v2`: the first page.
-    pub async fn list(&self, limit: u64) -> Result<ListFileRequestsV2Result> {
-        self.client
-            .rpc(
-                "file_requests/list_v2",
-                &ListFileRequestsArg { limit },
-                true,
-            )
-            .await
+    /// `file_requests/list_v2` (and `list/continue`): a pager over the user's file requests,
+    /// `limit` per page; awaiting it gives the first page.
+    pub fn list(&self, limit: u64) -> Pager<ListFileRequestsV2Result> {
+        let first = self.client.clone();
+        let next = self.clone();
+        Pager::new(
+            move || {
+                let client = first.clone();
+                async move {
+                    client
+                        .rpc(route::LIST_V2, &ListFileRequestsArg { limit })
+                        .await
+                }
+            },
+            move |cursor| {
+                let requests = next.clone();
+                async move { requests.list_continue(cursor).await }
+            },
+        )
     }
 
     /// `file_requests/list/continue`: the page after `cursor`.
@@ -71,25 +78,17 @@ impl FileRequests {
         let arg = ListFileRequestsContinueArg {
             cursor: cursor.into(),
         };
-        self.client
-            .rpc("file_requests/list/continue", &arg, true)
-            .await
+        self.client.rpc(route::LIST_CONTINUE, &arg).await
     }
+}
 
-    /// Every file request, following the cursor.
-    pub fn list_stream(&self, limit: u64) -> BoxStream<'static, Result<FileRequest>> {
-        let first = self.clone();
-        let next = self.clone();
-        cursor_pages(
-            async move { first.list(limit).await }.boxed(),
-            None,
-            move |cursor| {
-                let requests = next.clone();
-                async move { requests.list_continue(cursor).await }.boxed()
-            },
-        )
-        .map_ok(|page| futures::stream::iter(page.file_requests.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
-    }
+/// The routes of this module and whether each is safe to repeat ([`Idempotency`](crate::Idempotency)).
+mod route {
+    use crate::route::Route;
+
+    pub(super) const CREATE: Route = Route::not_idempotent("file_requests/create");
+    pub(super) const GET: Route = Route::idempotent("file_requests/get");
+    pub(super) const LIST_CONTINUE: Route = Route::idempotent("file_requests/list/continue");
+    pub(super) const LIST_V2: Route = Route::idempotent("file_requests/list_v2");
+    pub(super) const UPDATE: Route = Route::idempotent("file_requests/update");
 }

@@ -1,20 +1,18 @@
 //! Routes of the `files` namespace: metadata, listing and changes, folders, relocation,
 //! revisions, search and tags. Uploads and downloads live in [`upload`] and [`download`].
 
+pub mod batch;
 pub mod download;
 pub mod list_folder;
 pub mod upload;
 
 use std::time::Duration;
 
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use futures::FutureExt;
-
 use crate::client::{Client, Host};
 use crate::error::Result;
 use crate::models::common::PollArg;
 use crate::models::files::*;
-use crate::pagination::cursor_pages;
+use crate::pagination::Pager;
 use crate::transport::{read_json, to_json, Call, Style};
 
 pub use list_folder::ListFolder;
@@ -47,9 +45,7 @@ impl Files {
     /// # Ok(()) }
     /// ```
     pub async fn get_metadata(&self, arg: impl Into<GetMetadataArg>) -> Result<Metadata> {
-        self.client
-            .rpc("files/get_metadata", &arg.into(), true)
-            .await
+        self.client.rpc(route::GET_METADATA, &arg.into()).await
     }
 
     /// `files/list_folder` (and `list_folder/continue`): a lazy pager over a folder's entries.
@@ -68,13 +64,13 @@ impl Files {
     /// # Ok(()) }
     /// ```
     pub fn list_folder(&self, arg: impl Into<ListFolderArg>) -> ListFolder {
-        ListFolder::from_arg(self.client.clone(), arg.into())
+        list_folder::pager(self.client.clone(), arg.into())
     }
 
     /// A pager that resumes from a saved cursor with `files/list_folder/continue` (the changes
-    /// since that cursor).
+    /// since that cursor); the same as `list_folder(..).resume(cursor)`, without an argument.
     pub fn list_folder_from_cursor(&self, cursor: impl Into<String>) -> ListFolder {
-        ListFolder::from_cursor(self.client.clone(), cursor.into())
+        list_folder::from_cursor(self.client.clone(), cursor.into())
     }
 
     /// `files/list_folder/continue`: one page after `cursor`.
@@ -85,9 +81,7 @@ impl Files {
         let arg = ListFolderContinueArg {
             cursor: cursor.into(),
         };
-        self.client
-            .rpc("files/list_folder/continue", &arg, true)
-            .await
+        self.client.rpc(route::LIST_FOLDER_CONTINUE, &arg).await
     }
 
     /// `files/list_folder/get_latest_cursor`: a cursor at the folder's current state, to watch
@@ -97,7 +91,7 @@ impl Files {
         arg: impl Into<ListFolderArg>,
     ) -> Result<ListFolderGetLatestCursorResult> {
         self.client
-            .rpc("files/list_folder/get_latest_cursor", &arg.into(), true)
+            .rpc(route::LIST_FOLDER_GET_LATEST_CURSOR, &arg.into())
             .await
     }
 
@@ -109,7 +103,7 @@ impl Files {
         cursor: impl Into<String>,
         timeout: Duration,
     ) -> Result<ListFolderLongpollResult> {
-        const ROUTE: &str = "files/list_folder/longpoll";
+        const ROUTE: &str = route::LIST_FOLDER_LONGPOLL.name;
         let secs = timeout.as_secs().clamp(30, 480);
         let not_before = *self
             .client
@@ -126,7 +120,7 @@ impl Files {
         };
         let mut call = Call::new(ROUTE, Host::Notify, Style::Rpc, to_json(ROUTE, &arg)?);
         call.noauth = true;
-        call.idempotent = true;
+        call.idempotent = route::LIST_FOLDER_LONGPOLL.idempotency.is_idempotent();
         // The server may hold the request `timeout` + up to 90 s of jitter.
         call.timeout = Some(Duration::from_secs(secs + 90 + 30));
         let resp = self.client.execute(&call).await?;
@@ -149,25 +143,23 @@ impl Files {
         &self,
         arg: impl Into<CreateFolderArg>,
     ) -> Result<CreateFolderResult> {
-        self.client
-            .rpc("files/create_folder_v2", &arg.into(), false)
-            .await
+        self.client.rpc(route::CREATE_FOLDER_V2, &arg.into()).await
     }
 
     /// `files/move_v2`. Route error: [`RelocationError`].
     pub async fn move_entry(&self, arg: RelocationArg) -> Result<RelocationResult> {
-        self.client.rpc("files/move_v2", &arg, false).await
+        self.client.rpc(route::MOVE_V2, &arg).await
     }
 
     /// `files/copy_v2`. Route error: [`RelocationError`].
     pub async fn copy(&self, arg: RelocationArg) -> Result<RelocationResult> {
-        self.client.rpc("files/copy_v2", &arg, false).await
+        self.client.rpc(route::COPY_V2, &arg).await
     }
 
     /// `files/delete_v2`: deletes a file or folder (with its contents). Route error:
     /// [`DeleteError`].
     pub async fn delete(&self, arg: impl Into<DeleteArg>) -> Result<DeleteResult> {
-        self.client.rpc("files/delete_v2", &arg.into(), false).await
+        self.client.rpc(route::DELETE_V2, &arg.into()).await
     }
 
     /// `files/list_revisions`. Route error: [`ListRevisionsError`].
@@ -175,9 +167,7 @@ impl Files {
         &self,
         arg: impl Into<ListRevisionsArg>,
     ) -> Result<ListRevisionsResult> {
-        self.client
-            .rpc("files/list_revisions", &arg.into(), true)
-            .await
+        self.client.rpc(route::LIST_REVISIONS, &arg.into()).await
     }
 
     /// `files/restore`: makes `rev` the current content of `path`. Route error: [`RestoreError`].
@@ -190,12 +180,26 @@ impl Files {
             path: path.into(),
             rev: rev.into(),
         };
-        self.client.rpc("files/restore", &arg, false).await
+        self.client.rpc(route::RESTORE, &arg).await
     }
 
-    /// `files/search_v2`: the first page of matches. Route error: [`SearchError`].
-    pub async fn search(&self, arg: impl Into<SearchV2Arg>) -> Result<SearchV2Result> {
-        self.client.rpc("files/search_v2", &arg.into(), true).await
+    /// `files/search_v2` (and `search/continue_v2`): a pager over the matches; awaiting it
+    /// gives the first page, [`Pager::into_stream`] every matched entry. At most 10,000 matches
+    /// in all; the index lags behind writes. Route error: [`SearchError`].
+    pub fn search(&self, arg: impl Into<SearchV2Arg>) -> Pager<SearchV2Result> {
+        let arg = arg.into();
+        let first = self.client.clone();
+        let next = self.clone();
+        Pager::new(
+            move || {
+                let (client, arg) = (first.clone(), arg.clone());
+                async move { client.rpc(route::SEARCH_V2, &arg).await }
+            },
+            move |cursor| {
+                let files = next.clone();
+                async move { files.search_continue(cursor).await }
+            },
+        )
     }
 
     /// `files/search/continue_v2`: the page after `cursor`.
@@ -203,35 +207,7 @@ impl Files {
         let arg = SearchV2ContinueArg {
             cursor: cursor.into(),
         };
-        self.client
-            .rpc("files/search/continue_v2", &arg, true)
-            .await
-    }
-
-    /// Every match of a search as a lazy stream, following `search/continue_v2`.
-    pub fn search_stream(
-        &self,
-        arg: impl Into<SearchV2Arg>,
-    ) -> BoxStream<'static, Result<Metadata>> {
-        let arg = arg.into();
-        let first_files = self.clone();
-        let next_files = self.clone();
-        cursor_pages(
-            async move { first_files.search(arg).await }.boxed(),
-            None,
-            move |cursor| {
-                let files = next_files.clone();
-                async move { files.search_continue(cursor).await }.boxed()
-            },
-        )
-        .map_ok(|page| {
-            futures::stream::iter(page.matches.into_iter().filter_map(|m| match m.metadata {
-                MetadataV2::Metadata(md) => Some(Ok(md)),
-                _ => None,
-            }))
-        })
-        .try_flatten()
-        .boxed()
+        self.client.rpc(route::SEARCH_CONTINUE_V2, &arg).await
     }
 
     /// `files/tags/add`: tags an item (the server lower-cases the tag). Route error: [`TagError`].
@@ -244,7 +220,7 @@ impl Files {
             path: path.into(),
             tag_text: tag_text.into(),
         };
-        self.client.rpc("files/tags/add", &arg, true).await
+        self.client.rpc(route::TAGS_ADD, &arg).await
     }
 
     /// `files/tags/remove`. Route error: [`TagError`] (`tag_not_present`).
@@ -257,7 +233,7 @@ impl Files {
             path: path.into(),
             tag_text: tag_text.into(),
         };
-        self.client.rpc("files/tags/remove", &arg, true).await
+        self.client.rpc(route::TAGS_REMOVE, &arg).await
     }
 
     /// `files/tags/get`: the tags of several items. Route error: [`TagError`].
@@ -269,7 +245,7 @@ impl Files {
         let arg = GetTagsArg {
             paths: paths.into_iter().map(Into::into).collect(),
         };
-        self.client.rpc("files/tags/get", &arg, true).await
+        self.client.rpc(route::TAGS_GET, &arg).await
     }
 
     /// `files/upload_session/finish_batch/check`: the state of a batch commit started with the
@@ -282,7 +258,31 @@ impl Files {
             async_job_id: async_job_id.into(),
         };
         self.client
-            .rpc("files/upload_session/finish_batch/check", &arg, true)
+            .rpc(route::UPLOAD_SESSION_FINISH_BATCH_CHECK, &arg)
             .await
     }
+}
+
+/// The routes of this module and whether each is safe to repeat ([`Idempotency`](crate::Idempotency)).
+mod route {
+    use crate::route::Route;
+
+    pub(super) const COPY_V2: Route = Route::not_idempotent("files/copy_v2");
+    pub(super) const CREATE_FOLDER_V2: Route = Route::not_idempotent("files/create_folder_v2");
+    pub(super) const DELETE_V2: Route = Route::not_idempotent("files/delete_v2");
+    pub(super) const GET_METADATA: Route = Route::idempotent("files/get_metadata");
+    pub(super) const LIST_FOLDER_CONTINUE: Route = Route::idempotent("files/list_folder/continue");
+    pub(super) const LIST_FOLDER_LONGPOLL: Route = Route::idempotent("files/list_folder/longpoll");
+    pub(super) const LIST_FOLDER_GET_LATEST_CURSOR: Route =
+        Route::idempotent("files/list_folder/get_latest_cursor");
+    pub(super) const LIST_REVISIONS: Route = Route::idempotent("files/list_revisions");
+    pub(super) const MOVE_V2: Route = Route::not_idempotent("files/move_v2");
+    pub(super) const RESTORE: Route = Route::not_idempotent("files/restore");
+    pub(super) const SEARCH_CONTINUE_V2: Route = Route::idempotent("files/search/continue_v2");
+    pub(super) const SEARCH_V2: Route = Route::idempotent("files/search_v2");
+    pub(super) const TAGS_ADD: Route = Route::idempotent("files/tags/add");
+    pub(super) const TAGS_GET: Route = Route::idempotent("files/tags/get");
+    pub(super) const TAGS_REMOVE: Route = Route::idempotent("files/tags/remove");
+    pub(super) const UPLOAD_SESSION_FINISH_BATCH_CHECK: Route =
+        Route::idempotent("files/upload_session/finish_batch/check");
 }

@@ -5,4 +5,6 @@ pub mod file_requests;
 pub mod files;
 mod raw;
 pub mod sharing;
+pub mod team;
+pub mod team_log;
 pub mod users;

@@ -3,14 +3,11 @@
 
 use std::time::Duration;
 
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use futures::FutureExt;
-
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::models::common::PollArg;
 use crate::models::sharing::*;
-use crate::pagination::cursor_pages;
+use crate::pagination::Pager;
 
 /// The `sharing` routes. Get it with [`Client::sharing`].
 #[derive(Debug, Clone)]
@@ -61,43 +58,31 @@ impl Sharing {
             settings,
         };
         self.client
-            .rpc("sharing/create_shared_link_with_settings", &arg, false)
+            .rpc(route::CREATE_SHARED_LINK_WITH_SETTINGS, &arg)
             .await
     }
 
-    /// `sharing/list_shared_links`: one page of links. Route error: [`SharedLinkError`].
-    pub async fn list_shared_links(
-        &self,
-        arg: ListSharedLinksArg,
-    ) -> Result<ListSharedLinksResult> {
-        self.client
-            .rpc("sharing/list_shared_links", &arg, true)
-            .await
-    }
-
-    /// Every shared link matching `arg`, following the cursor.
-    pub fn list_shared_links_stream(
-        &self,
-        arg: ListSharedLinksArg,
-    ) -> BoxStream<'static, Result<SharedLinkMetadata>> {
-        let first = self.clone();
-        let next = self.clone();
+    /// `sharing/list_shared_links`: a pager over the links matching `arg` (the cursor is given
+    /// only when no `path` is); awaiting it gives the first page. Route error:
+    /// [`SharedLinkError`].
+    pub fn list_shared_links(&self, arg: ListSharedLinksArg) -> Pager<ListSharedLinksResult> {
+        let first = self.client.clone();
+        let next = self.client.clone();
         let base = arg.clone();
-        cursor_pages(
-            async move { first.list_shared_links(arg).await }.boxed(),
-            None,
+        Pager::new(
+            move || {
+                let (client, arg) = (first.clone(), arg.clone());
+                async move { client.rpc(route::LIST_SHARED_LINKS, &arg).await }
+            },
             move |cursor| {
-                let sharing = next.clone();
+                let client = next.clone();
                 let arg = ListSharedLinksArg {
                     cursor: Some(cursor),
                     ..base.clone()
                 };
-                async move { sharing.list_shared_links(arg).await }.boxed()
+                async move { client.rpc(route::LIST_SHARED_LINKS, &arg).await }
             },
         )
-        .map_ok(|page| futures::stream::iter(page.links.into_iter().map(Ok)))
-        .try_flatten()
-        .boxed()
     }
 
     /// `sharing/modify_shared_link_settings`: changes a link's limits. Route error:
@@ -107,16 +92,14 @@ impl Sharing {
         arg: ModifySharedLinkSettingsArgs,
     ) -> Result<SharedLinkMetadata> {
         self.client
-            .rpc("sharing/modify_shared_link_settings", &arg, false)
+            .rpc(route::MODIFY_SHARED_LINK_SETTINGS, &arg)
             .await
     }
 
     /// `sharing/revoke_shared_link`. Route error: [`SharedLinkError`].
     pub async fn revoke_shared_link(&self, url: impl Into<String>) -> Result<()> {
         let arg = RevokeSharedLinkArg { url: url.into() };
-        self.client
-            .rpc("sharing/revoke_shared_link", &arg, true)
-            .await
+        self.client.rpc(route::REVOKE_SHARED_LINK, &arg).await
     }
 
     /// `sharing/share_folder`: shares a folder (creating it if missing). The answer may be a
@@ -125,9 +108,7 @@ impl Sharing {
         &self,
         arg: impl Into<ShareFolderArg>,
     ) -> Result<ShareFolderJobStatus> {
-        self.client
-            .rpc("sharing/share_folder", &arg.into(), false)
-            .await
+        self.client.rpc(route::SHARE_FOLDER, &arg.into()).await
     }
 
     /// `sharing/check_share_job_status`.
@@ -138,9 +119,7 @@ impl Sharing {
         let arg = PollArg {
             async_job_id: async_job_id.into(),
         };
-        self.client
-            .rpc("sharing/check_share_job_status", &arg, true)
-            .await
+        self.client.rpc(route::CHECK_SHARE_JOB_STATUS, &arg).await
     }
 
     /// Shares a folder and polls the job (every `poll`) until it completes or fails.
@@ -178,18 +157,63 @@ impl Sharing {
 
     /// `sharing/add_folder_member`. Route error: [`SharedFolderError`].
     pub async fn add_folder_member(&self, arg: AddFolderMemberArg) -> Result<()> {
-        self.client
-            .rpc("sharing/add_folder_member", &arg, false)
-            .await
+        self.client.rpc(route::ADD_FOLDER_MEMBER, &arg).await
     }
 
-    /// `sharing/list_folder_members`: the first page of a shared folder's members.
-    pub async fn list_folder_members(
-        &self,
-        arg: ListFolderMembersArgs,
-    ) -> Result<SharedFolderMembers> {
-        self.client
-            .rpc("sharing/list_folder_members", &arg, true)
-            .await
+    /// `sharing/list_folder_members` (and `list_folder_members/continue`): a pager over a
+    /// shared folder's members; [`Pager::into_stream`] yields users, then groups, then invitees
+    /// of each page. Route error: [`SharedFolderError`].
+    ///
+    /// ```no_run
+    /// # async fn run(client: dropbox_client::Client) -> dropbox_client::Result<()> {
+    /// use dropbox_client::models::sharing::{FolderMember, ListFolderMembersArgs};
+    /// use futures::TryStreamExt;
+    /// let members: Vec<FolderMember> = client
+    ///     .sharing()
+    ///     .list_folder_members(ListFolderMembersArgs::new("84528192421"))
+    ///     .into_stream()
+    ///     .try_collect()
+    ///     .await?;
+    /// # Ok(()) }
+    /// ```
+    pub fn list_folder_members(&self, arg: ListFolderMembersArgs) -> Pager<SharedFolderMembers> {
+        let first = self.client.clone();
+        let next = self.client.clone();
+        Pager::new(
+            move || {
+                let (client, arg) = (first.clone(), arg.clone());
+                async move { client.rpc(route::LIST_FOLDER_MEMBERS, &arg).await }
+            },
+            move |cursor| {
+                let client = next.clone();
+                async move {
+                    client
+                        .rpc(
+                            route::LIST_FOLDER_MEMBERS_CONTINUE,
+                            &ListFolderMembersContinueArg { cursor },
+                        )
+                        .await
+                }
+            },
+        )
     }
+}
+
+/// The routes of this module and whether each is safe to repeat ([`Idempotency`](crate::Idempotency)).
+mod route {
+    use crate::route::Route;
+
+    pub(super) const ADD_FOLDER_MEMBER: Route = Route::not_idempotent("sharing/add_folder_member");
+    pub(super) const CHECK_SHARE_JOB_STATUS: Route =
+        Route::idempotent("sharing/check_share_job_status");
+    pub(super) const CREATE_SHARED_LINK_WITH_SETTINGS: Route =
+        Route::not_idempotent("sharing/create_shared_link_with_settings");
+    pub(super) const LIST_FOLDER_MEMBERS_CONTINUE: Route =
+        Route::idempotent("sharing/list_folder_members/continue");
+    pub(super) const LIST_FOLDER_MEMBERS: Route = Route::idempotent("sharing/list_folder_members");
+    pub(super) const LIST_SHARED_LINKS: Route = Route::idempotent("sharing/list_shared_links");
+    pub(super) const MODIFY_SHARED_LINK_SETTINGS: Route =
+        Route::not_idempotent("sharing/modify_shared_link_settings");
+    pub(super) const REVOKE_SHARED_LINK: Route = Route::idempotent("sharing/revoke_shared_link");
+    pub(super) const SHARE_FOLDER: Route = Route::not_idempotent("sharing/share_folder");
 }

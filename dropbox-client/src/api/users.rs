@@ -22,8 +22,13 @@ impl Client {
 impl Users {
     /// `users/get_current_account`: the account the token acts for.
     pub async fn get_current_account(&self) -> Result<FullAccount> {
-        self.client
-            .rpc("users/get_current_account", &(), true)
-            .await
+        self.client.rpc(route::GET_CURRENT_ACCOUNT, &()).await
     }
+}
+
+/// The routes of this module and whether each is safe to repeat ([`Idempotency`](crate::Idempotency)).
+mod route {
+    use crate::route::Route;
+
+    pub(super) const GET_CURRENT_ACCOUNT: Route = Route::idempotent("users/get_current_account");
 }

@@ -99,3 +99,17 @@ pub struct PollArg {
     /// The id returned when the job was launched.
     pub async_job_id: String,
 }
+
+stone_union! {
+    /// `async.PollError`: the route error of every job check (`…/check`, `…/check_v2`).
+    pub enum PollError {
+        void {
+            /// No such job (or it expired).
+            InvalidAsyncJobId = "invalid_async_job_id",
+            /// Something went wrong with the job on Dropbox's side: check what happened, then
+            /// retry.
+            InternalError = "internal_error"
+        }
+        other Other
+    }
+}

@@ -7,6 +7,8 @@ use super::common::{timestamp_opt, Timestamp};
 use super::file_properties::{PropertyGroup, TemplateFilterBase};
 use super::union::stone_union;
 
+pub use super::files_batch::*;
+
 // ---------------------------------------------------------------------------------------------
 // Metadata
 

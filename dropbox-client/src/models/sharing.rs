@@ -486,6 +486,41 @@ pub struct ListFolderMembersArgs {
     pub limit: Option<u32>,
 }
 
+impl ListFolderMembersArgs {
+    /// The members of `shared_folder_id`, server-chosen page size.
+    pub fn new(shared_folder_id: impl Into<String>) -> Self {
+        ListFolderMembersArgs {
+            shared_folder_id: shared_folder_id.into(),
+            limit: None,
+        }
+    }
+
+    /// Members per page (1..=1000).
+    pub fn limit(mut self, limit: u32) -> Self {
+        self.limit = Some(limit);
+        self
+    }
+}
+
+/// `sharing.ListFolderMembersContinueArg`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ListFolderMembersContinueArg {
+    /// The cursor of the previous page.
+    pub cursor: String,
+}
+
+/// One member of a shared folder, as the pager of `sharing/list_folder_members` yields it.
+#[derive(Debug, Clone, PartialEq)]
+#[non_exhaustive]
+pub enum FolderMember {
+    /// A user with access (`SharedFolderMembers.users`).
+    User(UserMembershipInfo),
+    /// A group with access (`SharedFolderMembers.groups`), undecoded `GroupMembershipInfo`.
+    Group(serde_json::Value),
+    /// A pending invitee (`SharedFolderMembers.invitees`).
+    Invitee(InviteeMembershipInfo),
+}
+
 /// `sharing.UserInfo`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct UserInfo {

@@ -78,7 +78,7 @@ async fn create_get_list_close_reopen_and_receive_a_submission() {
     assert_eq!(fetched, created);
 
     // Listing: both requests, also through pages of one.
-    let all: Vec<_> = requests.list_stream(1).try_collect().await.unwrap();
+    let all: Vec<_> = requests.list(1).into_stream().try_collect().await.unwrap();
     let mut ids: Vec<&str> = all.iter().map(|r| r.id.as_str()).collect();
     ids.sort();
     let mut expected = vec![tax.id.as_str(), created.id.as_str()];

@@ -5,6 +5,7 @@
 //! the typed API and checks real state through further calls (and the sandbox's stats and fault
 //! log), never a canned answer.
 
+mod batch;
 mod common;
 mod faults;
 mod file_requests;
@@ -16,4 +17,5 @@ mod properties;
 mod shapes;
 mod sharing;
 mod team;
+mod team_log;
 mod transfer;

@@ -316,7 +316,7 @@ async fn search_by_name_with_paging() {
     assert_eq!(first.matches.len(), 1);
     assert!(first.has_more);
     assert!(first.cursor.is_some());
-    let all: Vec<Metadata> = files.search_stream(arg).try_collect().await.unwrap();
+    let all: Vec<Metadata> = files.search(arg).into_stream().try_collect().await.unwrap();
     let mut names: Vec<&str> = all.iter().map(|m| m.name()).collect();
     names.sort();
     assert_eq!(

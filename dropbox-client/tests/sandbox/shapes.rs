@@ -5,6 +5,7 @@
 //! or give a default, and `.tag` exactly where the spec's polymorphic types put it.
 
 use bytes::Bytes;
+use dropbox_client::Idempotency;
 use serde_json::{json, Value};
 
 use crate::common::{client, start};
@@ -35,7 +36,7 @@ async fn answers_carry_every_required_field() {
     let rpc = |route: &'static str, arg: Value| {
         let c = c.clone();
         async move {
-            c.rpc_raw::<_, Value>(route, &arg, true)
+            c.rpc_raw::<_, Value>(route, &arg, Idempotency::Idempotent)
                 .await
                 .unwrap_or_else(|e| panic!("{route}: {e}"))
         }
@@ -258,7 +259,11 @@ async fn error_answers_are_envelopes() {
     let sb = start().await;
     let c = client(&sb);
     let err = c
-        .rpc_raw::<_, Value>("files/get_metadata", &json!({"path": "/nope"}), true)
+        .rpc_raw::<_, Value>(
+            "files/get_metadata",
+            &json!({"path": "/nope"}),
+            Idempotency::Idempotent,
+        )
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -291,7 +296,11 @@ async fn error_answers_are_envelopes() {
 
     // Malformed input is a 400 with a plain-text reason.
     let err = c
-        .rpc_raw::<_, Value>("files/get_metadata", &json!({"no_path": true}), true)
+        .rpc_raw::<_, Value>(
+            "files/get_metadata",
+            &json!({"no_path": true}),
+            Idempotency::Idempotent,
+        )
         .await
         .unwrap_err();
     let api = err.api().unwrap();
@@ -304,7 +313,7 @@ async fn error_answers_are_envelopes() {
     );
     // Unknown routes too.
     let err = c
-        .rpc_raw::<_, Value>("files/no_such_route", &json!({}), true)
+        .rpc_raw::<_, Value>("files/no_such_route", &json!({}), Idempotency::Idempotent)
         .await
         .unwrap_err();
     assert_eq!(err.api().map(|a| a.status), Some(400), "{err:?}");

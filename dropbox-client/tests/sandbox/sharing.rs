@@ -130,7 +130,8 @@ async fn shared_links_with_settings_list_modify_and_revoke() {
 
     // Listing: every link, or the links of one path.
     let all: Vec<SharedLinkMetadata> = sharing
-        .list_shared_links_stream(ListSharedLinksArg::default())
+        .list_shared_links(ListSharedLinksArg::default())
+        .into_stream()
         .try_collect()
         .await
         .unwrap();

@@ -8,7 +8,7 @@ use dropbox_client::models::files::{
     UploadSessionFinishBatchJobStatus, UploadSessionFinishBatchResultEntry,
     UploadSessionLookupError, UploadSessionStartArg, UploadSessionType, WriteMode,
 };
-use dropbox_client::{Client, ContentHasher, BLOCK_SIZE};
+use dropbox_client::{Client, ContentHasher, Idempotency, BLOCK_SIZE};
 use serde_json::json;
 
 use crate::common::{
@@ -324,7 +324,7 @@ async fn session_routes_offsets_and_the_batch_job_check() {
         .rpc_raw(
             "files/upload_session/finish_batch",
             &json!({ "entries": [entry] }),
-            false,
+            Idempotency::NotIdempotent,
         )
         .await
         .unwrap();

@@ -8,4 +8,5 @@ mod hostile;
 mod listing;
 mod retry;
 mod routes;
+mod team_batch;
 mod upload;

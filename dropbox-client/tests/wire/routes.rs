@@ -13,7 +13,7 @@ use wiremock::{Mock, MockServer};
 
 use crate::common::*;
 
-async fn expect_rpc(server: &MockServer, route: &str, arg: Value, result: Value) {
+pub(crate) async fn expect_rpc(server: &MockServer, route: &str, arg: Value, result: Value) {
     Mock::given(method("POST"))
         .and(path(format!("/2/{route}")))
         .and(header("Authorization", format!("Bearer {TOKEN}").as_str()))
@@ -415,7 +415,8 @@ async fn file_requests_properties_users_routes() {
     use futures::TryStreamExt;
     let all: Vec<_> = c
         .file_requests()
-        .list_stream(1)
+        .list(1)
+        .into_stream()
         .try_collect()
         .await
         .unwrap();

@@ -2,7 +2,7 @@
 //! (`/oauth2/authorize`, `/oauth2/token` with the `refresh_token` and `authorization_code` +
 //! PKCE grants), and turning a request's headers into the account and root it acts on.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -40,9 +40,13 @@ enum Subject {
     Team,
 }
 
+/// The scopes a token or grant carries; `None`: every scope the app has ([`super::scopes::ALL`]).
+pub(crate) type Scopes = Option<BTreeSet<String>>;
+
 #[derive(Debug)]
 struct TokenInfo {
     subject: Subject,
+    scopes: Scopes,
     /// `None`: never expires on its own.
     expires_at: Option<Instant>,
     expired: bool,
@@ -53,6 +57,8 @@ struct TokenInfo {
 #[derive(Debug)]
 struct Code {
     account: usize,
+    /// The `scope` of the authorize request (`None`: every scope).
+    scopes: Scopes,
     redirect_uri: Option<String>,
     challenge: Option<(String, String)>,
     offline: bool,
@@ -62,7 +68,8 @@ struct Code {
 #[derive(Debug, Default)]
 struct Inner {
     tokens: HashMap<String, TokenInfo>,
-    refresh: HashMap<String, usize>,
+    /// Refresh token → the account and scopes of its grant.
+    refresh: HashMap<String, (usize, Scopes)>,
     codes: HashMap<String, Code>,
     counter: u64,
 }
@@ -87,13 +94,14 @@ impl Tokens {
                 token.to_owned(),
                 TokenInfo {
                     subject,
+                    scopes: None,
                     expires_at: None,
                     expired: false,
                     refresh: None,
                 },
             );
         }
-        inner.refresh.insert(REFRESH_TOKEN.to_owned(), 0);
+        inner.refresh.insert(REFRESH_TOKEN.to_owned(), (0, None));
         Tokens {
             inner: Mutex::new(inner),
             lifetime,
@@ -122,12 +130,19 @@ impl Tokens {
         format!("{body}{}", inner.counter)
     }
 
-    fn issue(&self, inner: &mut Inner, account: usize, refresh: Option<String>) -> String {
+    fn issue(
+        &self,
+        inner: &mut Inner,
+        account: usize,
+        scopes: Scopes,
+        refresh: Option<String>,
+    ) -> String {
         let token = format!("sl.sandbox.{}", Self::random(inner, 40));
         inner.tokens.insert(
             token.clone(),
             TokenInfo {
                 subject: Subject::User(account),
+                scopes,
                 expires_at: Some(Instant::now() + self.lifetime),
                 expired: false,
                 refresh,
@@ -160,6 +175,42 @@ impl Tokens {
         }
         Ok(info.subject)
     }
+
+    /// The scopes of a known token (`None` for an unknown one: its own check answers that).
+    pub(crate) fn scopes(&self, token: &str) -> Option<Scopes> {
+        self.lock().tokens.get(token).map(|t| t.scopes.clone())
+    }
+
+    /// A new token that never expires, for one account (`Some(index)`) or the team (`None`),
+    /// carrying exactly `scopes`.
+    pub(crate) fn issue_static(&self, account: Option<usize>, scopes: BTreeSet<String>) -> String {
+        let mut inner = self.lock();
+        let token = format!("sl.sandbox.scoped.{}", Self::random(&mut inner, 24));
+        let subject = account.map_or(Subject::Team, Subject::User);
+        inner.tokens.insert(
+            token.clone(),
+            TokenInfo {
+                subject,
+                scopes: Some(scopes),
+                expires_at: None,
+                expired: false,
+                refresh: None,
+            },
+        );
+        token
+    }
+
+    /// Replaces the scopes of an existing token (a seeded static one, typically); `false` when
+    /// the token is unknown.
+    pub(crate) fn set_scopes(&self, token: &str, scopes: Scopes) -> bool {
+        match self.lock().tokens.get_mut(token) {
+            Some(info) => {
+                info.scopes = scopes;
+                true
+            }
+            None => false,
+        }
+    }
 }
 
 /// The account and root a request acts on.
@@ -182,20 +233,7 @@ fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
 
 /// Authenticates a user-auth route call.
 pub(crate) fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, ApiError> {
-    let auth = header_str(headers, "authorization").ok_or_else(|| {
-        ApiError::BadRequest(
-            "Must provide HTTP header \"Authorization\" or URL parameter \"authorization\".".into(),
-        )
-    })?;
-    let token = auth
-        .strip_prefix("Bearer ")
-        .or_else(|| auth.strip_prefix("bearer "))
-        .map(str::trim)
-        .ok_or_else(|| {
-            ApiError::BadRequest(
-                "Invalid authorization value in HTTP header \"Authorization\": expecting \"Bearer <oauth2-access-token>\".".into(),
-            )
-        })?;
+    let token = bearer(headers)?;
     let subject = app.tokens.subject(token)?;
     let store = app.store();
     let account = match subject {
@@ -231,6 +269,37 @@ pub(crate) fn authenticate(app: &App, headers: &HeaderMap) -> Result<Caller, Api
         view,
         token: token.to_owned(),
     })
+}
+
+/// Authenticates a team-auth route call (`team/*`, `team_log/*`): the token must be a team
+/// token, used without `Dropbox-API-Select-User`.
+pub(crate) fn authenticate_team(app: &App, headers: &HeaderMap) -> Result<(), ApiError> {
+    let token = bearer(headers)?;
+    match app.tokens.subject(token)? {
+        Subject::Team => Ok(()),
+        Subject::User(_) => Err(ApiError::BadRequest(
+            "This API function operates on a team, but the OAuth 2 access token you provided \
+             is for a single Dropbox account."
+                .into(),
+        )),
+    }
+}
+
+/// The bearer token of a request, or the 400 the real server gives without one.
+pub(crate) fn bearer(headers: &HeaderMap) -> Result<&str, ApiError> {
+    let auth = header_str(headers, "authorization").ok_or_else(|| {
+        ApiError::BadRequest(
+            "Must provide HTTP header \"Authorization\" or URL parameter \"authorization\".".into(),
+        )
+    })?;
+    auth.strip_prefix("Bearer ")
+        .or_else(|| auth.strip_prefix("bearer "))
+        .map(str::trim)
+        .ok_or_else(|| {
+            ApiError::BadRequest(
+                "Invalid authorization value in HTTP header \"Authorization\": expecting \"Bearer <oauth2-access-token>\".".into(),
+            )
+        })
 }
 
 /// Applies `Dropbox-API-Path-Root`.
@@ -315,6 +384,22 @@ pub(crate) struct AuthorizeQuery {
     code_challenge: Option<String>,
     code_challenge_method: Option<String>,
     token_access_type: Option<String>,
+    /// Space-separated scopes; none: every scope of the app.
+    scope: Option<String>,
+}
+
+/// Parses a space-separated `scope` value; `None` when absent or empty.
+fn parse_scopes(value: Option<&str>) -> Scopes {
+    let set: BTreeSet<String> = value?.split_whitespace().map(str::to_owned).collect();
+    (!set.is_empty()).then_some(set)
+}
+
+/// The `scope` string of a token answer.
+fn scope_string(scopes: &Scopes) -> String {
+    match scopes {
+        Some(set) => set.iter().cloned().collect::<Vec<_>>().join(" "),
+        None => super::scopes::ALL.join(" "),
+    }
 }
 
 /// `GET /oauth2/authorize`: the sandbox approves at once for the first account and redirects to
@@ -344,6 +429,7 @@ pub(crate) async fn authorize(State(app): State<App>, Query(q): Query<AuthorizeQ
                 account: 0,
                 redirect_uri: q.redirect_uri.clone(),
                 challenge,
+                scopes: parse_scopes(q.scope.as_deref()),
                 offline: q.token_access_type.as_deref() == Some("offline"),
                 issued: Instant::now(),
             },
@@ -381,6 +467,7 @@ struct TokenForm {
     client_secret: Option<String>,
     code_verifier: Option<String>,
     redirect_uri: Option<String>,
+    scope: Option<String>,
 }
 
 /// `POST /oauth2/token` (also `/1/oauth2/token`).
@@ -439,18 +526,41 @@ pub(crate) async fn token(
                 );
             };
             let mut inner = app.tokens.lock();
-            let Some(&account) = inner.refresh.get(&refresh) else {
+            let Some((account, granted)) = inner.refresh.get(&refresh).cloned() else {
                 return oauth_error(
                     StatusCode::BAD_REQUEST,
                     "invalid_grant",
                     "refresh token is invalid or revoked",
                 );
             };
-            let token = app.tokens.issue(&mut inner, account, Some(refresh));
+            // An optional `scope` narrows the grant; it may not widen it.
+            let scopes = match parse_scopes(form.scope.as_deref()) {
+                None => granted,
+                Some(asked) => {
+                    let allowed = granted.as_ref().map_or_else(
+                        || {
+                            asked
+                                .iter()
+                                .all(|s| super::scopes::ALL.contains(&s.as_str()))
+                        },
+                        |g| asked.is_subset(g),
+                    );
+                    if !allowed {
+                        return oauth_error(
+                            StatusCode::BAD_REQUEST,
+                            "invalid_scope",
+                            "scope is not a subset of the granted scopes",
+                        );
+                    }
+                    Some(asked)
+                }
+            };
+            let scope = scope_string(&scopes);
+            let token = app.tokens.issue(&mut inner, account, scopes, Some(refresh));
             drop(inner);
             json_response(
                 StatusCode::OK,
-                &json!({"access_token": token, "token_type": "bearer", "expires_in": expires_in}),
+                &json!({"access_token": token, "token_type": "bearer", "expires_in": expires_in, "scope": scope}),
             )
         }
         Some("authorization_code") => {
@@ -515,14 +625,22 @@ pub(crate) async fn token(
                 .offline
                 .then(|| format!("sandbox-refresh.{}", Tokens::random(&mut inner, 24)));
             if let Some(refresh) = &refresh {
-                inner.refresh.insert(refresh.clone(), grant.account);
+                inner
+                    .refresh
+                    .insert(refresh.clone(), (grant.account, grant.scopes.clone()));
             }
-            let token = app.tokens.issue(&mut inner, grant.account, refresh.clone());
+            let scope = scope_string(&grant.scopes);
+            let token = app.tokens.issue(
+                &mut inner,
+                grant.account,
+                grant.scopes.clone(),
+                refresh.clone(),
+            );
             drop(inner);
             let account_id = account_id(grant.account);
             let mut body = json!({
                 "access_token": token, "token_type": "bearer", "expires_in": expires_in,
-                "scope": "account_info.read files.content.read files.content.write files.metadata.read files.metadata.write sharing.read sharing.write file_requests.read file_requests.write",
+                "scope": scope,
                 "account_id": account_id, "uid": (grant.account + 1).to_string(),
             });
             if let Some(refresh) = refresh {
@@ -556,7 +674,7 @@ mod tests {
         let tokens = Tokens::new(Duration::from_secs(3600));
         let issued = {
             let mut inner = tokens.lock();
-            tokens.issue(&mut inner, 0, None)
+            tokens.issue(&mut inner, 0, None, None)
         };
         assert_eq!(tokens.subject(&issued).unwrap(), Subject::User(0));
         tokens.expire_all();
@@ -572,7 +690,7 @@ mod tests {
         let zero = Tokens::new(Duration::ZERO);
         let t = {
             let mut inner = zero.lock();
-            zero.issue(&mut inner, 1, None)
+            zero.issue(&mut inner, 1, None, None)
         };
         assert!(matches!(
             zero.subject(&t),

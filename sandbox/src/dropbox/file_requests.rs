@@ -405,11 +405,18 @@ pub(crate) fn delete_all_closed(
 #[derive(Debug, Deserialize)]
 pub(crate) struct SubmitQuery {
     name: String,
+    /// The name the submitter typed in (recorded in the team log).
+    #[serde(default)]
+    submitter_name: Option<String>,
+    /// The e-mail address the submitter typed in (recorded in the team log).
+    #[serde(default)]
+    submitter_email: Option<String>,
 }
 
-/// `POST /__sandbox/file_requests/{id}/submit?name=…`: an outside party uploads a file into a
-/// request; it lands in the destination folder (auto-renamed on conflict) and the request's
-/// `file_count` grows. 404 for an unknown request, 409 `{"error": "closed" | "deadline_passed"}`
+/// `POST /__sandbox/file_requests/{id}/submit?name=…[&submitter_name=…&submitter_email=…]`: an
+/// outside party uploads a file into a request; it lands in the destination folder (auto-renamed
+/// on conflict), the request's `file_count` grows, and the team log gets a
+/// `file_request_receive_file` event with the submitter's name and e-mail. 404 for an unknown request, 409 `{"error": "closed" | "deadline_passed"}`
 /// when it does not accept files.
 pub(crate) async fn submit(
     State(app): State<App>,
@@ -468,9 +475,21 @@ pub(crate) async fn submit(
     }
     match upload::commit_work_file(&app, &caller, &path, file, len, hash) {
         Ok(meta) => {
-            if let Some(r) = app.store().file_requests.get_mut(&id) {
+            let mut store = app.store();
+            if let Some(r) = store.file_requests.get_mut(&id) {
                 r.file_count += 1;
             }
+            super::team::record_submission(
+                &mut store,
+                super::team::Submission {
+                    request_id: &id,
+                    owner,
+                    file: &meta,
+                    submitter_name: q.submitter_name.as_deref(),
+                    submitter_email: q.submitter_email.as_deref(),
+                },
+            );
+            drop(store);
             wire::json_response(StatusCode::OK, &meta)
         }
         Err(e) => e.into_response("__sandbox/file_requests/submit"),

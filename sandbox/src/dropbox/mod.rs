@@ -6,13 +6,16 @@
 //! list of routes.
 
 mod auth;
+mod batch;
 mod blobs;
 mod demo;
 mod file_properties;
 mod file_requests;
 mod files;
+mod scopes;
 mod sharing;
 mod state;
+mod team;
 mod upload;
 mod users;
 mod webhooks;
@@ -20,6 +23,7 @@ mod wire;
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -95,6 +99,8 @@ pub(crate) struct AppInner {
     sessions: upload::Sessions,
     changes: watch::Sender<u64>,
     webhooks: Option<webhooks::Notifier>,
+    /// How many checks of a batch job answer `in_progress` before `complete`.
+    job_in_progress_checks: AtomicU32,
 }
 
 /// Cheap handle on the emulator state, the axum state of every route.
@@ -178,24 +184,61 @@ impl Dropbox {
                 sessions: upload::Sessions::default(),
                 changes: watch::channel(seq).0,
                 webhooks,
+                job_in_progress_checks: AtomicU32::new(1),
             })),
         })
     }
 
-    /// Every emulated route, on one router.
+    /// Every emulated route, on one router. A token without a route's OAuth scope gets 401
+    /// `missing_scope` before the route runs.
     pub fn router(&self) -> Router {
-        routes().into_router().with_state(self.app.clone())
+        routes()
+            .into_router()
+            .layer(axum::middleware::from_fn_with_state(
+                self.app.clone(),
+                scopes::check,
+            ))
+            .with_state(self.app.clone())
     }
 
     /// The sandbox-only routes of this emulator (not faulted, not counted):
-    /// `POST /__sandbox/file_requests/{id}/submit?name=…` with the file as the raw body.
+    /// - `POST /__sandbox/file_requests/{id}/submit?name=…[&submitter_name=…&submitter_email=…]`
+    ///   with the file as the raw body (recorded in the team log);
+    /// - `POST /__sandbox/tokens` with `{"account": 0 | 1 | "team", "scopes": [...]}`: a new
+    ///   token with exactly those scopes → `{"access_token", "scope"}`;
+    /// - `POST /__sandbox/jobs` with `{"in_progress_checks": n}`: how many checks of a batch
+    ///   job answer `in_progress` before `complete` (default 1).
     pub fn admin_router(&self) -> Router {
         Router::new()
             .route(
                 "/__sandbox/file_requests/{id}/submit",
                 post(file_requests::submit),
             )
+            .route("/__sandbox/tokens", post(admin_token))
+            .route("/__sandbox/jobs", post(admin_jobs))
             .with_state(self.app.clone())
+    }
+
+    /// Issues a token that never expires, for account `account` (index in the manifest) or
+    /// for the team (`None`), carrying exactly `scopes` (e.g. `["files.metadata.read"]`).
+    pub fn issue_token(&self, account: Option<usize>, scopes: &[&str]) -> String {
+        let set = scopes.iter().map(|s| (*s).to_owned()).collect();
+        self.app.tokens.issue_static(account, set)
+    }
+
+    /// Limits an existing token (a seeded static one, typically) to `scopes`; `None` gives it
+    /// every scope again. Returns `false` for an unknown token.
+    pub fn set_token_scopes(&self, token: &str, scopes: Option<&[&str]>) -> bool {
+        let set = scopes.map(|s| s.iter().map(|x| (*x).to_owned()).collect());
+        self.app.tokens.set_scopes(token, set)
+    }
+
+    /// How many checks of each batch job launched from now on answer `in_progress` before
+    /// `complete` (0: complete on the first check).
+    pub fn set_job_in_progress_checks(&self, checks: u32) {
+        self.app
+            .job_in_progress_checks
+            .store(checks, Ordering::Relaxed);
     }
 
     /// The seeded ids: accounts and tokens, the team space, paths → ids, the file request, the
@@ -214,6 +257,59 @@ impl Dropbox {
     /// Expires every OAuth-issued access token now (the "token expiring now" fault).
     pub fn expire_all_tokens(&self) {
         self.app.tokens.expire_all();
+    }
+}
+
+/// `POST /__sandbox/tokens`.
+async fn admin_token(State(app): State<App>, body: Bytes) -> Response {
+    let bad = |msg: &str| {
+        wire::json_response(StatusCode::BAD_REQUEST, &serde_json::json!({"error": msg}))
+    };
+    let Ok(arg) = serde_json::from_slice::<Value>(&body) else {
+        return bad("body must be JSON");
+    };
+    let account = match &arg["account"] {
+        Value::String(s) if s == "team" => None,
+        Value::Number(n) => match n.as_u64() {
+            Some(i) if (i as usize) < app.store().accounts.len() => Some(i as usize),
+            _ => return bad("unknown account"),
+        },
+        _ => return bad("account must be an index or \"team\""),
+    };
+    let Some(scopes) = arg["scopes"].as_array() else {
+        return bad("scopes must be a list");
+    };
+    let set: std::collections::BTreeSet<String> = scopes
+        .iter()
+        .filter_map(Value::as_str)
+        .map(str::to_owned)
+        .collect();
+    let scope = set.iter().cloned().collect::<Vec<_>>().join(" ");
+    let token = app.tokens.issue_static(account, set);
+    wire::json_response(
+        StatusCode::OK,
+        &serde_json::json!({"access_token": token, "scope": scope}),
+    )
+}
+
+/// `POST /__sandbox/jobs`.
+async fn admin_jobs(State(app): State<App>, body: Bytes) -> Response {
+    let checks = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v["in_progress_checks"].as_u64())
+        .and_then(|n| u32::try_from(n).ok());
+    match checks {
+        Some(n) => {
+            app.job_in_progress_checks.store(n, Ordering::Relaxed);
+            wire::json_response(
+                StatusCode::OK,
+                &serde_json::json!({"in_progress_checks": n}),
+            )
+        }
+        None => wire::json_response(
+            StatusCode::BAD_REQUEST,
+            &serde_json::json!({"error": "in_progress_checks must be a number"}),
+        ),
     }
 }
 
@@ -244,6 +340,21 @@ fn rpc_async(route: &'static str, f: AsyncRpc) -> MethodRouter<App> {
                 Ok((caller, arg)) => f(app, caller, arg).await,
                 Err(e) => Err(e),
             };
+            respond(route, result)
+        },
+    )
+}
+
+/// A team-auth rpc route body.
+type TeamRpc = fn(&App, Value) -> Result<Value, ApiError>;
+
+/// An rpc route with team auth (`team/*`, `team_log/*`).
+fn rpc_team(route: &'static str, f: TeamRpc) -> MethodRouter<App> {
+    post(
+        move |State(app): State<App>, headers: HeaderMap, body: Bytes| async move {
+            let result = wire::rpc_arg(&headers, &body)
+                .and_then(|arg| auth::authenticate_team(&app, &headers).map(|()| arg))
+                .and_then(|arg| f(&app, arg));
             respond(route, result)
         },
     )
@@ -300,6 +411,30 @@ fn routes() -> RouteTable<App> {
         .route(
             "/2/files/delete_v2",
             rpc("files/delete_v2", files::delete_v2),
+        )
+        .route(
+            "/2/files/move_batch_v2",
+            rpc("files/move_batch_v2", batch::move_batch_v2),
+        )
+        .route(
+            "/2/files/move_batch/check_v2",
+            rpc("files/move_batch/check_v2", batch::move_batch_check_v2),
+        )
+        .route(
+            "/2/files/copy_batch_v2",
+            rpc("files/copy_batch_v2", batch::copy_batch_v2),
+        )
+        .route(
+            "/2/files/copy_batch/check_v2",
+            rpc("files/copy_batch/check_v2", batch::copy_batch_check_v2),
+        )
+        .route(
+            "/2/files/delete_batch",
+            rpc("files/delete_batch", batch::delete_batch),
+        )
+        .route(
+            "/2/files/delete_batch/check",
+            rpc("files/delete_batch/check", batch::delete_batch_check),
         )
         .route(
             "/2/files/list_revisions",
@@ -497,6 +632,26 @@ fn routes() -> RouteTable<App> {
                 "file_requests/delete_all_closed",
                 file_requests::delete_all_closed,
             ),
+        )
+        // team (team auth)
+        .route(
+            "/2/team/members/list_v2",
+            rpc_team("team/members/list_v2", team::members_list_v2),
+        )
+        .route(
+            "/2/team/members/list/continue_v2",
+            rpc_team(
+                "team/members/list/continue_v2",
+                team::members_list_continue_v2,
+            ),
+        )
+        .route(
+            "/2/team_log/get_events",
+            rpc_team("team_log/get_events", team::get_events),
+        )
+        .route(
+            "/2/team_log/get_events/continue",
+            rpc_team("team_log/get_events/continue", team::get_events_continue),
         )
         // users, auth, check
         .route(

@@ -606,9 +606,23 @@ pub(crate) fn add_folder_member(app: &App, caller: &Caller, arg: Value) -> Resul
 #[derive(Debug, Deserialize)]
 struct ListMembersArg {
     shared_folder_id: String,
+    #[serde(default = "default_members_limit")]
+    limit: u64,
 }
 
-fn members_json(store: &Store, caller: &Caller, id: &str) -> Result<Value, ApiError> {
+fn default_members_limit() -> u64 {
+    1000
+}
+
+/// One page of a shared folder's members: users first, then invitees, `limit` in all, starting
+/// at `offset`; the cursor (`sbx-members:<id>:<next>:<limit>`) is present only when more follow.
+fn members_json(
+    store: &Store,
+    caller: &Caller,
+    id: &str,
+    offset: usize,
+    limit: usize,
+) -> Result<Value, ApiError> {
     let sf = store
         .shared_folders
         .get(id)
@@ -634,7 +648,25 @@ fn members_json(store: &Store, caller: &Caller, id: &str) -> Result<Value, ApiEr
         .iter()
         .map(|(email, a)| json!({"access_type": {".tag": a}, "invitee": {".tag": "email", "email": email}, "permissions": [], "is_inherited": false}))
         .collect();
-    Ok(json!({"users": users, "groups": [], "invitees": invitees}))
+    let total = users.len() + invitees.len();
+    let end = (offset + limit).min(total);
+    let page_users: Vec<Value> = users
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (offset..end).contains(i))
+        .map(|(_, u)| u.clone())
+        .collect();
+    let page_invitees: Vec<Value> = invitees
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| (offset..end).contains(&(i + users.len())))
+        .map(|(_, u)| u.clone())
+        .collect();
+    let mut page = json!({"users": page_users, "groups": [], "invitees": page_invitees});
+    if end < total {
+        page["cursor"] = json!(format!("sbx-members:{id}:{end}:{limit}"));
+    }
+    Ok(page)
 }
 
 /// `sharing/list_folder_members`.
@@ -644,22 +676,45 @@ pub(crate) fn list_folder_members(
     arg: Value,
 ) -> Result<Value, ApiError> {
     let arg: ListMembersArg = parse(arg)?;
-    members_json(&app.store(), caller, &arg.shared_folder_id)
+    if !(1..=1000).contains(&arg.limit) {
+        return Err(ApiError::BadRequest(format!(
+            "request body: limit: {} is not within 1..1000",
+            arg.limit
+        )));
+    }
+    members_json(
+        &app.store(),
+        caller,
+        &arg.shared_folder_id,
+        0,
+        arg.limit as usize,
+    )
 }
 
 #[derive(Debug, Deserialize)]
 struct CursorArg {
-    #[allow(dead_code)]
     cursor: String,
 }
 
-/// `sharing/list_folder_members/continue`: every member fits in the first page, so any cursor
-/// is stale.
+/// `sharing/list_folder_members/continue`.
 pub(crate) fn list_folder_members_continue(
-    _app: &App,
-    _caller: &Caller,
+    app: &App,
+    caller: &Caller,
     arg: Value,
 ) -> Result<Value, ApiError> {
-    let _: CursorArg = parse(arg)?;
-    Err(ApiError::tag("invalid_cursor"))
+    let arg: CursorArg = parse(arg)?;
+    let parts: Vec<&str> = arg
+        .cursor
+        .strip_prefix("sbx-members:")
+        .map(|rest| rest.split(':').collect())
+        .unwrap_or_default();
+    let [id, offset, limit] = parts[..] else {
+        return Err(ApiError::tag("invalid_cursor"));
+    };
+    match (offset.parse::<usize>(), limit.parse::<usize>()) {
+        (Ok(offset), Ok(limit)) if (1..=1000).contains(&limit) => {
+            members_json(&app.store(), caller, id, offset, limit)
+        }
+        _ => Err(ApiError::tag("invalid_cursor")),
+    }
 }

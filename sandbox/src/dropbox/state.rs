@@ -38,6 +38,17 @@ pub(crate) struct Account {
 }
 
 impl Account {
+    /// `users.Name`.
+    pub(crate) fn name_json(&self) -> Value {
+        json!({
+            "given_name": self.given,
+            "surname": self.surname,
+            "familiar_name": self.given,
+            "display_name": self.display_name(),
+            "abbreviated_name": format!("{}{}", &self.given[..1], &self.surname[..1]),
+        })
+    }
+
     /// `given surname`.
     pub(crate) fn display_name(&self) -> String {
         format!("{} {}", self.given, self.surname)
@@ -470,6 +481,10 @@ pub(crate) struct Store {
     pub templates: BTreeMap<String, super::file_properties::Template>,
     /// Results of asynchronous jobs (`finish_batch`, `share_folder`) by job id.
     pub jobs: HashMap<String, Value>,
+    /// Batch move, copy and delete jobs by job id.
+    pub batch_jobs: HashMap<String, super::batch::BatchJob>,
+    /// The team's audit log (`team_log.TeamEvent` JSON), oldest first.
+    pub team_log: Vec<Value>,
     counter: u64,
 }
 

@@ -132,29 +132,71 @@ const RPC_TYPES: [&str; 3] = [
     "text/plain; charset=dropbox-cors-hack",
 ];
 
-/// The argument of an rpc route: the JSON body (an empty body means `null`).
+/// The argument of an rpc route: the JSON body. A route whose argument is `Void` may come with
+/// no body and no `Content-Type` (Dropbox's curl examples do); any other body needs one of the
+/// rpc content types (`application/json`, ...), as the real server answers 400 otherwise.
 pub(crate) fn rpc_arg(headers: &HeaderMap, body: &[u8]) -> Result<Value, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(Value::Null);
+    let empty = body.iter().all(u8::is_ascii_whitespace);
+    match headers.get(header::CONTENT_TYPE) {
+        None if empty => return Ok(Value::Null),
+        None => return Err(missing_type(&RPC_TYPES)),
+        Some(ct) => check_type(ct.as_bytes(), &RPC_TYPES)?,
     }
-    if let Some(ct) = headers.get(header::CONTENT_TYPE) {
-        let ct = String::from_utf8_lossy(ct.as_bytes()).to_ascii_lowercase();
-        let normalized = ct.replace(' ', "");
-        if !RPC_TYPES.iter().any(|t| t.replace(' ', "") == normalized) {
-            return Err(ApiError::BadRequest(format!(
-                "Bad HTTP \"Content-Type\" header: \"{ct}\".  Expecting one of \"application/json\", \
-                 \"application/json; charset=utf-8\", \"text/plain; charset=dropbox-cors-hack\"."
-            )));
-        }
+    if empty {
+        return Ok(Value::Null);
     }
     serde_json::from_slice(body)
         .map_err(|_| ApiError::BadRequest("request body: could not decode input as JSON".into()))
 }
 
+const UPLOAD_TYPES: [&str; 2] = [
+    "application/octet-stream",
+    "text/plain; charset=dropbox-cors-hack",
+];
+
+/// `Expecting one of "a", "b".`
+fn expecting(types: &[&str]) -> String {
+    let quoted: Vec<String> = types.iter().map(|t| format!("\"{t}\"")).collect();
+    format!("Expecting one of {}.", quoted.join(", "))
+}
+
+/// The 400 for a request without `Content-Type` (wording after the Dropbox forum thread
+/// "Missing or empty HTTP "Content-Type" header").
+fn missing_type(types: &[&str]) -> ApiError {
+    ApiError::BadRequest(format!(
+        "Missing or empty HTTP \"Content-Type\" header.  {}",
+        expecting(types)
+    ))
+}
+
+fn check_type(raw: &[u8], types: &[&str]) -> Result<(), ApiError> {
+    let ct = String::from_utf8_lossy(raw).to_ascii_lowercase();
+    let normalized = ct.replace(' ', "");
+    if normalized.is_empty() {
+        return Err(missing_type(types));
+    }
+    if types.iter().any(|t| t.replace(' ', "") == normalized) {
+        return Ok(());
+    }
+    Err(ApiError::BadRequest(format!(
+        "Bad HTTP \"Content-Type\" header: \"{ct}\".  {}",
+        expecting(types)
+    )))
+}
+
 /// The argument of an upload or download route: `Dropbox-API-Arg` or the `arg` query parameter.
+/// The header must be "HTTP header safe" (Dropbox's JSON-encoding page): 0x7F and every
+/// non-ASCII character escaped as `\uXXXX`. A raw byte outside printable ASCII is refused with
+/// the text the real server gives for an undecodable header.
 pub(crate) fn header_arg(headers: &HeaderMap, query: Option<&str>) -> Result<Value, ApiError> {
+    const UNDECODABLE: &str = "HTTP header \"Dropbox-API-Arg\": could not decode input as JSON";
     let raw: Option<String> = match headers.get("dropbox-api-arg") {
-        Some(v) => Some(String::from_utf8_lossy(v.as_bytes()).into_owned()),
+        Some(v) => {
+            if v.as_bytes().iter().any(|b| *b >= 0x7F) {
+                return Err(ApiError::BadRequest(UNDECODABLE.into()));
+            }
+            Some(String::from_utf8_lossy(v.as_bytes()).into_owned())
+        }
         None => query.and_then(|q| {
             url::form_urlencoded::parse(q.as_bytes())
                 .find(|(k, _)| k == "arg")
@@ -166,28 +208,15 @@ pub(crate) fn header_arg(headers: &HeaderMap, query: Option<&str>) -> Result<Val
             "Must provide HTTP header \"Dropbox-API-Arg\" or URL parameter \"arg\".".into(),
         ));
     };
-    serde_json::from_str(&raw).map_err(|_| {
-        ApiError::BadRequest(
-            "HTTP header \"Dropbox-API-Arg\": could not decode input as JSON".into(),
-        )
-    })
+    serde_json::from_str(&raw).map_err(|_| ApiError::BadRequest(UNDECODABLE.into()))
 }
 
-/// Checks the `Content-Type` of an upload body.
+/// Checks the `Content-Type` of an upload: required, even with an empty body.
 pub(crate) fn check_upload_type(headers: &HeaderMap) -> Result<(), ApiError> {
-    let Some(ct) = headers.get(header::CONTENT_TYPE) else {
-        return Ok(());
-    };
-    let ct = String::from_utf8_lossy(ct.as_bytes()).to_ascii_lowercase();
-    if ct == "application/octet-stream"
-        || ct.replace(' ', "") == "text/plain;charset=dropbox-cors-hack"
-    {
-        return Ok(());
+    match headers.get(header::CONTENT_TYPE) {
+        None => Err(missing_type(&UPLOAD_TYPES)),
+        Some(ct) => check_type(ct.as_bytes(), &UPLOAD_TYPES),
     }
-    Err(ApiError::BadRequest(format!(
-        "Bad HTTP \"Content-Type\" header: \"{ct}\".  Expecting one of \"application/octet-stream\", \
-         \"text/plain; charset=dropbox-cors-hack\"."
-    )))
 }
 
 /// Decodes an argument into its typed form, answering 400 as the real server does.

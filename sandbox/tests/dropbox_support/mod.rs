@@ -64,6 +64,23 @@ impl Reply {
     }
 }
 
+/// JSON made "HTTP header safe" as Dropbox's JSON-encoding page asks: 0x7F and every
+/// non-ASCII character as `\uXXXX` (UTF-16 units).
+pub fn header_json(value: &Value) -> String {
+    let mut out = String::new();
+    for c in value.to_string().chars() {
+        if (c as u32) < 0x7F {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for unit in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
+        }
+    }
+    out
+}
+
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder()
         .tcp_nodelay(true)
@@ -125,7 +142,7 @@ impl Db {
             .post(format!("{}/2/{route}", self.url))
             .bearer_auth(token)
             .header("content-type", "application/octet-stream")
-            .header("dropbox-api-arg", arg.to_string())
+            .header("dropbox-api-arg", header_json(&arg))
             .body(body)
             .send()
             .await
@@ -146,7 +163,7 @@ impl Db {
             .http
             .post(format!("{}/2/files/download", self.url))
             .bearer_auth(TOKEN)
-            .header("dropbox-api-arg", json!({"path": path}).to_string())
+            .header("dropbox-api-arg", header_json(&json!({"path": path})))
             .send()
             .await
             .expect("request");

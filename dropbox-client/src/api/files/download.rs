@@ -11,8 +11,11 @@ use crate::client::Client;
 use crate::content_hash::ContentHasher;
 use crate::error::{Error, Result};
 use crate::models::files::{DownloadArg, FileMetadata};
+use crate::route::Route;
 
-const ROUTE: &str = "files/download";
+/// `files/download` reads: repeating it is harmless ([`Idempotency`](crate::Idempotency)).
+const DOWNLOAD: Route = Route::idempotent("files/download");
+const ROUTE: &str = DOWNLOAD.name;
 
 /// A file being downloaded: its metadata (from `Dropbox-API-Result`) and its bytes.
 ///
@@ -86,7 +89,7 @@ impl Files {
     pub async fn download(&self, arg: impl Into<DownloadArg>) -> Result<Download> {
         let arg = arg.into();
         let (metadata, response): (FileMetadata, _) =
-            self.client.download_call(ROUTE, &arg, None).await?;
+            self.client.download_call(DOWNLOAD, &arg, None).await?;
         let body = Body {
             client: self.client.clone(),
             path: arg.path,
@@ -178,8 +181,10 @@ impl Body {
             path: self.path.clone(),
         };
         let range = format!("bytes={}-", self.received);
-        let (meta, resp): (FileMetadata, reqwest::Response) =
-            self.client.download_call(ROUTE, &arg, Some(range)).await?;
+        let (meta, resp): (FileMetadata, reqwest::Response) = self
+            .client
+            .download_call(DOWNLOAD, &arg, Some(range))
+            .await?;
         if meta.rev != self.rev {
             return Err(Error::Decode {
                 route: ROUTE.to_owned(),

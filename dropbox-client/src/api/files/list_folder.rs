@@ -1,91 +1,49 @@
-//! The lazy pager of `files/list_folder` and `files/list_folder/continue`.
-
-use futures::stream::{BoxStream, StreamExt, TryStreamExt};
-use futures::FutureExt;
+//! The pager of `files/list_folder` and `files/list_folder/continue`.
 
 use crate::client::Client;
-use crate::error::Result;
-use crate::models::files::{ListFolderArg, ListFolderContinueArg, ListFolderResult, Metadata};
-use crate::pagination::cursor_pages;
+use crate::models::files::{ListFolderArg, ListFolderContinueArg, ListFolderResult};
+use crate::pagination::Pager;
 
-/// A folder listing (or changes feed) not yet sent. Nothing goes out until it is awaited or
-/// polled.
-///
-/// - [`send`](Self::send): the first page only;
-/// - [`pages`](Self::pages): every page, each with its `cursor`, to checkpoint and resume with
-///   [`Files::list_folder_from_cursor`](super::Files::list_folder_from_cursor);
-/// - [`into_stream`](Self::into_stream): every entry.
-#[derive(Debug, Clone)]
-pub struct ListFolder {
-    client: Client,
-    start: Start,
+/// A folder listing (or changes feed) not yet sent: the [`Pager`] of `files/list_folder`.
+/// [`Pager::resume`] continues from a saved cursor with `files/list_folder/continue`.
+pub type ListFolder = Pager<ListFolderResult>;
+
+pub(crate) fn pager(client: Client, arg: ListFolderArg) -> ListFolder {
+    let next_client = client.clone();
+    Pager::new(
+        move || {
+            let client = client.clone();
+            let arg = arg.clone();
+            async move { client.rpc(route::LIST_FOLDER, &arg).await }
+        },
+        move |cursor| continue_page(next_client.clone(), cursor),
+    )
 }
 
-#[derive(Debug, Clone)]
-enum Start {
-    Arg(ListFolderArg),
-    Cursor(String),
+/// A pager that starts at `cursor` (no `files/list_folder` argument is needed).
+pub(crate) fn from_cursor(client: Client, cursor: String) -> ListFolder {
+    let first_client = client.clone();
+    let first_cursor = cursor.clone();
+    Pager::new(
+        move || continue_page(first_client.clone(), first_cursor.clone()),
+        move |cursor| continue_page(client.clone(), cursor),
+    )
+    .resume(cursor)
 }
 
-impl ListFolder {
-    pub(crate) fn from_arg(client: Client, arg: ListFolderArg) -> Self {
-        ListFolder {
-            client,
-            start: Start::Arg(arg),
-        }
-    }
-
-    pub(crate) fn from_cursor(client: Client, cursor: String) -> Self {
-        ListFolder {
-            client,
-            start: Start::Cursor(cursor),
-        }
-    }
-
-    /// Sends the first request and returns its page.
-    pub async fn send(self) -> Result<ListFolderResult> {
-        first_page(self.client, self.start).await
-    }
-
-    /// Every page, in order, following `has_more`.
-    pub fn pages(self) -> BoxStream<'static, Result<ListFolderResult>> {
-        let client = self.client.clone();
-        let start_cursor = match &self.start {
-            Start::Cursor(c) => Some(c.clone()),
-            Start::Arg(_) => None,
-        };
-        cursor_pages(
-            first_page(self.client, self.start).boxed(),
-            start_cursor,
-            move |cursor| {
-                let client = client.clone();
-                continue_page(client, cursor).boxed()
-            },
-        )
-    }
-
-    /// Every entry of every page, in order.
-    pub fn into_stream(self) -> BoxStream<'static, Result<Metadata>> {
-        self.pages()
-            .map_ok(|page| futures::stream::iter(page.entries.into_iter().map(Ok)))
-            .try_flatten()
-            .boxed()
-    }
-}
-
-async fn first_page(client: Client, start: Start) -> Result<ListFolderResult> {
-    match start {
-        Start::Arg(arg) => client.rpc("files/list_folder", &arg, true).await,
-        Start::Cursor(cursor) => continue_page(client, cursor).await,
-    }
-}
-
-async fn continue_page(client: Client, cursor: String) -> Result<ListFolderResult> {
+async fn continue_page(client: Client, cursor: String) -> crate::Result<ListFolderResult> {
     client
         .rpc(
-            "files/list_folder/continue",
+            route::LIST_FOLDER_CONTINUE,
             &ListFolderContinueArg { cursor },
-            true,
         )
         .await
+}
+
+/// The routes of this module and whether each is safe to repeat ([`Idempotency`](crate::Idempotency)).
+mod route {
+    use crate::route::Route;
+
+    pub(super) const LIST_FOLDER: Route = Route::idempotent("files/list_folder");
+    pub(super) const LIST_FOLDER_CONTINUE: Route = Route::idempotent("files/list_folder/continue");
 }

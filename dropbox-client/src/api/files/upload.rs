@@ -167,7 +167,7 @@ impl Files {
         data: Bytes,
         hash: String,
     ) -> Result<FileMetadata> {
-        const ROUTE: &str = "files/upload";
+        const ROUTE: &str = route::UPLOAD.name;
         if data.len() > 150 * 1024 * 1024 {
             return Err(Error::invalid(
                 ROUTE,
@@ -178,9 +178,9 @@ impl Files {
             commit,
             content_hash: Some(hash.clone()),
         };
-        // A retried `upload` in add mode could create a second copy if the first landed: only
-        // connect errors are retried (idempotent = false).
-        let meta: FileMetadata = self.client.upload_call(ROUTE, &arg, data, false).await?;
+        // A retried `upload` in add mode could create a second copy if the first landed: the
+        // route is declared not idempotent.
+        let meta: FileMetadata = self.client.upload_call(route::UPLOAD, &arg, data).await?;
         check_hash(ROUTE, &hash, &meta)?;
         Ok(meta)
     }
@@ -308,7 +308,7 @@ impl Files {
     where
         S: Stream<Item = io::Result<Bytes>> + Send + 'static,
     {
-        const ROUTE: &str = "files/upload_session/finish_batch_v2";
+        const ROUTE: &str = route::UPLOAD_SESSION_FINISH_BATCH_V2.name;
         if items.len() > 1000 {
             return Err(Error::invalid(ROUTE, "at most 1000 files per batch"));
         }
@@ -382,7 +382,7 @@ impl Files {
     ) -> Result<UploadSessionStartResult> {
         // Repeating a start only leaves an unused session behind: safe to retry.
         self.client
-            .upload_call("files/upload_session/start", arg, data, true)
+            .upload_call(route::UPLOAD_SESSION_START, arg, data)
             .await
     }
 
@@ -395,7 +395,7 @@ impl Files {
     ) -> Result<()> {
         // The explicit offset makes a repeat harmless: the server answers `incorrect_offset`.
         self.client
-            .upload_call("files/upload_session/append_v2", arg, data, true)
+            .upload_call(route::UPLOAD_SESSION_APPEND_V2, arg, data)
             .await
     }
 
@@ -407,7 +407,7 @@ impl Files {
         data: Bytes,
     ) -> Result<FileMetadata> {
         self.client
-            .upload_call("files/upload_session/finish", arg, data, false)
+            .upload_call(route::UPLOAD_SESSION_FINISH, arg, data)
             .await
     }
 
@@ -417,7 +417,7 @@ impl Files {
         arg: &UploadSessionFinishBatchArg,
     ) -> Result<UploadSessionFinishBatchResult> {
         self.client
-            .rpc("files/upload_session/finish_batch_v2", arg, false)
+            .rpc(route::UPLOAD_SESSION_FINISH_BATCH_V2, arg)
             .await
     }
 }
@@ -425,4 +425,21 @@ impl Files {
 fn batch_failure(route: &str, failure: UploadSessionFinishError) -> Error {
     let error = serde_json::to_value(&failure).unwrap_or_default();
     Error::Api(Box::new(ApiError::reported(route, error)))
+}
+
+/// The routes of this module and whether each is safe to repeat ([`Idempotency`](crate::Idempotency)).
+mod route {
+    use crate::route::Route;
+
+    /// Not idempotent: in `add` mode a repeat could create a second copy.
+    pub(super) const UPLOAD: Route = Route::not_idempotent("files/upload");
+    /// Idempotent: a repeat only leaves an unused session behind.
+    pub(super) const UPLOAD_SESSION_START: Route = Route::idempotent("files/upload_session/start");
+    /// Idempotent: the explicit offset turns a repeat into `incorrect_offset`.
+    pub(super) const UPLOAD_SESSION_APPEND_V2: Route =
+        Route::idempotent("files/upload_session/append_v2");
+    pub(super) const UPLOAD_SESSION_FINISH: Route =
+        Route::not_idempotent("files/upload_session/finish");
+    pub(super) const UPLOAD_SESSION_FINISH_BATCH_V2: Route =
+        Route::not_idempotent("files/upload_session/finish_batch_v2");
 }
