@@ -200,16 +200,19 @@ pub enum ErrorKind {
 pub(crate) fn is_tls_failure(error: &(dyn std::error::Error + 'static)) -> bool {
     let mut current = Some(error);
     while let Some(e) = current {
-        if e.downcast_ref::<rustls::Error>().is_some() {
-            return true;
-        }
-        // `io::Error::source` skips the error it wraps: look inside it.
-        if let Some(inner) = e
-            .downcast_ref::<std::io::Error>()
-            .and_then(|io| io.get_ref())
-        {
-            if inner.downcast_ref::<rustls::Error>().is_some() {
+        // `io::Error::source` skips the error it wraps (and I/O errors wrap each other): look
+        // inside each one.
+        let mut inner: &(dyn std::error::Error + 'static) = e;
+        loop {
+            if inner.is::<rustls::Error>() {
                 return true;
+            }
+            match inner
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+            {
+                Some(wrapped) => inner = wrapped,
+                None => break,
             }
         }
         current = e.source();

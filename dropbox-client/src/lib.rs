@@ -49,33 +49,9 @@
 //!   typed: [`models::team_log::FileRequestSubmission`]);
 //! - OAuth 2: `/oauth2/token` (code exchange with or without PKCE, refresh), see [`auth`].
 //!
-//! # Paging
-//! Every cursor-listed route returns one type, a [`Pager`]: `.await` gives the first page,
-//! [`Pager::pages`] every page (each exposes its cursor through [`CursorPage`], to checkpoint),
-//! [`Pager::into_stream`] every item, and [`Pager::resume`] restarts from a saved cursor with
-//! the route's `…/continue`. Nothing is sent until polled; paging stops at `has_more == false`
-//! or a repeated cursor; an error ends the stream. Listed this way: `files/list_folder`,
-//! `files/search_v2`, `file_requests/list_v2`, `sharing/list_shared_links`,
-//! `sharing/list_folder_members`, `team/members/list_v2`, `team_log/get_events`.
-//!
-//! # Idempotency
-//! Every route declares once, next to its name, whether it is safe to repeat
-//! ([`Idempotency`]). The transport reads that declaration: a call whose answer was lost (a
-//! timeout, a connection broken after sending, a truncated body) is repeated only when its route
-//! is [`Idempotency::Idempotent`]; other calls are repeated only where the server certainly did
-//! not act. Reads and `…/continue` are idempotent; creating, moving, copying, deleting and
-//! committing are not. [`Client::rpc_raw`] takes the same declaration explicitly.
-//!
 //! # Raw calls
 //! [`Client::rpc_raw`], [`Client::upload_raw`] and [`Client::download_raw`] call any route by
 //! name with your own types, under the same auth, retries and errors.
-//!
-//! # Errors
-//! One [`Error`] type tells apart a request never sent, a transport failure, an API error
-//! (route, status, `error_summary`, the route's error union, `retry_after`), an auth failure
-//! and an undecodable answer. [`Error::kind`] gives a semantic [`ErrorKind`];
-//! [`ApiError::route_error`] decodes the typed route error. Tokens and secrets never appear in
-//! `Debug` or messages.
 //!
 //! # Network
 //! The builder trusts the bundled web roots, and on request the operating system's roots,
@@ -83,15 +59,68 @@
 //! ([`ClientIdentity`]), a configured [`Proxy`] or the environment's (the default), or takes
 //! your own `reqwest::Client`; see [`network`]. TLS is rustls, without OpenSSL.
 //!
-//! # Retries and limits
-//! One [`RetryPolicy`] honours `Retry-After` and the `retry_after` body field, retries 429,
-//! 5xx (not 501), `too_many_write_operations` and connect errors, and timeouts only for calls
-//! that are safe to repeat; backoff is exponential with jitter, within a total budget; a wait
-//! longer than `max_server_delay` returns [`Error::RateLimited`] instead of sleeping. Expired
+//! # Errors, retries, idempotency and paging: the vocabulary of both clients
+//! This crate and `contentserver-client` share one vocabulary, so a caller can treat failures
+//! and retries on either side alike.
+//!
+//! **Errors.** One [`Error`] type tells apart a request never sent, a transport failure (with
+//! [`TransportKind`] connect/timeout/body/tls), an API error (route, status, `error_summary`,
+//! the route's error union, `retry_after`), an auth failure and an undecodable answer; every
+//! variant names the route. [`ApiError::route_error`] decodes the typed route error.
+//! [`Error::kind`] gives an [`ErrorKind`]:
+//!
+//! | kind | meaning | here |
+//! | --- | --- | --- |
+//! | `NotFound` | the object does not exist | `not_found`, `invalid_cursor`, `reset`, 404 ... |
+//! | `AlreadyExists` | something is already where the call would write | `conflict`, `shared_link_already_exists`, `already_shared` ... |
+//! | `Conflict` | a precondition failed | `incorrect_offset`, `closed`, `not_closed` |
+//! | `PermissionDenied` | not allowed | 403, `no_write_permission`, `missing_scope` ... |
+//! | `Unauthenticated` | no valid token | 401 |
+//! | `InvalidInput` | a bad argument | 400, `malformed_path`, `disallowed_name` ... |
+//! | `InsufficientSpace` | out of space | `insufficient_space`, `insufficient_quota` |
+//! | `RateLimited` | slow down | 429, `too_many_write_operations`; [`Error::RateLimited`] |
+//! | `Unavailable` | the server or network is failing | 5xx, transport errors |
+//! | `ContentMismatch` | bytes do not hash as expected | [`Error::ContentHashMismatch`] |
+//! | `Decode` | the answer could not be understood | [`Error::Decode`] |
+//!
+//! Tokens and secrets ([`Secret`]) never appear in `Debug` or messages, not even when a token
+//! answer fails to decode.
+//!
+//! **Rate limits.** [`Error::RateLimited`] means one thing in both clients: the server asked us
+//! to slow down (429, `too_many_write_operations`, or 503 with `Retry-After`), and the
+//! [`RetryPolicy`] stopped waiting because the hint is longer than `max_server_delay`, waiting
+//! would overrun its budget, or the tries ran out. Nothing was done; come back after
+//! [`Error::retry_after`].
+//!
+//! **Retries.** [`Error::is_retryable`] is the one place that decides; the [`RetryPolicy`]
+//! (same builder in both clients: `never()`, `max_attempts`, `initial_backoff`,
+//! `max_backoff`, `multiplier`, `jitter`, `total_budget`, `max_server_delay`, `on_retry`
+//! with a [`RetryEvent`], `sleep_with`) sets how often and how long. The server's hint is the
+//! `Retry-After` header (seconds or an HTTP date) or the `retry_after` body field. Expired
 //! tokens are refreshed once, by one caller at a time; a refresh that meets a 5xx, a 429 or a
-//! broken connection is itself retried under the same policy. Dropbox's limits: 150 MiB per request
-//! (larger content goes through upload sessions in 8 MiB chunks), sessions live 7 days,
-//! concurrent sessions need 4 MiB-aligned offsets.
+//! broken connection is itself retried under the same policy.
+//!
+//! **Idempotency.** Every route declares once, next to its name, whether it is safe to repeat
+//! ([`Idempotency`]); [`Client::rpc_raw`] takes the same declaration explicitly. Reads and
+//! `…/continue` are idempotent; creating, moving, copying, deleting and committing are not. A
+//! call of an idempotent route is repeated after any transient failure (408, 429, 5xx but 501,
+//! timeouts, broken answers). Any other call is repeated only when the server certainly did not
+//! act: a connect error, a 429, `too_many_write_operations`, a 503 with `Retry-After`. After
+//! any other failure it comes back at once and [`Error::is_in_doubt`] says so: look at the
+//! target before trying again.
+//!
+//! **Paging.** Every cursor-listed route returns one type, a [`Pager`]: `.await` gives the
+//! first page, [`Pager::pages`] every page (each exposes its cursor through [`CursorPage`], to
+//! checkpoint), [`Pager::into_stream`] every item, and [`Pager::resume`] restarts from a saved
+//! cursor with the route's `…/continue`. Nothing is sent until polled; paging stops at
+//! `has_more == false` or a repeated cursor; an error ends the stream. Listed this way:
+//! `files/list_folder`, `files/search_v2`, `file_requests/list_v2`,
+//! `sharing/list_shared_links`, `sharing/list_folder_members`, `team/members/list_v2`,
+//! `team_log/get_events`.
+//!
+//! # Limits
+//! 150 MiB per request (larger content goes through upload sessions in 8 MiB chunks),
+//! sessions live 7 days, concurrent sessions need 4 MiB-aligned offsets.
 
 pub mod api;
 pub mod auth;

@@ -3,12 +3,13 @@
 
 /// Whether sending a call twice has the same effect as sending it once.
 ///
-/// The transport repeats a call whose answer was lost (a timeout, a connection broken after the
-/// request went out, a truncated body) only when its route is [`Idempotent`]; a
-/// [`NotIdempotent`] call is repeated only when the server certainly did not act on it (for
-/// example a connect error), as the [`RetryPolicy`](crate::RetryPolicy) decides. Reads, `*/continue` and writes that name their
-/// target and result (`tags/add`, `properties/overwrite`) are idempotent; anything that creates,
-/// moves, copies or deletes is not.
+/// The transport repeats a call whose answer was lost or unclear (a timeout, a connection broken
+/// after the request went out, a truncated body, a 408 or a 5xx) only when its route is
+/// [`Idempotent`]; a [`NotIdempotent`] call is repeated only when the server certainly did not
+/// act on it (a connect error, a 429, `too_many_write_operations`, a 503 with `Retry-After`),
+/// and otherwise comes back [in doubt](crate::Error::is_in_doubt). Reads, `*/continue` and
+/// writes that name their target and result (`tags/add`, `properties/overwrite`) are
+/// idempotent; anything that creates, moves, copies or deletes is not.
 ///
 /// [`Idempotent`]: Idempotency::Idempotent
 /// [`NotIdempotent`]: Idempotency::NotIdempotent

@@ -17,6 +17,9 @@ use crate::transport::{read_json, to_json, Call, Style};
 
 pub use list_folder::ListFolder;
 
+/// The longest longpoll `backoff` honoured, in seconds.
+const MAX_BACKOFF_SECS: u64 = 15 * 60;
+
 /// The `files` routes. Get it with [`Client::files`].
 #[derive(Debug, Clone)]
 pub struct Files {
@@ -97,7 +100,7 @@ impl Files {
 
     /// `files/list_folder/longpoll` (notify host, no auth): waits up to `timeout` (30..=480 s)
     /// for a change after `cursor`. If the server asked for a `backoff`, the next longpoll of this
-    /// client waits that long before it is sent. Route error: [`ListFolderLongpollError`].
+    /// client waits that long (at most 15 minutes) before it is sent. Route error: [`ListFolderLongpollError`].
     pub async fn list_folder_longpoll(
         &self,
         cursor: impl Into<String>,
@@ -125,9 +128,11 @@ impl Files {
         call.timeout = Some(Duration::from_secs(secs + 90 + 30));
         let resp = self.client.execute(&call).await?;
         let result: ListFolderLongpollResult = read_json(ROUTE, true, resp).await?;
+        // The wait is the server's number: keep it within reason (a longpoll lasts at most
+        // 480 s) so that an absurd value can neither overflow the clock nor stop polling.
         let next = result
             .backoff
-            .map(|s| tokio::time::Instant::now() + Duration::from_secs(s));
+            .map(|s| tokio::time::Instant::now() + Duration::from_secs(s.min(MAX_BACKOFF_SECS)));
         *self
             .client
             .inner

@@ -117,3 +117,42 @@ async fn retry_after_as_a_date_and_huge_hints() {
         .unwrap_err();
     assert_eq!(err.kind(), ErrorKind::RateLimited);
 }
+
+/// A longpoll `backoff` too large for the clock is capped, not added blindly: no panic.
+#[tokio::test]
+async fn an_absurd_longpoll_backoff_does_not_panic() {
+    let server = server().await;
+    Mock::given(method("POST"))
+        .and(path("/2/files/list_folder/longpoll"))
+        .respond_with(json_body(json!({"changes": false, "backoff": u64::MAX})))
+        .mount(&server)
+        .await;
+    let r = client(&server)
+        .files()
+        .list_folder_longpoll("C", std::time::Duration::from_secs(30))
+        .await
+        .unwrap();
+    assert_eq!(r.backoff, Some(u64::MAX));
+}
+
+/// A download whose metadata claims an absurd size does not make `bytes()` reserve it: the
+/// body that arrives is read, and the size check fails cleanly.
+#[tokio::test]
+async fn an_absurd_download_size_is_not_trusted_for_memory() {
+    let server = server().await;
+    let meta =
+        dropbox_client::header_safe_json(&file_json("/a.txt", "a1c10ce0dd78", u64::MAX, None))
+            .unwrap();
+    Mock::given(method("POST"))
+        .and(path("/2/files/download"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Dropbox-API-Result", meta.as_str())
+                .set_body_bytes(b"hello".to_vec()),
+        )
+        .mount(&server)
+        .await;
+    let d = client(&server).files().download("/a.txt").await.unwrap();
+    let err = d.bytes().await.unwrap_err();
+    assert!(err.to_string().contains("ended early"), "{err}");
+}

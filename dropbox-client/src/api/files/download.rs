@@ -45,7 +45,8 @@ impl Download {
 
     /// The whole body in memory (for small files).
     pub async fn bytes(self) -> Result<Bytes> {
-        let mut out = Vec::with_capacity(self.metadata.size as usize);
+        // The size is the server's word: reserve no more than 64 MiB up front on its say-so.
+        let mut out = Vec::with_capacity(self.metadata.size.min(64 << 20) as usize);
         let mut body = self.body;
         while let Some(chunk) = body.next().await {
             out.extend_from_slice(&chunk?);
