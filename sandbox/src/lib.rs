@@ -41,7 +41,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 
 pub use config::{FaultTarget, SandboxConfig, TlsFiles};
-pub use faults::{FaultRule, FaultRuleError, Faults, ServerKind};
+pub use faults::{FaultRule, FaultRuleError, Faults, LostAnswer, ServerKind};
 pub use seed::Seed;
 pub use stats::Stats;
 

@@ -227,3 +227,45 @@ async fn a_long_retry_after_or_lasting_503_ends_the_call() {
     assert_eq!(env.count("GET /api/v2/nodes/{id}"), 3, "every attempt used");
     assert_eq!(retries.load(Ordering::SeqCst), 2);
 }
+
+/// The case adoption exists for: the version is committed, then its answer is lost behind a
+/// proxy's 502 (or a reset). The client does not repeat the POST: the error comes back in
+/// doubt, and the server holds exactly one new version, not two.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_committed_version_whose_answer_is_lost_is_not_repeated() {
+    let env = start().await;
+    let (client, retries) = counting_client(&env, 4);
+    let docs = client.documents();
+    let v1 = Content::new(1000, 31);
+    let doc = docs
+        .create(env.folder("Intake"), "Lost Answer.bin", v1.body())
+        .await
+        .unwrap();
+    for (how, name) in [
+        (sandbox::LostAnswer::Status(502), "502"),
+        (sandbox::LostAnswer::Status(504), "504"),
+        (sandbox::LostAnswer::Reset, "reset"),
+    ] {
+        let before = docs.versions(doc.id).await.unwrap().len();
+        let rule = env
+            .sb
+            .contentserver_faults()
+            .add(FaultRule::lose("POST /api/v2/nodes/{id}/versions", how).with_nth(1))
+            .unwrap();
+        let next = Content::new(2000, 32);
+        let err = docs.add_version(doc.id, next.body()).await.unwrap_err();
+        assert!(err.is_in_doubt(), "{name}: {err:?}");
+        assert!(!err.is_retryable(), "{name}");
+        assert_eq!(env.fired(rule), 1, "{name}");
+        let after = docs.versions(doc.id).await.unwrap();
+        assert_eq!(
+            after.len(),
+            before + 1,
+            "{name}: committed once, never twice"
+        );
+        next.verify(docs.download(doc.id).await.unwrap())
+            .await
+            .unwrap();
+    }
+    assert_eq!(retries.load(Ordering::SeqCst), 0, "no write was repeated");
+}

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use dropbox_client::models::files::CommitInfo;
 use dropbox_client::{Error, ErrorKind, BLOCK_SIZE};
+use futures::TryStreamExt;
 use sandbox::{FaultRule, FaultTarget, SandboxConfig};
 
 use crate::common::{self, builder, calls, digests, fired, generated, start_with};
@@ -137,4 +138,62 @@ async fn long_rate_limits_and_unsafe_repeats_are_reported_not_retried() {
     let err = c.users().get_current_account().await.unwrap_err();
     assert_eq!(err.api().map(|a| a.status), Some(503), "{err:?}");
     assert_eq!(calls(&sb, "/2/users/get_current_account"), 5);
+}
+
+/// The write commits, then its answer is lost (a proxy's 502, a 504, a reset). A single upload
+/// is not idempotent: the client does not repeat it, says the outcome is in doubt, and the file
+/// exists once with the bytes sent.
+#[tokio::test]
+async fn a_committed_upload_whose_answer_is_lost_is_not_repeated() {
+    let sb = start_with(SandboxConfig::new()).await;
+    let c = builder(&sb).access_token(common::TOKEN).build().unwrap();
+    for (i, how) in [
+        sandbox::LostAnswer::Status(502),
+        sandbox::LostAnswer::Status(504),
+        sandbox::LostAnswer::Reset,
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let path = format!("/Suite/Lost/answer-{i}.txt");
+        sb.dropbox_faults()
+            .add(FaultRule::lose("/2/files/upload", how).with_nth(1))
+            .unwrap();
+        let before = calls(&sb, "/2/files/upload");
+        let err = c
+            .files()
+            .upload_bytes(path.as_str(), Bytes::from(format!("lost {i}")))
+            .await
+            .unwrap_err();
+        assert!(err.is_in_doubt(), "{how:?}: {err:?}");
+        assert_eq!(
+            calls(&sb, "/2/files/upload"),
+            before + 1,
+            "{how:?}: not repeated"
+        );
+        let listed = c
+            .files()
+            .list_folder("/Suite/Lost")
+            .into_stream()
+            .try_collect::<Vec<_>>()
+            .await
+            .unwrap();
+        let copies = listed
+            .iter()
+            .filter(|e| {
+                e.path_display()
+                    .is_some_and(|p| p.starts_with(&format!("/Suite/Lost/answer-{i}")))
+            })
+            .count();
+        assert_eq!(copies, 1, "{how:?}: committed once");
+        let got = c
+            .files()
+            .download(path.as_str())
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(&got[..], format!("lost {i}").as_bytes());
+    }
 }

@@ -74,8 +74,8 @@ struct Config {
     flow: FlowConfig,
 }
 
+// No `deny_unknown_fields` here: serde does not support it together with `flatten`.
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct DropboxConfig {
     token: Option<dropbox_client::Secret>,
     refresh_token: Option<dropbox_client::Secret>,
@@ -83,14 +83,29 @@ struct DropboxConfig {
     app_secret: Option<dropbox_client::Secret>,
     /// Base URL override (a proxy, the sandbox binary).
     base_url: Option<String>,
+    #[serde(flatten)]
+    network: NetworkConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
 struct CsConfig {
     url: Option<String>,
     user: Option<String>,
     password: Option<contentserver_client::Secret>,
+    #[serde(flatten)]
+    network: NetworkConfig,
+}
+
+/// How a server is reached, when it is not straight over the public internet.
+#[derive(Debug, Default, Deserialize)]
+struct NetworkConfig {
+    /// A PEM file of private CA certificates to trust besides the bundled roots.
+    ca_file: Option<PathBuf>,
+    /// Trust the operating system's root store as well.
+    #[serde(default)]
+    os_roots: bool,
+    /// An HTTP(S) proxy URL for every call (else the environment's `HTTPS_PROXY`, ...).
+    proxy: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -237,8 +252,18 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
         });
     }
     let mut b = dropbox_client::Client::builder();
-    if let Some(url) = db.and_then(|d| d.base_url.clone()) {
-        b = b.base_url(url.parse()?);
+    if let Some(d) = db {
+        if let Some(url) = &d.base_url {
+            b = b.base_url(url.parse()?);
+        }
+        let n = &d.network;
+        b = b.trust_os_roots(n.os_roots);
+        if let Some(path) = &n.ca_file {
+            b = b.add_ca_certificates(dropbox_client::CaCertificates::from_pem_file(path)?);
+        }
+        if let Some(url) = &n.proxy {
+            b = b.proxy(dropbox_client::Proxy::all(url)?);
+        }
     }
     b = match (token, refresh, app_key) {
         (Some(t), _, _) => b.access_token(t),
@@ -258,9 +283,18 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
                 .into(),
         );
     };
-    let cs = contentserver_client::Client::builder(url.clone())
-        .credentials(Credentials::password(user, password))
-        .build()?;
+    let mut b = contentserver_client::Client::builder(url.clone())
+        .credentials(Credentials::password(user, password));
+    if let Some(n) = cs.map(|c| &c.network) {
+        b = b.trust_os_roots(n.os_roots);
+        if let Some(path) = &n.ca_file {
+            b = b.add_ca_certificates(contentserver_client::CaCertificates::from_pem_file(path)?);
+        }
+        if let Some(url) = &n.proxy {
+            b = b.proxy(contentserver_client::Proxy::all(url)?);
+        }
+    }
+    let cs = b.build()?;
     Ok(Target {
         dropbox,
         cs,

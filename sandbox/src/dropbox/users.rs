@@ -7,19 +7,9 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::auth::{self, Caller};
-use super::state::{Account, NodeKind, Store};
+use super::state::{NodeKind, Store};
 use super::wire::{self, parse, ApiError};
 use super::App;
-
-fn name_json(a: &Account) -> Value {
-    json!({
-        "given_name": a.given,
-        "surname": a.surname,
-        "familiar_name": a.given,
-        "display_name": a.display_name(),
-        "abbreviated_name": format!("{}{}", &a.given[..1], &a.surname[..1]),
-    })
-}
 
 /// `users/get_current_account`.
 pub(crate) fn get_current_account(
@@ -31,7 +21,7 @@ pub(crate) fn get_current_account(
     let a = &store.accounts[caller.account];
     let mut v = json!({
         "account_id": a.account_id,
-        "name": name_json(a),
+        "name": a.name_json(),
         "email": a.email,
         "email_verified": true,
         "disabled": false,
@@ -86,7 +76,7 @@ pub(crate) fn get_account(app: &App, _caller: &Caller, arg: Value) -> Result<Val
         .ok_or(ApiError::tag("no_account"))?;
     Ok(json!({
         "account_id": a.account_id,
-        "name": name_json(a),
+        "name": a.name_json(),
         "email": a.email,
         "email_verified": true,
         "disabled": false,
