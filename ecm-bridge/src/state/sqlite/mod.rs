@@ -546,6 +546,20 @@ mod tests {
         crate::state::conformance_docs::after_reopen(&store).await;
     }
 
+    #[tokio::test]
+    async fn one_handle_serves_both_contracts() {
+        let store: Arc<dyn crate::state::Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let run = store.begin_run("f").await.unwrap();
+        store
+            .set_checkpoint("f", &Checkpoint(format!("after run {run}")))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.checkpoint("f").await.unwrap(),
+            Some(Checkpoint("after run 1".into()))
+        );
+    }
+
     async fn synchronous(store: &SqliteStore) -> i64 {
         store
             .with(|c| c.query_row("PRAGMA synchronous", [], |r| r.get(0)))
