@@ -1,9 +1,12 @@
 //! The state of flows: checkpoints, the map of source versions to target versions, pending
-//! intents, failures, and an append-only audit trail exportable as JSON lines.
+//! intents, failures, and an append-only audit trail exportable as JSON lines; and, for the
+//! core's second shape, one durable record per document with its steps, runs, claims and jobs.
 //!
-//! Two stores implement [`StateStore`]: [`SqliteStore`] (one file, WAL, migrated at open; the
+//! Two stores implement both contracts: [`SqliteStore`] (one file, WAL, migrated at open; the
 //! default) and [`MemoryStore`] (tests, dry experiments). Both keep the same semantics; the
-//! conformance test in this module runs against each.
+//! conformance tests in this module run against each.
+//!
+//! # [`StateStore`]: what the runner uses today
 //!
 //! How the runner uses it, per document: it looks up the latest [`Mapping`] of the source id
 //! (same version → nothing to do); writes an [`Intent`] before the write; then
@@ -11,8 +14,41 @@
 //! appends the audit entry in one transaction. An intent that survives a crash tells the next
 //! run to look for the write at the target ([`crate::sink::Sink::find_existing`]) before
 //! writing again.
+//!
+//! # [`DocumentStore`]: the second shape
+//!
+//! - **One [`DocRecord`] per (flow, source key)** with an explicit [`DocStatus`], and a
+//!   [`HistoryEntry`] per source version and run; [`DocumentStore::after_run`] answers "what
+//!   each document looked like after run N". A path index ([`fold_path`]) finds everything
+//!   under a deleted folder, case-insensitively.
+//! - **Steps with outputs** ([`StepRecord`]): [`DocumentStore::begin_step`] is one conditional
+//!   write ("begin if not begun"), so a step that cannot be repeated runs once; resumption
+//!   reads [`DocumentStore::steps`] and continues at the first one not done.
+//! - **Runs** ([`RunRecord`]) with ids that only grow.
+//! - **Claims with fencing tokens** ([`Claim`]): a worker claims a document, holds a lease,
+//!   and guards its saves with the claim's token ([`DocumentStore::save_record`] with
+//!   `fence`), so a worker whose lease was taken over cannot write late. The lister lease (one
+//!   worker per flow reads the change feed) is a claim on the reserved key [`LISTER_KEY`],
+//!   with the same lease, renew and token rules. Checkpoints per (flow, partition) are written
+//!   by compare-and-set on a version ([`DocumentStore::swap_checkpoint`]).
+//! - **Jobs** ([`Job`]): members, a finished listing, a barrier ([`JobBarrier::ready`]) and a
+//!   finaliser begun once ([`DocumentStore::begin_finalise`], a step on [`job_key`]).
+//!
+//! It is a second trait, not new methods on [`StateStore`], because [`StateStore`] has
+//! implementations outside this crate (wrappers such as a logging store in the runner tests):
+//! new required methods would break them, and default bodies could only be stubs. [`Store`]
+//! names both, and is what the runner will hold (`Arc<dyn Store>`) once it moves over; the
+//! intents, failures, `hooks_done` and string-named steps of [`StateStore`] then retire.
+//! [`SqliteStore`] migrates them into records when it opens an older file.
+//!
+//! The stores never decide a transition: the runner says what a document's status, attempts
+//! and next check are, and when it is dead.
 
+#[cfg(test)]
+mod conformance_docs;
+mod document;
 mod memory;
+mod records;
 mod sqlite;
 
 use std::io::Write;
@@ -24,8 +60,14 @@ use serde::{Deserialize, Serialize};
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, DocRef};
 
+pub use document::{DocumentStore, Store};
 pub use memory::MemoryStore;
-pub use sqlite::SqliteStore;
+pub use records::{
+    fold_path, job_key, BeginStep, CasOutcome, Claim, ClaimOutcome, DocRecord, DocStatus,
+    HistoryEntry, Job, JobBarrier, PartitionCheckpoint, RunCounts, RunId, RunRecord, StepRecord,
+    StepState, LISTER_KEY, STEP_FINALISE,
+};
+pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 /// The post-record step of a sink ([`crate::sink::Sink::run_deferred`], e.g. starting a
 /// workflow), as [`StateStore::step_done`] names it.

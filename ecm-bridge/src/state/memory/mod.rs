@@ -1,4 +1,8 @@
 //! The in-memory state store (tests, dry experiments): everything is lost when it is dropped.
+//! It implements both [`StateStore`] and [`crate::state::DocumentStore`] (in `docs`); the two
+//! keep separate state (nothing is migrated in memory).
+
+mod docs;
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::{Mutex, MutexGuard};
@@ -22,10 +26,11 @@ struct Inner {
     steps: std::collections::HashSet<(String, String, String)>,
 }
 
-/// A [`StateStore`] in memory.
+/// A [`StateStore`] and [`crate::state::DocumentStore`] in memory.
 #[derive(Default)]
 pub struct MemoryStore {
     inner: Mutex<Inner>,
+    docs: Mutex<docs::Docs>,
 }
 
 impl std::fmt::Debug for MemoryStore {
@@ -42,6 +47,10 @@ impl MemoryStore {
 
     fn lock(&self) -> MutexGuard<'_, Inner> {
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn docs(&self) -> MutexGuard<'_, docs::Docs> {
+        self.docs.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -216,5 +225,11 @@ mod tests {
     #[tokio::test]
     async fn conforms() {
         super::super::conformance::run(&super::MemoryStore::new()).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn conforms_as_a_document_store() {
+        let store = std::sync::Arc::new(super::MemoryStore::new());
+        super::super::conformance_docs::run(store).await;
     }
 }

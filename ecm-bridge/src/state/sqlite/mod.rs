@@ -1,5 +1,19 @@
 //! The SQLite state store: one file, WAL journal, schema migrated at open (`PRAGMA
-//! user_version`). Calls run on tokio's blocking pool so they never stall the runtime.
+//! user_version`, see `schema`). Calls run on tokio's blocking pool so they never stall the
+//! runtime. It implements [`StateStore`] here and [`crate::state::DocumentStore`] in `docs`.
+//!
+//! Durability: by default every commit is synced to disk (`synchronous = FULL`, in WAL mode
+//! the WAL is synced at each commit), so a record the store has acknowledged survives a power
+//! loss. [`Synchronous::Normal`] is the opt-in for speed: WAL mode still keeps the file
+//! consistent, but a power loss (not a process crash) can drop the last commits, i.e. the
+//! latest records, steps and checkpoints, and the next run repeats that work (adopting writes
+//! it finds at the target).
+
+mod docs;
+#[cfg(test)]
+mod migration_tests;
+mod rows;
+mod schema;
 
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -11,69 +25,26 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use super::{AuditEntry, Failure, Intent, Mapping, NewFailure, StateStore};
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, DocRef};
+use schema::migrate;
 
-/// Schema versions, applied in order; `user_version` says how many ran.
-const MIGRATIONS: &[&str] = &[
-    // 1: the first schema.
-    "CREATE TABLE checkpoints (
-         flow TEXT PRIMARY KEY,
-         checkpoint TEXT NOT NULL,
-         updated TEXT NOT NULL
-     );
-     CREATE TABLE mappings (
-         id INTEGER PRIMARY KEY AUTOINCREMENT,
-         flow TEXT NOT NULL,
-         source_key TEXT NOT NULL,
-         source TEXT NOT NULL,
-         target TEXT NOT NULL,
-         location TEXT NOT NULL,
-         hooks_done INTEGER NOT NULL DEFAULT 0,
-         recorded TEXT NOT NULL,
-         UNIQUE (flow, source)
-     );
-     CREATE INDEX mappings_by_key ON mappings (flow, source_key, id);
-     CREATE TABLE intents (
-         flow TEXT NOT NULL,
-         source_key TEXT NOT NULL,
-         source TEXT NOT NULL,
-         started TEXT NOT NULL,
-         PRIMARY KEY (flow, source_key)
-     );
-     CREATE TABLE failures (
-         flow TEXT NOT NULL,
-         source_key TEXT NOT NULL,
-         source TEXT NOT NULL,
-         path TEXT,
-         error TEXT NOT NULL,
-         attempts INTEGER NOT NULL,
-         dead INTEGER NOT NULL,
-         updated TEXT NOT NULL,
-         PRIMARY KEY (flow, source_key)
-     );
-     CREATE TABLE audit (
-         id INTEGER PRIMARY KEY AUTOINCREMENT,
-         time TEXT NOT NULL,
-         flow TEXT NOT NULL,
-         source TEXT NOT NULL,
-         source_hash TEXT,
-         path TEXT,
-         target TEXT,
-         account TEXT,
-         action TEXT NOT NULL,
-         outcome TEXT NOT NULL
-     );
-     CREATE INDEX audit_by_flow ON audit (flow, id);",
-    // 2: post-record steps (the sink's workflow start) done per source version.
-    "CREATE TABLE steps (
-         flow TEXT NOT NULL,
-         source TEXT NOT NULL,
-         step TEXT NOT NULL,
-         done TEXT NOT NULL,
-         PRIMARY KEY (flow, source, step)
-     );",
-];
+/// How SQLite syncs commits to disk (`PRAGMA synchronous`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Synchronous {
+    /// Every commit is on disk before it is acknowledged (`FULL`); the default.
+    #[default]
+    Full,
+    /// Faster: a power loss can drop the last commits (`NORMAL`; the file stays consistent).
+    Normal,
+}
 
-/// A [`StateStore`] in one SQLite file.
+/// How [`SqliteStore::open_with`] opens a file.
+#[derive(Debug, Clone, Default)]
+pub struct SqliteOptions {
+    /// The sync level; [`Synchronous::Full`] unless chosen otherwise.
+    pub synchronous: Synchronous,
+}
+
+/// A [`StateStore`] and [`crate::state::DocumentStore`] in one SQLite file.
 #[derive(Clone)]
 pub struct SqliteStore {
     conn: Arc<Mutex<Connection>>,
@@ -85,7 +56,7 @@ impl std::fmt::Debug for SqliteStore {
     }
 }
 
-fn parse_ref(s: String) -> rusqlite::Result<DocRef> {
+pub(super) fn parse_ref(s: String) -> rusqlite::Result<DocRef> {
     DocRef::parse_marker(&s).ok_or_else(|| {
         rusqlite::Error::FromSqlConversionFailure(
             0,
@@ -95,7 +66,7 @@ fn parse_ref(s: String) -> rusqlite::Result<DocRef> {
     })
 }
 
-fn parse_time(s: String) -> rusqlite::Result<DateTime<Utc>> {
+pub(super) fn parse_time(s: String) -> rusqlite::Result<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(&s)
         .map(|t| t.with_timezone(&Utc))
         .map_err(|e| {
@@ -105,6 +76,12 @@ fn parse_time(s: String) -> rusqlite::Result<DateTime<Utc>> {
 
 fn time(t: &DateTime<Utc>) -> String {
     t.to_rfc3339()
+}
+
+/// The time format of the document store's tables: fixed width (nine fraction digits, `Z`),
+/// so that text order is time order and nothing is lost on the way back.
+pub(super) fn ts(t: &DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
 fn mapping_row(row: &Row<'_>) -> rusqlite::Result<Mapping> {
@@ -148,18 +125,28 @@ fn insert_audit(conn: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
 }
 
 impl SqliteStore {
-    /// Opens (or creates) the store at `path` and migrates its schema.
+    /// Opens (or creates) the store at `path` and migrates its schema, with every commit
+    /// synced ([`Synchronous::Full`]).
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        Self::open_with(path, &SqliteOptions::default())
+    }
+
+    /// Opens (or creates) the store at `path` with `options`, and migrates its schema.
+    pub fn open_with(path: impl AsRef<Path>, options: &SqliteOptions) -> Result<Self> {
         let conn = Connection::open(path)?;
-        Self::init(conn, true)
+        Self::init(conn, true, options)
     }
 
     /// A store in memory (same SQL, nothing on disk).
     pub fn open_in_memory() -> Result<Self> {
-        Self::init(Connection::open_in_memory()?, false)
+        Self::init(
+            Connection::open_in_memory()?,
+            false,
+            &SqliteOptions::default(),
+        )
     }
 
-    fn init(conn: Connection, wal: bool) -> Result<Self> {
+    fn init(conn: Connection, wal: bool, options: &SqliteOptions) -> Result<Self> {
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         if wal {
             let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
@@ -167,7 +154,13 @@ impl SqliteStore {
                 tracing::warn!(mode, "state store: WAL journal not available");
             }
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+        let sync = match options.synchronous {
+            Synchronous::Full => "FULL",
+            Synchronous::Normal => "NORMAL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = {sync}; PRAGMA foreign_keys = ON;"
+        ))?;
         let mut conn = conn;
         migrate(&mut conn)?;
         Ok(SqliteStore {
@@ -176,7 +169,7 @@ impl SqliteStore {
     }
 
     /// Runs `f` with the connection on the blocking pool.
-    async fn with<T, F>(&self, f: F) -> Result<T>
+    pub(super) async fn with<T, F>(&self, f: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> rusqlite::Result<T> + Send + 'static,
@@ -189,25 +182,25 @@ impl SqliteStore {
         .await
         .map_err(|e| Error::State(format!("state store task failed: {e}")))?
     }
-}
 
-fn migrate(conn: &mut Connection) -> Result<()> {
-    let version: usize =
-        conn.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))? as usize;
-    if version > MIGRATIONS.len() {
-        return Err(Error::State(format!(
-            "the state file has schema version {version}, newer than this program's {}",
-            MIGRATIONS.len()
-        )));
+    /// Runs `f` with the connection on the blocking pool; an error says it came from `what`
+    /// (the trait method).
+    pub(super) async fn call<T, F>(&self, what: &'static str, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let conn = self.conn.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut guard = conn.lock().unwrap_or_else(|e| e.into_inner());
+            f(&mut guard).map_err(|e| match e {
+                Error::State(m) => Error::State(format!("{what}: {m}")),
+                other => other,
+            })
+        })
+        .await
+        .map_err(|e| Error::State(format!("{what}: state store task failed: {e}")))?
     }
-    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version) {
-        let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
-        tx.commit()?;
-        tracing::info!(version = i + 1, "state store schema migrated");
-    }
-    Ok(())
 }
 
 const MAPPING_COLS: &str = "source, target, location, hooks_done, recorded";
@@ -533,6 +526,68 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(mode, "wal");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn conforms_as_a_document_store_in_memory() {
+        let store = Arc::new(SqliteStore::open_in_memory().unwrap());
+        crate::state::conformance_docs::run(store).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn conforms_as_a_document_store_on_disk_and_survives_reopen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        {
+            let store = Arc::new(SqliteStore::open(&path).unwrap());
+            crate::state::conformance_docs::run(store).await;
+        }
+        let store = SqliteStore::open(&path).unwrap();
+        crate::state::conformance_docs::after_reopen(&store).await;
+    }
+
+    #[tokio::test]
+    async fn one_handle_serves_both_contracts() {
+        let store: Arc<dyn crate::state::Store> = Arc::new(SqliteStore::open_in_memory().unwrap());
+        let run = store.begin_run("f").await.unwrap();
+        store
+            .set_checkpoint("f", &Checkpoint(format!("after run {run}")))
+            .await
+            .unwrap();
+        assert_eq!(
+            store.checkpoint("f").await.unwrap(),
+            Some(Checkpoint("after run 1".into()))
+        );
+    }
+
+    async fn synchronous(store: &SqliteStore) -> i64 {
+        store
+            .with(|c| c.query_row("PRAGMA synchronous", [], |r| r.get(0)))
+            .await
+            .unwrap()
+    }
+
+    #[tokio::test]
+    async fn commits_are_synced_unless_normal_is_chosen() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("state.db");
+        // 2 is FULL, 1 is NORMAL.
+        assert_eq!(synchronous(&SqliteStore::open(&path).unwrap()).await, 2);
+        let normal = SqliteOptions {
+            synchronous: Synchronous::Normal,
+        };
+        let store = SqliteStore::open_with(&path, &normal).unwrap();
+        assert_eq!(synchronous(&store).await, 1);
+        drop(store);
+        assert_eq!(
+            synchronous(&SqliteStore::open(&path).unwrap()).await,
+            2,
+            "the choice is per connection, not kept in the file"
+        );
+        assert_eq!(
+            synchronous(&SqliteStore::open_in_memory().unwrap()).await,
+            2
+        );
     }
 
     #[tokio::test]
