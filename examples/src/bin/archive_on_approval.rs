@@ -74,8 +74,8 @@ struct Config {
     flow: FlowConfig,
 }
 
-// No `deny_unknown_fields` here: serde does not support it together with `flatten`.
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct DropboxConfig {
     token: Option<dropbox_client::Secret>,
     refresh_token: Option<dropbox_client::Secret>,
@@ -83,21 +83,24 @@ struct DropboxConfig {
     app_secret: Option<dropbox_client::Secret>,
     /// Base URL override (a proxy, the sandbox binary).
     base_url: Option<String>,
-    #[serde(flatten)]
+    #[serde(default)]
     network: NetworkConfig,
 }
 
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct CsConfig {
     url: Option<String>,
     user: Option<String>,
     password: Option<contentserver_client::Secret>,
-    #[serde(flatten)]
+    #[serde(default)]
     network: NetworkConfig,
 }
 
-/// How a server is reached, when it is not straight over the public internet.
+/// How a server is reached, when it is not straight over the public internet
+/// (`[dropbox.network]`, `[contentserver.network]`).
 #[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct NetworkConfig {
     /// A PEM file of private CA certificates to trust besides the bundled roots.
     ca_file: Option<PathBuf>,
@@ -603,6 +606,21 @@ password = "password-value"
             .as_ref()
             .and_then(|c| c.password.as_ref());
         assert_eq!(password.map(|p| p.expose()), Some("password-value"));
+    }
+
+    /// The bundled configuration parses, and a server's `network` table is read.
+    #[test]
+    fn bundled_and_network_configs_parse() {
+        parse_config(include_str!("../../config/archive.toml")).unwrap();
+        let config = parse_config(
+            "[contentserver]\nurl = \"https://cs\"\n[contentserver.network]\nca_file = \"/ca.pem\"\nos_roots = true\nproxy = \"http://p:3128\"\n",
+        )
+        .unwrap();
+        let n = &config.contentserver.as_ref().unwrap().network;
+        assert_eq!(n.ca_file.as_deref(), Some(Path::new("/ca.pem")));
+        assert!(n.os_roots);
+        assert_eq!(n.proxy.as_deref(), Some("http://p:3128"));
+        assert!(parse_config("[dropbox.network]\ncafile = \"x\"\n").is_err());
     }
 
     /// Broken configurations: the error names the line and column, and no secret of the file
