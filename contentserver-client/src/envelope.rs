@@ -17,9 +17,10 @@ impl Json {
             status: self.status,
             reason: reason.into(),
             excerpt: excerpt(&self.value.to_string()),
+            // A JSON answer of the wrong shape will not change on a repeat, so it is not
+            // retried (`not_json` is false); `repeatable` says whether it is in doubt.
             not_json: false,
-            // A JSON answer of the wrong shape will not change on a repeat.
-            repeatable: false,
+            repeatable: self.repeatable,
         }
     }
 
@@ -145,6 +146,7 @@ mod tests {
             status: 200,
             value,
             ticket: None,
+            repeatable: true,
         }
     }
 

@@ -111,8 +111,9 @@ pub enum Error {
         method: Method,
         /// Path of the request under the base URL.
         path: String,
-        /// The server's `Retry-After` hint.
-        retry_after: Option<Duration>,
+        /// How long to wait before coming back: the server's `Retry-After`, or the policy's
+        /// next wait when the server gave none.
+        retry_after: Duration,
     },
 
     /// A retryable failure happened on an upload whose body is a one-shot stream: it cannot be
@@ -150,7 +151,7 @@ impl fmt::Display for TransportKind {
             TransportKind::Timeout => "timeout",
             TransportKind::Body => "body",
             TransportKind::Tls => "tls",
-            TransportKind::Other => "transport",
+            TransportKind::Other => "other",
         })
     }
 }
@@ -393,7 +394,8 @@ impl Error {
     /// The server's `Retry-After` hint, if any.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
-            Error::Api { retry_after, .. } | Error::RateLimited { retry_after, .. } => *retry_after,
+            Error::Api { retry_after, .. } => *retry_after,
+            Error::RateLimited { retry_after, .. } => Some(*retry_after),
             Error::NotRetried { source } => source.retry_after(),
             _ => None,
         }

@@ -103,7 +103,8 @@ fn ignored_page(page_no: u64, what: &str) -> Error {
         reason: format!("asked for page {page_no}, {what}: the server ignores paging"),
         excerpt: String::new(),
         not_json: false,
-        repeatable: false,
+        // A listing reads: not in doubt (and not retried, as the answer is JSON).
+        repeatable: true,
     }
 }
 

@@ -116,6 +116,14 @@ impl RawRequest {
         self
     }
 
+    /// Declares a PUT or DELETE unsafe to repeat: it moves something on (initiates a process,
+    /// acts on a task), so a lost answer must not be repaired by sending it again. It is then
+    /// treated like a write POST.
+    pub fn unsafe_to_repeat(mut self) -> Self {
+        self.call = self.call.unsafe_to_repeat();
+        self
+    }
+
     /// Sends the request as multipart with a streamed file part named `file`.
     pub fn file(
         mut self,

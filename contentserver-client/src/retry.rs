@@ -194,31 +194,27 @@ impl RetryPolicy {
     }
 
     /// Decides what to do after try `attempt` failed with `error`, `elapsed` into the call.
+    ///
+    /// The wait is `max(server hint, jittered backoff)`. The policy stops when the hint is
+    /// longer than `max_server_delay`, the tries ran out, or the wait would overrun the budget;
+    /// a stop on a rate limit is [`Decision::RateLimited`] with that wait, any other stop
+    /// [`Decision::GiveUp`].
     pub(crate) fn decide(&self, attempt: u32, elapsed: Duration, error: &Error) -> Decision {
         if !error.is_retryable() {
             return Decision::GiveUp;
         }
         let hint = error.retry_after();
-        let slow_down = |h: Option<Duration>| match h {
-            Some(h) if is_rate_limit(error) => Decision::RateLimited(Some(h)),
-            None if is_rate_limit(error) => Decision::RateLimited(None),
-            _ => Decision::GiveUp,
-        };
-        if let Some(h) = hint {
-            if h > self.max_server_delay || elapsed.saturating_add(h) > self.total_budget {
-                return slow_down(Some(h));
-            }
-        }
-        if attempt >= self.max_attempts {
-            return slow_down(hint);
-        }
         let computed = self.backoff(attempt);
         let jittered = computed.mul_f64(1.0 - self.jitter * fastrand::f64());
         let delay = hint.map_or(jittered, |h| h.max(jittered));
-        if elapsed.saturating_add(delay) > self.total_budget {
-            return slow_down(hint);
+        let stop = hint.is_some_and(|h| h > self.max_server_delay)
+            || attempt >= self.max_attempts
+            || elapsed.saturating_add(delay) > self.total_budget;
+        match (stop, is_rate_limit(error)) {
+            (false, _) => Decision::Wait(delay),
+            (true, true) => Decision::RateLimited(delay),
+            (true, false) => Decision::GiveUp,
         }
-        Decision::Wait(delay)
     }
 }
 
@@ -242,8 +238,8 @@ pub(crate) enum Decision {
     Wait(Duration),
     /// Stop and return the error as it is.
     GiveUp,
-    /// Stop and tell the caller to come back after this long (when the server said).
-    RateLimited(Option<Duration>),
+    /// Stop and tell the caller to come back after this long.
+    RateLimited(Duration),
 }
 
 /// Parses a `Retry-After` header value: delta seconds or an HTTP date.
@@ -309,9 +305,9 @@ mod tests {
             Decision::Wait(Duration::from_secs(7))
         );
         // Too long a hint: come back later, at once.
-        let long = Some(Duration::from_secs(600));
+        let long = Duration::from_secs(600);
         assert_eq!(
-            p.decide(1, Duration::ZERO, &unavailable(long)),
+            p.decide(1, Duration::ZERO, &unavailable(Some(long))),
             Decision::RateLimited(long)
         );
         // Attempts exhausted: a 503 without a hint is a plain failure, a 429 a rate limit.
@@ -321,7 +317,13 @@ mod tests {
         );
         assert_eq!(
             p.decide(5, Duration::ZERO, &answer(429, None, false)),
-            Decision::RateLimited(None)
+            Decision::RateLimited(Duration::from_secs(16)),
+            "without a hint, come back after the policy's next wait"
+        );
+        // A gateway error with a long hint is not a rate limit: it is returned as it is.
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &answer(502, Some(long), true)),
+            Decision::GiveUp
         );
         // Budget exhausted.
         assert_eq!(

@@ -229,6 +229,9 @@ pub(crate) struct Json {
     pub(crate) value: Value,
     /// The `OTCSTicket` response header, if any.
     pub(crate) ticket: Option<Secret>,
+    /// Whether the call was safe to repeat ([`Call::repeatable`]): a write whose answer cannot
+    /// be read is in doubt, a read is not.
+    pub(crate) repeatable: bool,
 }
 
 /// A successful answer whose body has not been read.
@@ -507,6 +510,7 @@ impl Transport {
                     status: status.as_u16(),
                     value,
                     ticket: refreshed,
+                    repeatable: call.repeatable(),
                 }))
             }
             Want::Stream => Ok(Outcome::Stream(Streamed {

@@ -401,3 +401,94 @@ async fn a_raw_post_declared_safe_is_repeated() {
     assert_eq!(err.kind(), ErrorKind::Unavailable);
     assert!(!err.is_in_doubt());
 }
+
+/// The PUTs that move something on (acting on a task, initiating a draft process) are not
+/// repeated after a gateway error, and neither is a raw PUT declared unsafe; a plain PUT is.
+#[tokio::test]
+async fn puts_that_move_something_on_are_not_repeated() {
+    use contentserver_client::api::processes::TaskRef;
+    let server = MockServer::start().await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/processes/7/subprocesses/7/tasks/9"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/api/v2/draftprocesses"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"results": {"draftprocess_id": 56}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/api/v1/forms/draftprocesses/update"))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"data": {"comments_on": false}})),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/draftprocesses/56"))
+        .respond_with(ResponseTemplate::new(504))
+        .mount(&server)
+        .await;
+    Mock::given(method("PUT"))
+        .and(path("/api/v2/nodes/5"))
+        .respond_with(ResponseTemplate::new(502))
+        .mount(&server)
+        .await;
+    let client = ticket_client(&server, "", "T1");
+    let count = |p: &'static str| {
+        let server = &server;
+        async move {
+            let reqs = server.received_requests().await.unwrap();
+            reqs.iter()
+                .filter(|r| r.method.as_str() == "PUT" && r.url.path() == p)
+                .count()
+        }
+    };
+    let task = TaskRef {
+        process_id: 7,
+        subprocess_id: 7,
+        task_id: 9,
+    };
+    let err = client.workflows().approve(task).await.unwrap_err();
+    assert!(err.is_in_doubt(), "{err:?}");
+    assert_eq!(count("/api/v2/processes/7/subprocesses/7/tasks/9").await, 1);
+
+    let err = client.workflows().start(128).await.unwrap_err();
+    assert!(err.is_in_doubt(), "{err:?}");
+    assert_eq!(count("/api/v2/draftprocesses/56").await, 1);
+
+    let err = client
+        .raw()
+        .put("api/v2/nodes/5")
+        .unsafe_to_repeat()
+        .send()
+        .await
+        .unwrap_err();
+    assert!(err.is_in_doubt(), "{err:?}");
+    assert_eq!(count("/api/v2/nodes/5").await, 1);
+    // A plain PUT (a rename) is idempotent: repeated, and never in doubt.
+    let err = client.nodes().rename(5, "x").await.unwrap_err();
+    assert!(!err.is_in_doubt(), "{err:?}");
+    assert_eq!(count("/api/v2/nodes/5").await, 4);
+}
+
+/// A JSON answer of the wrong shape to a read is not in doubt (nothing could have been done);
+/// to a write it is (the server answered 200: it acted, but what it made is unknown).
+#[tokio::test]
+async fn a_wrong_shape_is_in_doubt_only_for_a_write() {
+    let server = MockServer::start().await;
+    Mock::given(wiremock::matchers::any())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"results": "not a node"})))
+        .mount(&server)
+        .await;
+    let client = ticket_client(&server, "", "T1");
+    let read = client.nodes().get(5).await.unwrap_err();
+    assert_eq!(read.kind(), ErrorKind::Decode, "{read:?}");
+    assert!(!read.is_in_doubt());
+    let write = client.nodes().create_folder(5, "x").await.unwrap_err();
+    assert_eq!(write.kind(), ErrorKind::Decode, "{write:?}");
+    assert!(write.is_in_doubt());
+}

@@ -158,7 +158,7 @@ async fn attribute_search_and_the_paged_process_listing() {
         .and(path(format!("{p}/api/v2/search")))
         .and(FieldIs(
             "where",
-            "OTSubType:144 and Attr_9830_2:\"Say \\\"hi\\\"\" and Attr_9830_3_5:\"2026-01-15\""
+            "(OTSubType:144) and OTName:\"Q1\" and Attr_9830_2:\"Say \\\"hi\\\"\" and Attr_9830_3_5:\"2026-01-15\""
                 .into(),
         ))
         .and(FieldIs("lookfor", "complexquery".into()))
@@ -190,6 +190,7 @@ async fn attribute_search_and_the_paged_process_listing() {
     let hits: Vec<_> = client
         .search()
         .query("OTSubType:144")
+        .by_name("Q1")
         .attribute(AttrKey::attr(9830, 2), "Say \"hi\"")
         .attribute(
             AttrKey::set_row(9830, 3, 4, 5),

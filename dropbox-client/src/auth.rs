@@ -243,6 +243,7 @@ impl OAuthApp {
                     e.column()
                 ),
                 excerpt: format!("<{} bytes withheld: they may hold a token>", bytes.len()),
+                repeatable: idempotent,
             });
         }
         #[derive(Deserialize)]

@@ -73,6 +73,10 @@ pub enum Error {
         message: String,
         /// The first bytes of the body, as text.
         excerpt: String,
+        /// Whether the route is idempotent. A successful answer that cannot be read means the
+        /// server acted: for a route that is not idempotent the outcome is
+        /// [in doubt](Error::is_in_doubt).
+        repeatable: bool,
     },
     /// The bytes that arrived do not hash to what was expected.
     #[error("{route}: content hash mismatch: expected {expected}, got {actual}")]
@@ -308,14 +312,15 @@ impl Error {
     }
 
     /// Whether the request reached the server and may have been carried out although the call
-    /// failed: a call of a route that is not idempotent that timed out, whose answer broke, or
-    /// that got a 408, a 5xx (but 501) or a 503 without `Retry-After`. The client never repeats
+    /// failed: a call of a route that is not idempotent that timed out, whose answer broke or
+    /// could not be decoded, or that got a 408, a 5xx (but 501) or a 503 without `Retry-After`. The client never repeats
     /// such a call; look at the target (does the file exist, at which rev?) before trying again.
     pub fn is_in_doubt(&self) -> bool {
         match self {
             Error::Transport {
                 kind, repeatable, ..
             } => !*repeatable && !matches!(kind, TransportKind::Connect | TransportKind::Tls),
+            Error::Decode { repeatable, .. } => !*repeatable,
             Error::Api(api) => {
                 !api.repeatable
                     && match api.status {
@@ -379,11 +384,13 @@ impl Error {
         }
     }
 
+    /// A decode error about an answer that changes nothing (a read, a job check, a header).
     pub(crate) fn decode(route: &str, message: impl fmt::Display, body: &[u8]) -> Self {
         Error::Decode {
             route: route.to_owned(),
             message: message.to_string(),
             excerpt: excerpt(body),
+            repeatable: true,
         }
     }
 

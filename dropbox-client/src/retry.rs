@@ -195,32 +195,27 @@ impl RetryPolicy {
     }
 
     /// Decides what to do after try `attempt` failed with `error`, `elapsed` into the call.
+    ///
+    /// The wait is `max(server hint, jittered backoff)`. The policy stops when the hint is
+    /// longer than `max_server_delay`, the tries ran out, or the wait would overrun the budget;
+    /// a stop on a rate limit is [`Decision::RateLimited`] with that wait, any other stop
+    /// [`Decision::GiveUp`].
     pub(crate) fn decide(&self, attempt: u32, elapsed: Duration, error: &Error) -> Decision {
         if !error.is_retryable() {
             return Decision::GiveUp;
         }
         let hint = error.retry_after();
-        if let Some(hint) = hint {
-            if hint > self.max_server_delay || elapsed.saturating_add(hint) > self.total_budget {
-                return Decision::RateLimited(hint);
-            }
-        }
-        if attempt >= self.max_attempts {
-            return match hint {
-                Some(h) if is_rate_limit(error) => Decision::RateLimited(h),
-                _ => Decision::GiveUp,
-            };
-        }
         let computed = self.backoff(attempt);
         let jittered = computed.mul_f64(1.0 - self.jitter * fastrand::f64());
         let delay = hint.map_or(jittered, |h| h.max(jittered));
-        if elapsed.saturating_add(delay) > self.total_budget {
-            return match hint {
-                Some(h) if is_rate_limit(error) => Decision::RateLimited(h),
-                _ => Decision::GiveUp,
-            };
+        let stop = hint.is_some_and(|h| h > self.max_server_delay)
+            || attempt >= self.max_attempts
+            || elapsed.saturating_add(delay) > self.total_budget;
+        match (stop, is_rate_limit(error)) {
+            (false, _) => Decision::Wait(delay),
+            (true, true) => Decision::RateLimited(delay),
+            (true, false) => Decision::GiveUp,
         }
-        Decision::Wait(delay)
     }
 }
 
@@ -313,6 +308,15 @@ mod tests {
         assert_eq!(
             p.decide(1, Duration::ZERO, &write(503, Some(3600))),
             Decision::RateLimited(Duration::from_secs(3600))
+        );
+    }
+
+    #[test]
+    fn a_long_hint_on_a_gateway_error_is_not_a_rate_limit() {
+        let p = RetryPolicy::default().max_server_delay(Duration::from_secs(10));
+        assert_eq!(
+            p.decide(1, Duration::ZERO, &api(502, Some(300))),
+            Decision::GiveUp
         );
     }
 

@@ -25,8 +25,8 @@ pub(crate) enum Style {
     Download,
 }
 
-/// Everything needed to send (and resend) one call.
-#[derive(Debug)]
+/// Everything needed to send (and resend) one call. Its `Debug` leaves out the argument,
+/// which can hold a secret (a link password).
 pub(crate) struct Call<'a> {
     pub route: &'a str,
     pub host: Host,
@@ -44,6 +44,17 @@ pub(crate) struct Call<'a> {
     pub range: Option<String>,
     /// Overrides the client's per-request time limit.
     pub timeout: Option<Duration>,
+}
+
+impl std::fmt::Debug for Call<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("route", &self.route)
+            .field("host", &self.host)
+            .field("style", &self.style)
+            .field("idempotent", &self.idempotent)
+            .finish_non_exhaustive()
+    }
 }
 
 impl<'a> Call<'a> {
@@ -104,7 +115,20 @@ pub(crate) async fn read_json<R: DeserializeOwned>(
         .bytes()
         .await
         .map_err(|e| Error::transport(route, idempotent, e))?;
-    from_json(route, &body)
+    from_json(route, &body).map_err(|e| match e {
+        Error::Decode {
+            route,
+            message,
+            excerpt,
+            ..
+        } => Error::Decode {
+            route,
+            message,
+            excerpt,
+            repeatable: idempotent,
+        },
+        other => other,
+    })
 }
 
 pub(crate) fn from_json<R: DeserializeOwned>(route: &str, body: &[u8]) -> Result<R> {

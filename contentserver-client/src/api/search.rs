@@ -73,6 +73,8 @@ pub struct SearchHit {
 pub struct Search {
     client: Client,
     query: Option<String>,
+    /// LQL conditions joined to `query` with `and` (by name, by attribute).
+    conditions: Vec<String>,
     lookfor: Option<LookFor>,
     within: Option<Within>,
     modifier: Option<String>,
@@ -86,6 +88,7 @@ impl Search {
         Search {
             client,
             query: None,
+            conditions: Vec::new(),
             lookfor: None,
             within: None,
             modifier: None,
@@ -101,12 +104,33 @@ impl Search {
         self
     }
 
-    /// Searches by exact name: `where` = `OTName:"<name>"` as an LQL query. (How LQL escapes
-    /// quotes is UNCONFIRMED; embedded `"` are escaped with `\`.)
-    pub fn by_name(mut self, name: &str) -> Self {
-        self.query = Some(format!("OTName:\"{}\"", name.replace('"', "\\\"")));
+    /// Searches by exact name: the LQL condition `OTName:"<name>"`, joined with `and` to the
+    /// conditions so far. (How LQL escapes quotes is UNCONFIRMED; embedded `"` are escaped
+    /// with `\`.)
+    pub fn by_name(self, name: &str) -> Self {
+        self.and(format!("OTName:\"{}\"", name.replace('"', "\\\"")))
+    }
+
+    /// Adds an LQL condition, joined with `and` to the query and the other conditions.
+    fn and(mut self, clause: String) -> Self {
+        self.conditions.push(clause);
         self.lookfor = Some(LookFor::ComplexQuery);
         self
+    }
+
+    /// The `where` of the request: the query (in parentheses when conditions follow, so that
+    /// `a or b` stays one condition) and the conditions, joined with `and`.
+    fn where_clause(&self) -> Option<String> {
+        let query = self.query.as_deref().filter(|q| !q.trim().is_empty());
+        match (query, self.conditions.is_empty()) {
+            (None, true) => None,
+            (Some(q), true) => Some(q.to_owned()),
+            (q, false) => {
+                let mut parts: Vec<String> = q.map(|q| format!("({q})")).into_iter().collect();
+                parts.extend(self.conditions.iter().cloned());
+                Some(parts.join(" and "))
+            }
+        }
     }
 
     /// Adds the condition "category attribute `key` has `value`": the LQL region query
@@ -152,13 +176,8 @@ impl Search {
                 AttrValue::DateTime(d) => d.format("%Y-%m-%d").to_string(),
                 other => other.scalar_text(),
             };
-            let clause = format!("{region}:\"{}\"", text.replace('"', "\\\""));
-            self.query = Some(match self.query.take() {
-                Some(q) if !q.trim().is_empty() => format!("{q} and {clause}"),
-                _ => clause,
-            });
+            self = self.and(format!("{region}:\"{}\"", text.replace('"', "\\\"")));
         }
-        self.lookfor = Some(LookFor::ComplexQuery);
         self
     }
 
@@ -200,12 +219,12 @@ impl Search {
 
     /// Fetches one page (1-based).
     pub async fn page(&self, page: u64) -> Result<Page<SearchHit>> {
-        let Some(query) = &self.query else {
+        let Some(query) = self.where_clause() else {
             return Err(Error::invalid("a search needs a query"));
         };
         let mut call = Call::post("api/v2/search")
             .safe_to_repeat()
-            .form("where", query)
+            .form("where", &query)
             .form_opt("lookfor", self.lookfor.map(LookFor::as_str))
             .form_opt("within", self.within.map(Within::as_str))
             .form_opt("modifier", self.modifier.as_ref())

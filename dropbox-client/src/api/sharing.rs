@@ -1,8 +1,6 @@
 //! Routes of the `sharing` namespace: shared links with access limits, shared folders and their
 //! members.
 
-use std::time::Duration;
-
 use crate::client::Client;
 use crate::error::{Error, Result};
 use crate::models::common::PollArg;
@@ -122,37 +120,28 @@ impl Sharing {
         self.client.rpc(route::CHECK_SHARE_JOB_STATUS, &arg).await
     }
 
-    /// Shares a folder and polls the job (every `poll`) until it completes or fails.
+    /// Shares a folder and polls the job (see [`JobWait`](crate::JobWait)) until it completes
+    /// or fails.
     pub async fn share_folder_and_wait(
         &self,
         arg: impl Into<ShareFolderArg>,
-        poll: Duration,
+        wait: impl Into<crate::JobWait>,
     ) -> Result<SharedFolderMetadata> {
-        const ROUTE: &str = "sharing/check_share_job_status";
-        let mut status = self.share_folder(arg).await?;
-        let mut job: Option<String> = None;
-        loop {
-            status = match status {
-                ShareFolderJobStatus::Complete(meta) => return Ok(meta),
-                ShareFolderJobStatus::AsyncJobId(id) => {
-                    job = Some(id.clone());
-                    self.check_share_job_status(id).await?
-                }
-                ShareFolderJobStatus::InProgress => {
-                    let Some(id) = job.clone() else {
-                        return Err(Error::decode(ROUTE, "in_progress without a job id", b""));
-                    };
-                    tokio::time::sleep(poll).await;
-                    self.check_share_job_status(id).await?
-                }
-                ShareFolderJobStatus::Failed(err) => {
-                    let mut api = crate::error::ApiError::reported(ROUTE, err);
-                    api.summary = format!("share job failed: {}", api.summary);
-                    return Err(Error::Api(Box::new(api)));
-                }
-                _ => return Err(Error::decode(ROUTE, "unknown job status", b"")),
-            };
-        }
+        use crate::job::{poll, JobState};
+        let route_name = route::CHECK_SHARE_JOB_STATUS.name;
+        let job = match self.share_folder(arg).await? {
+            ShareFolderJobStatus::Complete(meta) => return Ok(meta),
+            ShareFolderJobStatus::AsyncJobId(id) => id,
+            other => return Err(share_job_end(route_name, other)),
+        };
+        poll(route_name, &job, wait.into(), |id| async move {
+            Ok(match self.check_share_job_status(id).await? {
+                ShareFolderJobStatus::InProgress => JobState::InProgress,
+                ShareFolderJobStatus::Complete(meta) => JobState::Done(Ok(meta)),
+                other => JobState::Done(Err(share_job_end(route_name, other))),
+            })
+        })
+        .await
     }
 
     /// `sharing/add_folder_member`. Route error: [`SharedFolderError`].
@@ -216,4 +205,16 @@ mod route {
         Route::not_idempotent("sharing/modify_shared_link_settings");
     pub(super) const REVOKE_SHARED_LINK: Route = Route::idempotent("sharing/revoke_shared_link");
     pub(super) const SHARE_FOLDER: Route = Route::not_idempotent("sharing/share_folder");
+}
+
+/// The error for a share job that ended without a folder: failed, or an unknown status.
+fn share_job_end(route: &str, status: ShareFolderJobStatus) -> Error {
+    match status {
+        ShareFolderJobStatus::Failed(err) => {
+            let mut api = crate::error::ApiError::reported(route, err);
+            api.summary = format!("share job failed: {}", api.summary);
+            Error::Api(Box::new(api))
+        }
+        _ => Error::decode(route, "unknown job status", b""),
+    }
 }

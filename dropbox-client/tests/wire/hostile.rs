@@ -156,3 +156,77 @@ async fn an_absurd_download_size_is_not_trusted_for_memory() {
     let err = d.bytes().await.unwrap_err();
     assert!(err.to_string().contains("ended early"), "{err}");
 }
+
+/// A job that the server says is in progress forever does not keep the caller forever: the
+/// wait ends at its limit with a timeout naming the job, after a bounded number of checks.
+#[tokio::test]
+async fn a_job_that_never_finishes_is_not_waited_on_forever() {
+    use dropbox_client::models::files::{MoveBatchArg, RelocationPath};
+    use dropbox_client::{JobWait, TransportKind};
+    let server = server().await;
+    Mock::given(path("/2/files/move_batch_v2"))
+        .respond_with(json_body(
+            json!({".tag": "async_job_id", "async_job_id": "job-1"}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/files/move_batch/check_v2"))
+        .respond_with(json_body(json!({".tag": "in_progress"})))
+        .mount(&server)
+        .await;
+    let arg = MoveBatchArg::new([RelocationPath::new("/a", "/b")]);
+    let wait =
+        JobWait::every(std::time::Duration::ZERO).at_most(std::time::Duration::from_millis(20));
+    let err = client(&server)
+        .files()
+        .move_batch_and_wait(&arg, wait)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            dropbox_client::Error::Transport {
+                kind: TransportKind::Timeout,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("job-1"), "{err}");
+    let checks = server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == "/2/files/move_batch/check_v2")
+        .count();
+    // A zero interval is raised to 1 ms, and the limit counts the intervals waited: the first
+    // check, then one after each of 20 waits.
+    assert_eq!(checks, 21);
+}
+
+/// A 200 answer that cannot be read means the server acted: for a write (a single upload) the
+/// outcome is in doubt, for a read it is not.
+#[tokio::test]
+async fn an_unreadable_success_is_in_doubt_only_for_a_write() {
+    let server = server().await;
+    Mock::given(path("/2/files/upload"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>ok</html>", "text/html"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/files/get_metadata"))
+        .respond_with(ResponseTemplate::new(200).set_body_raw("<html>ok</html>", "text/html"))
+        .mount(&server)
+        .await;
+    let c = client(&server);
+    let write = c
+        .files()
+        .upload_bytes("/a.txt", bytes::Bytes::from_static(b"a"))
+        .await
+        .unwrap_err();
+    assert_eq!(write.kind(), ErrorKind::Decode, "{write:?}");
+    assert!(write.is_in_doubt());
+    let read = c.files().get_metadata("/a.txt").await.unwrap_err();
+    assert_eq!(read.kind(), ErrorKind::Decode, "{read:?}");
+    assert!(!read.is_in_doubt());
+}

@@ -98,8 +98,9 @@ struct CsConfig {
 }
 
 /// How a server is reached, when it is not straight over the public internet
-/// (`[dropbox.network]`, `[contentserver.network]`).
-#[derive(Debug, Default, Deserialize)]
+/// (`[dropbox.network]`, `[contentserver.network]`). Its `Debug` hides the proxy URL, which
+/// may carry a password.
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NetworkConfig {
     /// A PEM file of private CA certificates to trust besides the bundled roots.
@@ -130,7 +131,18 @@ struct FlowConfig {
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
 /// The configuration keys whose values are secrets.
-const SECRET_KEYS: [&str; 4] = ["token", "refresh_token", "app_secret", "password"];
+/// (`proxy` too: its URL may carry a user and password.)
+const SECRET_KEYS: [&str; 5] = ["token", "refresh_token", "app_secret", "password", "proxy"];
+
+impl std::fmt::Debug for NetworkConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NetworkConfig")
+            .field("ca_file", &self.ca_file)
+            .field("os_roots", &self.os_roots)
+            .field("proxy", &self.proxy.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
+}
 
 /// Reads and parses a `--config` file.
 fn load_config(path: &Path) -> Result<Config, BoxError> {
@@ -592,11 +604,18 @@ app_secret = "app-secret-value"
 url = "https://cs.example.com/otcs/cs.exe"
 user = "archiver"
 password = "password-value"
+[contentserver.network]
+proxy = "http://me:proxy-pw-value@proxy:3128"
 "#,
         )
         .unwrap();
         let shown = format!("{config:?}");
-        for secret in ["sl.token-value", "app-secret-value", "password-value"] {
+        for secret in [
+            "sl.token-value",
+            "app-secret-value",
+            "password-value",
+            "proxy-pw-value",
+        ] {
             assert!(!shown.contains(secret), "{shown}");
         }
         let token = config.dropbox.as_ref().and_then(|d| d.token.as_ref());

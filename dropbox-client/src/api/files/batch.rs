@@ -2,19 +2,13 @@
 //! helpers that poll a job to completion.
 
 use std::future::Future;
-use std::time::Duration;
 
 use crate::error::{ApiError, Error, Result};
+use crate::job::{poll, JobState, JobWait};
 use crate::models::common::PollArg;
 use crate::models::files::*;
 
 use super::Files;
-
-/// What a job check says, reduced to what the polling loop needs.
-enum JobState<R> {
-    InProgress,
-    Done(Result<R>),
-}
 
 impl Files {
     /// `files/move_batch_v2`: moves up to 1000 entries; the answer is either the outcomes or a
@@ -76,7 +70,7 @@ impl Files {
         self.client.rpc(route::DELETE_BATCH_CHECK, &arg).await
     }
 
-    /// Moves a batch and, if the server answers with a job, checks it every `interval` until
+    /// Moves a batch and, if the server answers with a job, checks it (see [`JobWait`]) until
     /// it completes. Returns the per-entry outcomes in request order.
     ///
     /// ```no_run
@@ -92,35 +86,35 @@ impl Files {
     pub async fn move_batch_and_wait(
         &self,
         arg: &MoveBatchArg,
-        interval: Duration,
+        wait: impl Into<JobWait>,
     ) -> Result<RelocationBatchV2Result> {
         let launch = self.move_batch(arg).await?;
-        self.wait_relocation(route::MOVE_BATCH_CHECK_V2.name, launch, interval, |id| {
+        self.wait_relocation(route::MOVE_BATCH_CHECK_V2.name, launch, wait.into(), |id| {
             self.move_batch_check(id)
         })
         .await
     }
 
-    /// Copies a batch and polls its job every `interval` until it completes.
+    /// Copies a batch and polls its job (see [`JobWait`]) until it completes.
     pub async fn copy_batch_and_wait(
         &self,
         arg: &CopyBatchArg,
-        interval: Duration,
+        wait: impl Into<JobWait>,
     ) -> Result<RelocationBatchV2Result> {
         let launch = self.copy_batch(arg).await?;
-        self.wait_relocation(route::COPY_BATCH_CHECK_V2.name, launch, interval, |id| {
+        self.wait_relocation(route::COPY_BATCH_CHECK_V2.name, launch, wait.into(), |id| {
             self.copy_batch_check(id)
         })
         .await
     }
 
-    /// Deletes a batch and polls its job every `interval` until it completes. A batch that
+    /// Deletes a batch and polls its job (see [`JobWait`]) until it completes. A batch that
     /// failed as a whole is an [`Error::Api`] of `files/delete_batch/check` whose route error is
     /// the [`DeleteBatchError`].
     pub async fn delete_batch_and_wait(
         &self,
         arg: &DeleteBatchArg,
-        interval: Duration,
+        wait: impl Into<JobWait>,
     ) -> Result<DeleteBatchResult> {
         const CHECK: &str = route::DELETE_BATCH_CHECK.name;
         let job = match self.delete_batch(arg).await? {
@@ -134,7 +128,7 @@ impl Files {
                 ))
             }
         };
-        poll(&job, interval, |id| async move {
+        poll(CHECK, &job, wait.into(), |id| async move {
             Ok(match self.delete_batch_check(id).await? {
                 DeleteBatchJobStatus::InProgress => JobState::InProgress,
                 DeleteBatchJobStatus::Complete(done) => JobState::Done(Ok(done)),
@@ -149,7 +143,7 @@ impl Files {
         &self,
         check_route: &'static str,
         launch: RelocationBatchV2Launch,
-        interval: Duration,
+        wait: JobWait,
         check: F,
     ) -> Result<RelocationBatchV2Result>
     where
@@ -161,7 +155,7 @@ impl Files {
             RelocationBatchV2Launch::AsyncJobId(id) => id,
             _ => return Err(Error::decode(check_route, "unknown launch", b"")),
         };
-        poll(&job, interval, |id| {
+        poll(check_route, &job, wait, |id| {
             let status = check(id);
             async move {
                 Ok(match status.await? {
@@ -172,21 +166,6 @@ impl Files {
             }
         })
         .await
-    }
-}
-
-/// Checks `job` until it is done, sleeping `interval` after every `in_progress`. The first
-/// check is sent at once (a job launched as async may already be done).
-async fn poll<R, F, Fut>(job: &str, interval: Duration, check: F) -> Result<R>
-where
-    F: Fn(String) -> Fut,
-    Fut: Future<Output = Result<JobState<R>>>,
-{
-    loop {
-        match check(job.to_owned()).await? {
-            JobState::Done(result) => return result,
-            JobState::InProgress => tokio::time::sleep(interval).await,
-        }
     }
 }
 

@@ -194,6 +194,7 @@ impl Body {
                     self.rev, meta.rev
                 ),
                 excerpt: String::new(),
+                repeatable: true,
             });
         }
         self.skip = if resp.status() == reqwest::StatusCode::PARTIAL_CONTENT {
