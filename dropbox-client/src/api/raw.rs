@@ -1,11 +1,12 @@
 //! The escape hatch: any route by name, with caller-supplied types.
 
 use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::client::Client;
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::route::Idempotency;
 
 impl Client {
@@ -40,15 +41,45 @@ impl Client {
             .await
     }
 
-    /// Calls any download-style route; returns the decoded `Dropbox-API-Result` and the response
-    /// whose body you stream. Treated as [`Idempotency::Idempotent`] (a download changes
-    /// nothing).
-    pub async fn download_raw<A, R>(&self, route: &str, arg: &A) -> Result<(R, reqwest::Response)>
+    /// Calls any download-style route; returns the decoded `Dropbox-API-Result` and the body as
+    /// a byte stream, which fails with this crate's [`Error`] (naming the route) when the
+    /// connection breaks or no byte arrives within the client's idle limit. Treated as
+    /// [`Idempotency::Idempotent`] (a download changes nothing). Unlike
+    /// [`Files::download`](crate::api::files::Files::download), a broken body is not resumed.
+    pub async fn download_raw<A, R>(
+        &self,
+        route: &str,
+        arg: &A,
+    ) -> Result<(R, BoxStream<'static, Result<Bytes>>)>
     where
         A: Serialize + ?Sized,
         R: DeserializeOwned,
     {
-        self.download_named(route, Idempotency::Idempotent, arg, None)
-            .await
+        let (result, resp): (R, reqwest::Response) = self
+            .download_named(route, Idempotency::Idempotent, arg, None)
+            .await?;
+        let idle = self.inner.idle_timeout;
+        let route = route.to_owned();
+        let body = stream::unfold(Some(resp), move |resp| {
+            let route = route.clone();
+            async move {
+                let mut resp = resp?;
+                match tokio::time::timeout(idle, resp.chunk()).await {
+                    Ok(Ok(Some(chunk))) => Some((Ok(chunk), Some(resp))),
+                    Ok(Ok(None)) => None,
+                    Ok(Err(e)) => Some((Err(Error::transport(&route, true, e)), None)),
+                    Err(_) => Some((
+                        Err(Error::timeout(
+                            &route,
+                            true,
+                            "no byte within the idle limit",
+                        )),
+                        None,
+                    )),
+                }
+            }
+        })
+        .boxed();
+        Ok((result, body))
     }
 }

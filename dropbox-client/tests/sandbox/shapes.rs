@@ -107,10 +107,12 @@ async fn answers_carry_every_required_field() {
         .unwrap();
     require(&uploaded, FILE, "upload result");
     assert!(uploaded.get(".tag").is_none(), "upload result: {uploaded}");
-    let (downloaded, _body): (Value, _) = c
+    let (downloaded, body): (Value, _) = c
         .download_raw("files/download", &json!({"path": "/Suite/Shapes/a.txt"}))
         .await
         .unwrap();
+    let bytes: Vec<Bytes> = futures::TryStreamExt::try_collect(body).await.unwrap();
+    assert_eq!(bytes.concat(), b"a");
     require(&downloaded, FILE, "Dropbox-API-Result");
     assert!(
         downloaded.get(".tag").is_none(),
