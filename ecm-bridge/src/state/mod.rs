@@ -48,6 +48,8 @@
 mod conformance_docs;
 mod document;
 mod memory;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod records;
 mod sqlite;
 
@@ -62,6 +64,8 @@ use crate::model::{Checkpoint, DocRef};
 
 pub use document::{DocumentStore, Store};
 pub use memory::MemoryStore;
+#[cfg(feature = "postgres")]
+pub use postgres::{PostgresOptions, PostgresStore, PG_URL_VAR};
 pub use records::{
     fold_path, job_key, BeginStep, CasOutcome, Claim, ClaimOutcome, DocRecord, DocStatus,
     HistoryEntry, Job, JobBarrier, PartitionCheckpoint, RunCounts, RunId, RunRecord, StepRecord,
