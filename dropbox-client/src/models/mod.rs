@@ -18,3 +18,5 @@ pub mod team;
 pub mod team_log;
 pub(crate) mod union;
 pub mod users;
+
+pub use union::Tag;

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::common::{timestamp_opt, Timestamp};
 use super::union::stone_union;
+use super::Tag;
 
 stone_union! {
     /// `sharing.LinkAudience`: who may open a link.
@@ -515,8 +516,8 @@ pub struct ListFolderMembersContinueArg {
 pub enum FolderMember {
     /// A user with access (`SharedFolderMembers.users`).
     User(UserMembershipInfo),
-    /// A group with access (`SharedFolderMembers.groups`), undecoded `GroupMembershipInfo`.
-    Group(serde_json::Value),
+    /// A group with access (`SharedFolderMembers.groups`).
+    Group(GroupMembershipInfo),
     /// A pending invitee (`SharedFolderMembers.invitees`).
     Invitee(InviteeMembershipInfo),
 }
@@ -552,13 +553,61 @@ pub struct UserMembershipInfo {
     pub is_inherited: bool,
 }
 
+stone_union! {
+    /// `sharing.InviteeInfo`: who was invited.
+    pub enum InviteeInfo {
+        nested {
+            /// By e-mail address.
+            Email(String) = "email"
+        }
+        other Other
+    }
+}
+
+/// `sharing.GroupInfo`: a group that has access to shared content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupInfo {
+    /// The group's name.
+    pub group_name: String,
+    /// The group's id (`g:…`).
+    pub group_id: String,
+    /// An id an admin attached to the group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_external_id: Option<String>,
+    /// How many members it has.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub member_count: Option<u32>,
+    /// Who manages it (`user_managed`, `company_managed`, `system_managed`).
+    pub group_management_type: Tag,
+    /// `team` or `user_managed` (deprecated by Dropbox).
+    pub group_type: Tag,
+    /// Whether the caller is a member.
+    pub is_member: bool,
+    /// Whether the caller owns it.
+    pub is_owner: bool,
+    /// Whether it belongs to the caller's team.
+    pub same_team: bool,
+}
+
+/// `sharing.GroupMembershipInfo`: a group's access to shared content.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupMembershipInfo {
+    /// Their access.
+    pub access_type: AccessLevel,
+    /// The group.
+    pub group: GroupInfo,
+    /// Whether access comes from a parent folder.
+    #[serde(default)]
+    pub is_inherited: bool,
+}
+
 /// `sharing.InviteeMembershipInfo`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct InviteeMembershipInfo {
     /// Their access.
     pub access_type: AccessLevel,
-    /// The invitee (`{".tag":"email","email":…}`), undecoded.
-    pub invitee: serde_json::Value,
+    /// The invitee.
+    pub invitee: InviteeInfo,
     /// The account, once known.
     #[serde(default)]
     pub user: Option<UserInfo>,
@@ -569,9 +618,9 @@ pub struct InviteeMembershipInfo {
 pub struct SharedFolderMembers {
     /// Users with access.
     pub users: Vec<UserMembershipInfo>,
-    /// Groups with access, undecoded.
+    /// Groups with access.
     #[serde(default)]
-    pub groups: Vec<serde_json::Value>,
+    pub groups: Vec<GroupMembershipInfo>,
     /// Pending invitees.
     #[serde(default)]
     pub invitees: Vec<InviteeMembershipInfo>,
@@ -613,5 +662,44 @@ stone_union! {
             BadMember(serde_json::Value) = "bad_member"
         }
         other Other
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A page of folder members with a group and an invitee (the spec's examples) decodes
+    /// into typed members.
+    #[test]
+    fn groups_and_invitees_are_typed() {
+        let page: SharedFolderMembers = serde_json::from_value(serde_json::json!({
+            "users": [],
+            "groups": [{
+                "access_type": {".tag": "editor"},
+                "group": {
+                    "group_name": "Test group", "group_id": "g:e2db7665347abcd600000000001a2b3c",
+                    "member_count": 10, "group_management_type": {".tag": "user_managed"},
+                    "group_type": {".tag": "user_managed"},
+                    "is_member": false, "is_owner": false, "same_team": true
+                },
+                "permissions": [], "is_inherited": false
+            }],
+            "invitees": [{
+                "access_type": {".tag": "viewer"},
+                "invitee": {".tag": "email", "email": "jessica@example.com"},
+                "permissions": [], "is_inherited": false
+            }]
+        }))
+        .unwrap();
+        let group = &page.groups[0];
+        assert_eq!(group.group.group_name, "Test group");
+        assert_eq!(group.group.member_count, Some(10));
+        assert_eq!(group.group.group_management_type.as_str(), "user_managed");
+        assert!(group.group.same_team);
+        assert_eq!(
+            page.invitees[0].invitee,
+            InviteeInfo::Email("jessica@example.com".into())
+        );
     }
 }

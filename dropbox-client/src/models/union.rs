@@ -166,3 +166,39 @@ mod tests {
         assert!(serde_json::to_value(Sample::Other).is_err());
     }
 }
+
+/// The tag of a void-only Stone union that this client does not model member by member (a
+/// team policy, a group's management type): `{".tag": "admin_only"}` reads as
+/// `Tag("admin_only")`, and is written back the same way.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Tag(pub String);
+
+impl Tag {
+    /// The tag.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl serde::Serialize for Tag {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(1))?;
+        map.serialize_entry(".tag", &self.0)?;
+        map.end()
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Tag {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        use serde::de::Error as _;
+        match serde_json::Value::deserialize(deserializer)? {
+            serde_json::Value::String(tag) => Ok(Tag(tag)),
+            serde_json::Value::Object(map) => match map.get(".tag") {
+                Some(serde_json::Value::String(tag)) => Ok(Tag(tag.clone())),
+                _ => Err(D::Error::custom("a union without .tag")),
+            },
+            _ => Err(D::Error::custom("expected a union tag")),
+        }
+    }
+}

@@ -177,7 +177,10 @@ async fn shared_folder_members_are_a_pager() {
         .iter()
         .map(|m| match m {
             FolderMember::User(u) => u.user.email.clone().unwrap_or_default(),
-            FolderMember::Invitee(i) => i.invitee["email"].as_str().unwrap_or_default().to_owned(),
+            FolderMember::Invitee(i) => match &i.invitee {
+                dropbox_client::models::sharing::InviteeInfo::Email(e) => e.clone(),
+                other => panic!("{other:?}"),
+            },
             other => panic!("no groups here: {other:?}"),
         })
         .collect();
