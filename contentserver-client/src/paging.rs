@@ -1,6 +1,9 @@
 //! Page-number paging as a lazy `Stream` (children, search, members, versions).
 
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashSet;
 use std::future::Future;
+use std::hash::Hasher;
 
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
@@ -64,16 +67,16 @@ impl<T> Page<T> {
 /// and ends with the first error.
 ///
 /// A server that ignores `page` would otherwise be read forever: a page that reports another
-/// page number than the one asked for, or that repeats the previous page item for item, ends
-/// the stream with an [`Error::Decode`].
+/// page number than the one asked for, or that repeats an earlier page item for item, ends the
+/// stream with an [`Error::Decode`].
 pub(crate) fn pages<T, F, Fut>(limit: u64, fetch: F) -> BoxStream<'static, Result<Page<T>>>
 where
     T: Serialize + Send + 'static,
     F: Fn(u64) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Page<T>>> + Send + 'static,
 {
-    let start = (Some(1u64), None::<Vec<u8>>, fetch);
-    stream::try_unfold(start, move |(next, previous, fetch)| async move {
+    let start = (Some(1u64), HashSet::<u64>::new(), fetch);
+    stream::try_unfold(start, move |(next, mut seen, fetch)| async move {
         let Some(page_no) = next else {
             return Ok(None);
         };
@@ -85,12 +88,13 @@ where
                 &format!("it answered page {reported:?}"),
             ));
         }
-        let fingerprint = serde_json::to_vec(&page.items).unwrap_or_default();
-        if page_no > 1 && !page.items.is_empty() && previous.as_ref() == Some(&fingerprint) {
-            return Err(ignored_page(page_no, "it repeated the previous page"));
+        let mut hasher = DefaultHasher::new();
+        hasher.write(&serde_json::to_vec(&page.items).unwrap_or_default());
+        if !page.items.is_empty() && !seen.insert(hasher.finish()) {
+            return Err(ignored_page(page_no, "it repeated an earlier page"));
         }
         let next = page.has_next(page_no, limit).then_some(page_no + 1);
-        Ok(Some((page, (next, Some(fingerprint), fetch))))
+        Ok(Some((page, (next, seen, fetch))))
     })
     .boxed()
 }
@@ -170,6 +174,15 @@ mod tests {
         let err = items(s).try_collect::<Vec<i32>>().await.unwrap_err();
         assert!(err.to_string().contains("ignores paging"), "{err}");
         assert_eq!(calls.load(Ordering::SeqCst), 2);
+        // Or one that cycles through two pages: page 3 repeats page 1.
+        let s = pages(2, |n| async move {
+            Ok(Page {
+                items: if n % 2 == 1 { vec![1, 2] } else { vec![3, 4] },
+                paging: None,
+            })
+        });
+        let err = items(s).try_collect::<Vec<i32>>().await.unwrap_err();
+        assert!(err.to_string().contains("page 3"), "{err}");
         // Or one that reports the page it sent: page 1, whatever was asked.
         let s = pages(2, |_| async move {
             Ok(Page {

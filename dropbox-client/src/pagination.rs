@@ -1,5 +1,6 @@
 //! [`Pager`]: the one paging shape of every cursor-listed route.
 
+use std::collections::HashSet;
 use std::future::{Future, IntoFuture};
 use std::sync::Arc;
 
@@ -47,8 +48,9 @@ type Next<P> = Arc<dyn Fn(String) -> BoxFuture<'static, Result<P>> + Send + Sync
 /// - [`resume`](Self::resume): the same listing, started from a saved cursor with the route's
 ///   `…/continue`.
 ///
-/// Paging stops when a page says no more follow, or when the server hands back the cursor just
-/// used (a server bug must not loop forever). An error ends the stream after it is yielded.
+/// Paging stops when a page says no more follow, or when the server hands back a cursor already
+/// followed, the one just used or an older one (a server bug must not loop forever). An error
+/// ends the stream after it is yielded.
 ///
 /// ```no_run
 /// # async fn run(client: dropbox_client::Client) -> dropbox_client::Result<()> {
@@ -141,27 +143,26 @@ impl<P: CursorPage> Pager<P> {
             next,
             start_cursor,
         } = self;
+        // Every cursor followed so far: a server that hands back one already followed (the
+        // same one, or one from a few pages ago) would otherwise be read forever.
+        let seen: HashSet<String> = start_cursor.into_iter().collect();
         stream::unfold(
-            (State::First, first, next, start_cursor),
-            |(state, first, next, previous)| async move {
+            (State::First, first, next, seen),
+            |(state, first, next, mut seen)| async move {
                 let fut = match &state {
                     State::Done => return None,
                     State::First => first(),
                     State::Next(cursor) => next(cursor.clone()),
                 };
-                let previous = match state {
-                    State::Next(cursor) => Some(cursor),
-                    _ => previous,
-                };
                 match fut.await {
                     Ok(page) => {
                         let following = match page.next_cursor() {
-                            Some(c) if Some(c) != previous.as_deref() => State::Next(c.to_owned()),
+                            Some(c) if seen.insert(c.to_owned()) => State::Next(c.to_owned()),
                             _ => State::Done,
                         };
-                        Some((Ok(page), (following, first, next, previous)))
+                        Some((Ok(page), (following, first, next, seen)))
                     }
-                    Err(e) => Some((Err(e), (State::Done, first, next, previous))),
+                    Err(e) => Some((Err(e), (State::Done, first, next, seen))),
                 }
             },
         )

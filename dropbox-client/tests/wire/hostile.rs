@@ -230,3 +230,36 @@ async fn an_unreadable_success_is_in_doubt_only_for_a_write() {
     assert_eq!(read.kind(), ErrorKind::Decode, "{read:?}");
     assert!(!read.is_in_doubt());
 }
+
+/// A server that hands back a cursor already followed (A, B, A, ...) is not read forever: the
+/// pager stops before following a cursor a second time.
+#[tokio::test]
+async fn a_cursor_cycle_ends_the_listing() {
+    use futures::TryStreamExt;
+    use wiremock::matchers::body_partial_json;
+    let server = server().await;
+    let page = |cursor: &str| json_body(json!({"entries": [], "cursor": cursor, "has_more": true}));
+    Mock::given(path("/2/files/list_folder"))
+        .respond_with(page("A"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/files/list_folder/continue"))
+        .and(body_partial_json(json!({"cursor": "A"})))
+        .respond_with(page("B"))
+        .mount(&server)
+        .await;
+    Mock::given(path("/2/files/list_folder/continue"))
+        .and(body_partial_json(json!({"cursor": "B"})))
+        .respond_with(page("A"))
+        .mount(&server)
+        .await;
+    let pages: Vec<_> = client(&server)
+        .files()
+        .list_folder("")
+        .pages()
+        .try_collect()
+        .await
+        .unwrap();
+    assert_eq!(pages.len(), 3);
+    assert_eq!(server.received_requests().await.unwrap().len(), 3);
+}
