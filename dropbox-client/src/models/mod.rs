@@ -13,6 +13,8 @@ pub mod file_properties;
 pub mod file_requests;
 pub mod files;
 mod files_batch;
+mod files_search;
+mod files_upload;
 pub mod sharing;
 pub mod team;
 pub mod team_log;
