@@ -13,6 +13,7 @@ mod file_properties;
 mod file_requests;
 mod files;
 mod scopes;
+mod search;
 mod sharing;
 mod state;
 mod team;
@@ -443,17 +444,17 @@ fn routes() -> RouteTable<App> {
         .route("/2/files/restore", rpc("files/restore", files::restore))
         .route(
             "/2/files/search_v2",
-            rpc("files/search_v2", files::search_v2),
+            rpc("files/search_v2", search::search_v2),
         )
         .route(
             "/2/files/search/continue_v2",
-            rpc("files/search/continue_v2", files::search_continue_v2),
+            rpc("files/search/continue_v2", search::search_continue_v2),
         )
-        .route("/2/files/tags/add", rpc("files/tags/add", files::tags_add))
-        .route("/2/files/tags/get", rpc("files/tags/get", files::tags_get))
+        .route("/2/files/tags/add", rpc("files/tags/add", search::tags_add))
+        .route("/2/files/tags/get", rpc("files/tags/get", search::tags_get))
         .route(
             "/2/files/tags/remove",
-            rpc("files/tags/remove", files::tags_remove),
+            rpc("files/tags/remove", search::tags_remove),
         )
         // files: uploads
         .route("/2/files/upload", post(upload::upload))
