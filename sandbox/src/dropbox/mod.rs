@@ -12,6 +12,7 @@ mod demo;
 mod file_properties;
 mod file_requests;
 mod files;
+mod render;
 mod scopes;
 mod search;
 mod sharing;
