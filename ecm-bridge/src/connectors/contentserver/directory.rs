@@ -1,14 +1,15 @@
-//! Names in the governance (categories, RM classes, holds, members, workflow maps, folders)
-//! resolved to ids once and cached.
+//! Names in the governance (folders, categories, RM classes, holds, members, workflow maps)
+//! resolved to ids once, through one cache ([`NameCache`]).
 
 use std::collections::{HashMap, VecDeque};
+use std::future::Future;
+use std::hash::Hash;
 use std::sync::{Arc, Mutex};
 
 use contentserver_client::api::category_definition::AttrType;
 use contentserver_client::api::nodes::Node;
 use contentserver_client::ErrorKind;
 use futures::stream::TryStreamExt;
-use tokio::sync::OnceCell;
 
 use super::governance::{AttrDef, CategoryDef};
 use super::sink::CsSink;
@@ -19,24 +20,107 @@ use crate::model::{Document, Location};
 /// How deep name lookups walk a volume.
 const MAX_WALK_DEPTH: usize = 6;
 
-/// Name → id caches.
+/// What a name stands for, as a cache key. Names compare case-insensitively (Unicode
+/// lowercase), as Content Server compares them.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) enum Name {
+    /// The Enterprise workspace.
+    Ews,
+    /// A folder by name in a parent container.
+    Folder(i64, String),
+    /// A category by name (its definition is cached in [`Directory::categories`]).
+    Category(String),
+    /// An RM classification.
+    RmClass(String),
+    /// A user or a group.
+    Member(String),
+    /// A hold.
+    Hold(String),
+    /// A workflow map.
+    WorkflowMap(String),
+}
+
+impl Name {
+    fn folded(make: fn(String) -> Name, name: &str) -> Name {
+        make(name.to_lowercase())
+    }
+}
+
+/// A cache of values looked up by key: one lookup per key at a time (concurrent documents
+/// that need the same name wait for the first lookup instead of repeating it, and two never
+/// race to create one folder), and only what was found is kept, so a miss or an error is
+/// looked up again next time.
+pub(super) struct NameCache<K, V> {
+    slots: Mutex<HashMap<K, Arc<tokio::sync::Mutex<Option<V>>>>>,
+}
+
+impl<K, V> Default for NameCache<K, V> {
+    fn default() -> Self {
+        NameCache {
+            slots: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone, V: Clone> NameCache<K, V> {
+    /// The slot of `key`, shared by everyone looking it up.
+    fn slot(&self, key: K) -> Arc<tokio::sync::Mutex<Option<V>>> {
+        self.slots
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(key)
+            .or_default()
+            .clone()
+    }
+
+    /// The cached value of `key`, else what `lookup` finds (kept when it is `Some`).
+    pub(super) async fn resolve<F, Fut>(&self, key: K, lookup: F) -> Result<Option<V>>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<Option<V>>>,
+    {
+        let slot = self.slot(key);
+        let mut slot = slot.lock().await;
+        if let Some(v) = slot.as_ref() {
+            return Ok(Some(v.clone()));
+        }
+        let found = lookup().await?;
+        if let Some(v) = &found {
+            *slot = Some(v.clone());
+        }
+        Ok(found)
+    }
+
+    /// Like [`NameCache::resolve`] for a lookup that finds its value or fails.
+    pub(super) async fn get_or_find<F, Fut>(&self, key: K, lookup: F) -> Result<V>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V>>,
+    {
+        let slot = self.slot(key);
+        let mut slot = slot.lock().await;
+        if let Some(v) = slot.as_ref() {
+            return Ok(v.clone());
+        }
+        let v = lookup().await?;
+        *slot = Some(v.clone());
+        Ok(v)
+    }
+}
+
+/// The names this sink resolved: ids, and category definitions.
 #[derive(Default)]
 pub(super) struct Directory {
-    ews: OnceCell<i64>,
-    folders: Mutex<HashMap<(i64, String), i64>>,
-    create: tokio::sync::Mutex<()>,
-    categories: tokio::sync::Mutex<HashMap<String, Arc<CategoryDef>>>,
-    rm_classes: tokio::sync::Mutex<HashMap<String, i64>>,
-    members: tokio::sync::Mutex<HashMap<String, i64>>,
-    holds: tokio::sync::Mutex<HashMap<String, i64>>,
-    maps: tokio::sync::Mutex<HashMap<String, i64>>,
+    ids: NameCache<Name, i64>,
+    categories: NameCache<Name, Arc<CategoryDef>>,
 }
 
 impl CsSink {
+    /// The Enterprise workspace's id.
     pub(super) async fn ews(&self, doc: &str) -> Result<i64> {
         self.dir
-            .ews
-            .get_or_try_init(|| async {
+            .ids
+            .get_or_find(Name::Ews, || async {
                 self.client
                     .nodes()
                     .enterprise_workspace()
@@ -45,7 +129,6 @@ impl CsSink {
                     .map_err(|e| Error::cs(doc, Step::Locate, e))
             })
             .await
-            .copied()
     }
 
     /// The container for `loc`; `None` when a folder is missing and `create` is false.
@@ -55,7 +138,6 @@ impl CsSink {
         loc: &Location,
         create: bool,
     ) -> Result<Option<i64>> {
-        let err = |e| Error::cs(&doc.path, Step::Locate, e);
         let (root, path) = match loc {
             Location::CsNode(id) => return Ok(Some(*id)),
             Location::CsFolder { root, path } => (*root, path),
@@ -72,69 +154,56 @@ impl CsSink {
             None => self.ews(&doc.path).await?,
         };
         for name in path.split('/').filter(|s| !s.is_empty()) {
-            let key = (parent, name.to_lowercase());
-            let cached = self
+            let key = Name::Folder(parent, name.to_lowercase());
+            let found = self
                 .dir
-                .folders
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .get(&key)
-                .copied();
-            if let Some(id) = cached {
-                parent = id;
-                continue;
+                .ids
+                .resolve(key, || {
+                    self.find_or_create_folder(doc, parent, name, create)
+                })
+                .await?;
+            match found {
+                Some(id) => parent = id,
+                None => return Ok(None),
             }
-            let found = match self
-                .client
-                .nodes()
-                .find_child(parent, name)
-                .await
-                .map_err(err)?
-            {
-                Some(n) => Some(n.id),
-                None if !create => return Ok(None),
-                None => {
-                    // One creator at a time, so concurrent documents do not race for a name.
-                    let _guard = self.dir.create.lock().await;
-                    match self
-                        .client
-                        .nodes()
-                        .find_child(parent, name)
-                        .await
-                        .map_err(err)?
-                    {
-                        Some(n) => Some(n.id),
-                        None => {
-                            match self.client.nodes().create_folder(parent, name).send().await {
-                                Ok(n) => Some(n.id),
-                                Err(e) if e.kind() == ErrorKind::AlreadyExists => self
-                                    .client
-                                    .nodes()
-                                    .find_child(parent, name)
-                                    .await
-                                    .map_err(err)?
-                                    .map(|n| n.id),
-                                Err(e) => return Err(err(e)),
-                            }
-                        }
-                    }
-                }
-            };
-            let id = found.ok_or_else(|| {
-                Error::governance(&doc.path, Step::Locate, format!("folder {name:?} vanished"))
-            })?;
-            self.dir
-                .folders
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .insert(key, id);
-            parent = id;
         }
         Ok(Some(parent))
     }
 
+    /// The folder `name` in `parent`, created when missing and `create` is set (the cache
+    /// holds this name's slot, so no other document creates it meanwhile).
+    async fn find_or_create_folder(
+        &self,
+        doc: &Document,
+        parent: i64,
+        name: &str,
+        create: bool,
+    ) -> Result<Option<i64>> {
+        let err = |e| Error::cs(&doc.path, Step::Locate, e);
+        let nodes = self.client.nodes();
+        if let Some(n) = nodes.find_child(parent, name).await.map_err(err)? {
+            return Ok(Some(n.id));
+        }
+        if !create {
+            return Ok(None);
+        }
+        let id = match nodes.create_folder(parent, name).send().await {
+            Ok(n) => Some(n.id),
+            // Created by someone else since the lookup.
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => nodes
+                .find_child(parent, name)
+                .await
+                .map_err(err)?
+                .map(|n| n.id),
+            Err(e) => return Err(err(e)),
+        };
+        id.map(Some).ok_or_else(|| {
+            Error::governance(&doc.path, Step::Locate, format!("folder {name:?} vanished"))
+        })
+    }
+
     /// Walks a volume breadth-first for a node named `name` of one of `types`.
-    pub(super) async fn find_in_volume(
+    async fn find_in_volume(
         &self,
         volume_type: i64,
         name: &str,
@@ -164,114 +233,122 @@ impl CsSink {
         Ok(None)
     }
 
+    /// The definition of the category `name` (from the Categories volume and its create form
+    /// in `folder`).
     pub(super) async fn category(
         &self,
         doc: &Document,
         name: &str,
         folder: i64,
     ) -> Result<Arc<CategoryDef>> {
-        let mut cache = self.dir.categories.lock().await;
-        if let Some(def) = cache.get(&name.to_lowercase()) {
-            return Ok(def.clone());
-        }
-        let err = |e| Error::cs(&doc.path, Step::Categories, e);
-        let id = self
-            .find_in_volume(types::CATEGORIES_VOLUME, name, &[types::CATEGORY])
+        let key = Name::folded(Name::Category, name);
+        self.dir
+            .categories
+            .get_or_find(key, || async {
+                let err = |e| Error::cs(&doc.path, Step::Categories, e);
+                let id = self
+                    .find_in_volume(types::CATEGORIES_VOLUME, name, &[types::CATEGORY])
+                    .await
+                    .map_err(err)?
+                    .ok_or_else(|| {
+                        Error::governance(
+                            &doc.path,
+                            Step::Categories,
+                            format!("no category named {name:?}"),
+                        )
+                    })?;
+                let definition = self
+                    .client
+                    .categories()
+                    .definition(folder, id)
+                    .await
+                    .map_err(err)?;
+                let attrs = definition
+                    .attributes
+                    .iter()
+                    // Sets are not written by name (yet).
+                    .filter_map(|a| {
+                        Some(AttrDef {
+                            key: a.value_key(id)?,
+                            name: a.name.clone(),
+                            date: a.attr_type == AttrType::Date,
+                            multi: a.is_multi_value(),
+                        })
+                    })
+                    .collect();
+                Ok(Arc::new(CategoryDef { id, attrs }))
+            })
             .await
-            .map_err(err)?
-            .ok_or_else(|| {
-                Error::governance(
-                    &doc.path,
-                    Step::Categories,
-                    format!("no category named {name:?}"),
+    }
+
+    /// The id of the user, else the group, named `name`.
+    pub(super) async fn member(&self, doc: &Document, step: Step, name: &str) -> Result<i64> {
+        let key = Name::folded(Name::Member, name);
+        self.dir
+            .ids
+            .get_or_find(key, || async {
+                let members = self.client.members();
+                let err = |e| Error::cs(&doc.path, step, e);
+                match members.find_user(name).await.map_err(err)? {
+                    Some(m) => Ok(m.id),
+                    None => members
+                        .find_group(name)
+                        .await
+                        .map_err(err)?
+                        .map(|m| m.id)
+                        .ok_or_else(|| {
+                            Error::governance(
+                                &doc.path,
+                                step,
+                                format!("no user or group named {name:?}"),
+                            )
+                        }),
+                }
+            })
+            .await
+    }
+
+    /// The id of the RM classification `name` (from the classification volume).
+    pub(super) async fn rm_class(&self, doc: &Document, name: &str) -> Result<i64> {
+        let key = Name::folded(Name::RmClass, name);
+        self.dir
+            .ids
+            .get_or_find(key, || async {
+                self.find_in_volume(
+                    types::CLASSIFICATION_VOLUME,
+                    name,
+                    &[types::RM_CLASSIFICATION],
                 )
-            })?;
-        let definition = self
-            .client
-            .categories()
-            .definition(folder, id)
-            .await
-            .map_err(err)?;
-        let attrs = definition
-            .attributes
-            .iter()
-            // Sets are not written by name (yet).
-            .filter_map(|a| {
-                Some(AttrDef {
-                    key: a.value_key(id)?,
-                    name: a.name.clone(),
-                    date: a.attr_type == AttrType::Date,
-                    multi: a.is_multi_value(),
+                .await
+                .map_err(|e| Error::cs(&doc.path, Step::Classify, e))?
+                .ok_or_else(|| {
+                    Error::governance(
+                        &doc.path,
+                        Step::Classify,
+                        format!("no RM classification named {name:?}"),
+                    )
                 })
             })
-            .collect();
-        let def = Arc::new(CategoryDef { id, attrs });
-        cache.insert(name.to_lowercase(), def.clone());
-        Ok(def)
-    }
-
-    pub(super) async fn member(&self, doc: &Document, step: Step, name: &str) -> Result<i64> {
-        let mut cache = self.dir.members.lock().await;
-        if let Some(id) = cache.get(&name.to_lowercase()) {
-            return Ok(*id);
-        }
-        let members = self.client.members();
-        let err = |e| Error::cs(&doc.path, step, e);
-        let found = match members.find_user(name).await.map_err(err)? {
-            Some(m) => m.id,
-            None => members
-                .find_group(name)
-                .await
-                .map_err(err)?
-                .map(|m| m.id)
-                .ok_or_else(|| {
-                    Error::governance(&doc.path, step, format!("no user or group named {name:?}"))
-                })?,
-        };
-        cache.insert(name.to_lowercase(), found);
-        Ok(found)
-    }
-
-    pub(super) async fn rm_class(&self, doc: &Document, name: &str) -> Result<i64> {
-        let mut cache = self.dir.rm_classes.lock().await;
-        if let Some(id) = cache.get(&name.to_lowercase()) {
-            return Ok(*id);
-        }
-        let id = self
-            .find_in_volume(
-                types::CLASSIFICATION_VOLUME,
-                name,
-                &[types::RM_CLASSIFICATION],
-            )
             .await
-            .map_err(|e| Error::cs(&doc.path, Step::Classify, e))?
-            .ok_or_else(|| {
-                Error::governance(
-                    &doc.path,
-                    Step::Classify,
-                    format!("no RM classification named {name:?}"),
-                )
-            })?;
-        cache.insert(name.to_lowercase(), id);
-        Ok(id)
     }
 
+    /// The id of the hold `name`.
     pub(super) async fn hold(&self, doc: &Document, name: &str) -> Result<i64> {
-        let mut cache = self.dir.holds.lock().await;
-        if let Some(id) = cache.get(&name.to_lowercase()) {
-            return Ok(*id);
-        }
-        let hold = self
-            .client
-            .records()
-            .hold_by_name(name)
+        let key = Name::folded(Name::Hold, name);
+        self.dir
+            .ids
+            .get_or_find(key, || async {
+                self.client
+                    .records()
+                    .hold_by_name(name)
+                    .await
+                    .map_err(|e| Error::cs(&doc.path, Step::Hold, e))?
+                    .map(|h| h.id)
+                    .ok_or_else(|| {
+                        Error::governance(&doc.path, Step::Hold, format!("no hold named {name:?}"))
+                    })
+            })
             .await
-            .map_err(|e| Error::cs(&doc.path, Step::Hold, e))?
-            .ok_or_else(|| {
-                Error::governance(&doc.path, Step::Hold, format!("no hold named {name:?}"))
-            })?;
-        cache.insert(name.to_lowercase(), hold.id);
-        Ok(hold.id)
     }
 
     /// The id of the workflow map named `map` (or given as digits): from the workflows the
@@ -280,44 +357,93 @@ impl CsSink {
         if let Ok(id) = map.trim().parse::<i64>() {
             return Ok(id);
         }
-        let mut cache = self.dir.maps.lock().await;
-        if let Some(id) = cache.get(&map.to_lowercase()) {
-            return Ok(*id);
-        }
-        let err = |e| Error::cs(&doc.path, Step::Workflow, e);
-        let mut id = self
-            .client
-            .workflows()
-            .offered_for(node)
+        let key = Name::folded(Name::WorkflowMap, map);
+        self.dir
+            .ids
+            .get_or_find(key, || async {
+                let err = |e| Error::cs(&doc.path, Step::Workflow, e);
+                let offered = self
+                    .client
+                    .workflows()
+                    .offered_for(node)
+                    .await
+                    .map_err(err)?
+                    .into_iter()
+                    .find(|w| w.name.eq_ignore_ascii_case(map))
+                    .map(|w| w.id);
+                if let Some(id) = offered {
+                    return Ok(id);
+                }
+                let hits: Vec<_> = self
+                    .client
+                    .search()
+                    .by_name(map)
+                    .into_stream()
+                    .try_collect()
+                    .await
+                    .map_err(err)?;
+                hits.iter()
+                    .find(|h| {
+                        h.node.node_type == types::WORKFLOW_MAP
+                            && h.node.name.eq_ignore_ascii_case(map)
+                    })
+                    .map(|h| h.node.id)
+                    .ok_or_else(|| {
+                        Error::governance(
+                            &doc.path,
+                            Step::Workflow,
+                            format!("no workflow map named {map:?}"),
+                        )
+                    })
+            })
             .await
-            .map_err(err)?
-            .into_iter()
-            .find(|w| w.name.eq_ignore_ascii_case(map))
-            .map(|w| w.id);
-        if id.is_none() {
-            let hits: Vec<_> = self
-                .client
-                .search()
-                .by_name(map)
-                .into_stream()
-                .try_collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_found_name_is_looked_up_once_and_a_miss_again() {
+        let cache: NameCache<Name, i64> = NameCache::default();
+        let calls = std::sync::atomic::AtomicU32::new(0);
+        let lookup = |found: Option<i64>| {
+            calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            async move { Ok(found) }
+        };
+        let key = Name::folded(Name::Hold, "Legal");
+        assert_eq!(
+            cache.resolve(key.clone(), || lookup(None)).await.unwrap(),
+            None
+        );
+        assert_eq!(
+            cache
+                .resolve(key.clone(), || lookup(Some(7)))
                 .await
-                .map_err(err)?;
-            id = hits
-                .iter()
-                .find(|h| {
-                    h.node.node_type == types::WORKFLOW_MAP && h.node.name.eq_ignore_ascii_case(map)
-                })
-                .map(|h| h.node.id);
-        }
-        let id = id.ok_or_else(|| {
-            Error::governance(
-                &doc.path,
-                Step::Workflow,
-                format!("no workflow map named {map:?}"),
-            )
-        })?;
-        cache.insert(map.to_lowercase(), id);
-        Ok(id)
+                .unwrap(),
+            Some(7)
+        );
+        assert_eq!(
+            cache
+                .resolve(Name::folded(Name::Hold, "LEGAL"), || lookup(Some(8)))
+                .await
+                .unwrap(),
+            Some(7),
+            "names compare case-insensitively"
+        );
+        assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 2);
+        let err = cache
+            .get_or_find(Name::Ews, || async { Err(Error::Config("down".into())) })
+            .await;
+        assert!(err.is_err());
+        assert_eq!(
+            cache
+                .get_or_find(Name::Ews, || async { Ok(2000) })
+                .await
+                .unwrap(),
+            2000,
+            "an error is not cached"
+        );
     }
 }
