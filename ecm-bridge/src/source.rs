@@ -19,6 +19,17 @@ pub enum Change {
     },
     /// Nothing to process; the item only carries a checkpoint (e.g. a page without files).
     Nothing,
+    /// A document was listed but could not be read (e.g. its version lookup failed). The
+    /// runner records it as a failure, so the next run fetches it again
+    /// ([`Source::fetch`]); the rest of the feed goes on.
+    Unreadable {
+        /// The document (its version may be unknown: then `0` for Content Server).
+        source: DocRef,
+        /// Its path, relative to the source root.
+        path: String,
+        /// Why it could not be read.
+        error: Box<crate::Error>,
+    },
 }
 
 /// One item of a change feed: a change, plus the checkpoint that becomes valid once this item

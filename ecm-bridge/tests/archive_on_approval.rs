@@ -320,3 +320,55 @@ async fn holds_and_workflows_are_applied_and_started_once() {
     assert!(again.written.is_empty(), "{}", again.summary());
     assert_eq!(env.assignments_titled(GOVERNED_TITLE).await.len(), 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_cursor_lists_again_and_writes_nothing_twice() {
+    // A cursor from a server whose journal is further on than this one's: this server answers
+    // `list_folder/continue` with `reset` (as Dropbox does for a cursor it no longer honours).
+    let other = Env::start().await;
+    for i in 0..20 {
+        other
+            .dropbox
+            .files()
+            .upload(
+                CommitInfo::new(format!("/Scratch/note {i}.txt")),
+                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+                    b"scratch",
+                ))]),
+            )
+            .await
+            .unwrap();
+    }
+    other.flow().build().unwrap().run_once().await.unwrap();
+    use ecm_bridge::state::StateStore;
+    let foreign = other
+        .state()
+        .checkpoint("archive_on_approval")
+        .await
+        .unwrap()
+        .expect("a cursor");
+
+    let env = Env::start().await;
+    let flow = env.flow().build().unwrap();
+    let first = flow.run_once().await.unwrap();
+    assert_eq!(first.written.len(), APPROVED.len(), "{}", first.summary());
+    env.state()
+        .set_checkpoint("archive_on_approval", &foreign)
+        .await
+        .unwrap();
+    // Before, every run failed on the reset cursor.
+    let again = flow.run_once().await.unwrap();
+    assert!(again.failed.is_empty(), "{:#?}", again.failed);
+    assert!(again.written.is_empty(), "{}", again.summary());
+    assert!(
+        again.unchanged >= APPROVED.len() as u64,
+        "{}",
+        again.summary()
+    );
+    assert_ne!(
+        env.state().checkpoint("archive_on_approval").await.unwrap(),
+        Some(foreign),
+        "a fresh cursor is saved"
+    );
+    assert_eq!(env.cs_archive_children().await.len(), APPROVED.len());
+}

@@ -24,6 +24,7 @@ use crate::error::{Error, Result, Step};
 use crate::model::{Body, ByteStream, Checkpoint, ContentHash, DocRef, Document, Location};
 use crate::sink::{AfterWrite, Receipt, Sink, WriteAction, WriteContext};
 use crate::source::{Change, Item, Source};
+use crate::state::fold_path;
 use crate::verify::{self, VerifiedSlot};
 
 /// Paths per `files/tags/get` call.
@@ -39,18 +40,31 @@ fn normalize_root(root: &str) -> String {
     }
 }
 
-/// `path` relative to `root` (both display paths), if it is below it.
-fn relative_to(root: &str, path: &str) -> Option<String> {
+/// `display` (a display path) relative to `root`, if it is below it. Whether it is below is
+/// decided on lowercased paths (`lower`, the server's `path_lower` when it sent one, both sides
+/// folded by [`fold_path`]), so a root whose casing differs in any letter, ASCII or not,
+/// still matches; the relative part keeps the display casing, one component per component of
+/// the root skipped.
+fn relative_to(root: &str, display: &str, lower: Option<&str>) -> Option<String> {
     if root.is_empty() {
-        return Some(path.trim_start_matches('/').to_owned());
+        return Some(display.trim_start_matches('/').to_owned());
     }
-    let head = path.get(..root.len())?;
-    let rest = &path[root.len()..];
-    if head.eq_ignore_ascii_case(root) && (rest.is_empty() || rest.starts_with('/')) {
-        Some(rest.trim_start_matches('/').to_owned())
-    } else {
-        None
+    let root_lower = fold_path(root);
+    let lower = fold_path(lower.unwrap_or(display));
+    let below = match lower.strip_prefix(&root_lower) {
+        Some(rest) => rest.is_empty() || rest.starts_with('/'),
+        None => false,
+    };
+    if !below {
+        return None;
     }
+    let depth = root_lower.trim_matches('/').split('/').count();
+    let rest: Vec<&str> = display
+        .trim_start_matches('/')
+        .split('/')
+        .skip(depth)
+        .collect();
+    Some(rest.join("/"))
 }
 
 fn is_not_found(e: &dropbox_client::Error) -> bool {
@@ -223,7 +237,7 @@ impl DropboxSource {
         account: Option<String>,
     ) -> Option<Document> {
         let full = f.path_display.clone()?;
-        let relative = relative_to(&self.root, &full)?;
+        let relative = relative_to(&self.root, &full, f.path_lower.as_deref())?;
         let client = self.client.clone();
         let rev_path = format!("rev:{}", f.rev);
         let label = full.clone();
@@ -285,7 +299,7 @@ impl DropboxSource {
                     if let Some(path) = d
                         .path_display
                         .as_deref()
-                        .and_then(|p| relative_to(&self.root, p))
+                        .and_then(|p| relative_to(&self.root, p, d.path_lower.as_deref()))
                     {
                         items.push(Item {
                             change: Change::Deleted { path },
@@ -313,22 +327,40 @@ impl Source for DropboxSource {
     async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
         let templates = self.templates().await?.clone();
         let files = self.client.files();
-        let pages = match since {
-            None => {
-                let mut arg = ListFolderArg::new(self.root.clone()).recursive(self.recursive);
-                if let Some(f) = self.filter(&templates) {
-                    arg = arg.include_property_groups(f);
-                }
-                files.list_folder(arg).pages()
-            }
-            Some(cp) => files.list_folder_from_cursor(cp.0).pages(),
-        };
-        let this = self.clone();
         let root = if self.root.is_empty() {
             "/".to_owned()
         } else {
             self.root.clone()
         };
+        let full = || {
+            let mut arg = ListFolderArg::new(self.root.clone()).recursive(self.recursive);
+            if let Some(f) = self.filter(&templates) {
+                arg = arg.include_property_groups(f);
+            }
+            files.list_folder(arg).pages()
+        };
+        let pages = match since {
+            None => full(),
+            Some(cp) => match files.list_folder_continue(cp.0).await {
+                Ok(first) => {
+                    let rest = if first.has_more {
+                        files.list_folder_from_cursor(first.cursor.clone()).pages()
+                    } else {
+                        stream::empty().boxed()
+                    };
+                    stream::once(async move { Ok(first) }).chain(rest).boxed()
+                }
+                // The server no longer accepts the cursor: list everything again. What is
+                // written already is found unchanged in the state store (or adopted at the
+                // target), so nothing is written twice.
+                Err(e) if e.api().is_some_and(|a| a.has_tag("reset")) => {
+                    tracing::warn!(root = %root, "Dropbox reset the cursor; listing again from the start");
+                    full()
+                }
+                Err(e) => return Err(Error::dropbox(root, Step::List, e)),
+            },
+        };
+        let this = self.clone();
         Ok(pages
             .then(move |page| {
                 let this = this.clone();
@@ -673,12 +705,31 @@ impl DropboxSink {
     }
 }
 
+impl DropboxSink {
+    /// The mode for a write whose earlier attempt may have landed unrecorded: a file at the
+    /// target path is then this sink's own earlier write (of this or an older source version)
+    /// and is replaced by its rev, so a change made there since is not overwritten; otherwise
+    /// the file is added. Before, it was added, which failed on `path/conflict` on every run.
+    async fn own_earlier_write(&self, doc: &Document, path: &str) -> Result<WriteMode> {
+        match self.client.files().get_metadata(path.to_owned()).await {
+            Ok(Metadata::File(f)) => {
+                tracing::info!(doc = %doc.path, path, rev = %f.rev, "replacing this sink's unrecorded earlier write");
+                Ok(WriteMode::Update(f.rev))
+            }
+            Ok(_) => Ok(WriteMode::Add),
+            Err(e) if is_not_found(&e) => Ok(WriteMode::Add),
+            Err(e) => Err(Error::dropbox(doc.path.clone(), Step::Write, e)),
+        }
+    }
+}
+
 #[async_trait]
 impl Sink for DropboxSink {
     async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
         let path = self.path_of(doc)?;
         let mode = match ctx.previous.as_ref().and_then(|p| p.version.clone()) {
             Some(rev) => WriteMode::Update(rev),
+            None if ctx.in_doubt => self.own_earlier_write(doc, &path).await?,
             None => WriteMode::Add,
         };
         let slot = VerifiedSlot::default();
@@ -783,9 +834,48 @@ mod tests {
     fn roots_and_relative_paths() {
         assert_eq!(normalize_root("/"), "");
         assert_eq!(normalize_root("Marketing/"), "/Marketing");
-        assert_eq!(relative_to("", "/A/b.pdf").as_deref(), Some("A/b.pdf"));
-        assert_eq!(relative_to("/a", "/A/b.pdf").as_deref(), Some("b.pdf"));
-        assert_eq!(relative_to("/a", "/Ab/c.pdf"), None);
-        assert_eq!(relative_to("/a/b", "/a"), None);
+        assert_eq!(
+            relative_to("", "/A/b.pdf", None).as_deref(),
+            Some("A/b.pdf")
+        );
+        assert_eq!(
+            relative_to("/a", "/A/b.pdf", None).as_deref(),
+            Some("b.pdf")
+        );
+        assert_eq!(relative_to("/a", "/Ab/c.pdf", None), None);
+        assert_eq!(relative_to("/a/b", "/a", None), None);
+    }
+
+    #[test]
+    fn roots_compare_through_path_lower_in_any_letter() {
+        // The root as configured and the server's display casing differ in non-ASCII letters
+        // (Ü/ü, Ä/ä), which an ASCII-only comparison misses: the file is below the root.
+        let root = normalize_root("/Überprüfung/Freigabe");
+        assert_eq!(
+            relative_to(
+                &root,
+                "/überprüfung/FREIGABE/Bericht Ä.pdf",
+                Some("/überprüfung/freigabe/bericht ä.pdf")
+            )
+            .as_deref(),
+            Some("Bericht Ä.pdf")
+        );
+        assert_eq!(
+            relative_to(
+                &root,
+                "/ÜBERPRÜFUNG/freigabe",
+                Some("/überprüfung/freigabe")
+            )
+            .as_deref(),
+            Some("")
+        );
+        assert_eq!(
+            relative_to(
+                &root,
+                "/Überprüfung/Freigaben/x.pdf",
+                Some("/überprüfung/freigaben/x.pdf")
+            ),
+            None
+        );
     }
 }

@@ -24,6 +24,14 @@ impl Flow {
                 lock(report).deleted.push(path);
                 Ok(())
             }
+            Change::Unreadable {
+                source,
+                path,
+                error,
+            } => {
+                lock(report).found += 1;
+                self.fail_unread(source, Some(path), *error, report).await
+            }
             Change::Nothing => Ok(()),
         }
     }
@@ -107,6 +115,42 @@ impl Flow {
         let (doc, sink) = match self.decide(doc.clone()).await {
             Ok(Decision::Write(d, s)) => (*d, s),
             Ok(Decision::Skip(reason)) => {
+                if !inner.dry_run && inner.state.intent(&inner.name, &key).await?.is_some() {
+                    // A write begun before the document became skipped may have landed: pair
+                    // what a sink finds with the source instead of forgetting it (an orphan).
+                    let ctx = WriteContext {
+                        flow: inner.name.clone(),
+                        previous: latest.as_ref().map(|m| m.target.clone()),
+                        attempt: 1,
+                        in_doubt: true,
+                    };
+                    match self.find_landed(&doc, &ctx).await {
+                        Ok(Some(found)) => {
+                            tracing::info!(flow = %inner.name, doc = %doc.path, target = %found.target, "now skipped; its earlier write is recorded");
+                            let mapping = Mapping {
+                                source: doc.source.clone(),
+                                target: found.target.clone(),
+                                location: found.location.clone(),
+                                hooks_done: true,
+                                recorded: Utc::now(),
+                            };
+                            let outcome = format!("written before it was skipped ({reason})");
+                            let entry = self.audit(
+                                &doc,
+                                WriteAction::Adopted.as_str(),
+                                &outcome,
+                                Some(&found.target),
+                            );
+                            inner
+                                .state
+                                .record_write(&inner.name, &mapping, &entry)
+                                .await?;
+                        }
+                        Ok(None) => {}
+                        // The intent stays: the next run looks again.
+                        Err(e) => return self.fail(&doc, e, 1, report).await,
+                    }
+                }
                 if !inner.dry_run {
                     inner.state.clear_failure(&inner.name, &key).await?;
                     inner.state.clear_intent(&inner.name, &key).await?;
@@ -157,17 +201,18 @@ impl Flow {
             flow: inner.name.clone(),
             previous: latest.map(|m| m.target),
             attempt: 0,
+            in_doubt,
         };
         let receipt = loop {
             ctx.attempt += 1;
-            match self
-                .write_once(&*sink, &doc, &ctx, in_doubt || ctx.attempt > 1)
-                .await
-            {
+            ctx.in_doubt = in_doubt || ctx.attempt > 1;
+            match self.write_once(&*sink, &doc, &ctx, ctx.in_doubt).await {
                 Ok(r) => break r,
                 Err(e @ Error::Stopped(_)) => return Err(e),
                 Err(e) if e.is_retryable() && ctx.attempt < inner.retry.max_attempts => {
-                    let delay = inner.retry.delay(ctx.attempt, e.retry_after());
+                    let Some(delay) = inner.retry.delay(ctx.attempt, e.retry_after()) else {
+                        return self.leave_for_later(&doc, e, ctx.attempt, report).await;
+                    };
                     tracing::warn!(flow = %inner.name, doc = %doc.path, attempt = ctx.attempt, ?delay, error = %e.chain(), "write failed; retrying");
                     self.emit(Progress::Retrying {
                         source: doc.source.clone(),
@@ -223,6 +268,18 @@ impl Flow {
         }
         self.finish_hooks(&doc, Some(&*sink), &receipt, report)
             .await
+    }
+
+    /// A write of `doc` found at any of the flow's sinks (the default first, then the routes),
+    /// for a document whose intent survived but which the transforms now skip.
+    async fn find_landed(&self, doc: &Document, ctx: &WriteContext) -> Result<Option<Receipt>> {
+        let inner = &self.inner;
+        for sink in inner.sink.iter().chain(inner.routes.values()) {
+            if let Some(found) = sink.find_existing(doc, ctx).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
     }
 
     /// One attempt: adopt an earlier write when in doubt, else write; verify.
@@ -294,7 +351,10 @@ impl Flow {
                 Ok(()) => break,
                 Err(e @ Error::Stopped(_)) => return Err(e),
                 Err(e) if e.is_retryable() && attempt < inner.retry.max_attempts => {
-                    tokio::time::sleep(inner.retry.delay(attempt, e.retry_after())).await;
+                    match inner.retry.delay(attempt, e.retry_after()) {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return self.leave_for_later(doc, e, attempt, report).await,
+                    }
                 }
                 Err(e) => return self.fail(doc, e, attempt, report).await,
             }
@@ -350,6 +410,21 @@ impl Flow {
             .await?;
         state
             .append_audit(&self.audit(doc, "deferred", outcome, Some(&receipt.target)))
+            .await
+    }
+
+    /// A document the server rate-limited for longer than the retry budget: recorded as a
+    /// failure (so the next run fetches it again) without counting the refused attempt, and
+    /// not tried again in this run.
+    async fn leave_for_later(
+        &self,
+        doc: &Document,
+        error: Error,
+        attempt: u32,
+        report: &Shared,
+    ) -> Result<()> {
+        tracing::info!(flow = %self.inner.name, doc = %doc.path, wait = ?error.retry_after(), "rate-limited beyond the retry budget; left for a later run");
+        self.fail(doc, error, attempt.saturating_sub(1), report)
             .await
     }
 

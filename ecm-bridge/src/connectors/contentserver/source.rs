@@ -73,64 +73,122 @@ impl CsSource {
         Ok(doc)
     }
 
-    async fn walk(self, since: Option<String>) -> Result<Vec<Item>> {
-        let mut items = Vec::new();
-        let mut watermark = since.clone().unwrap_or_default();
-        let mut queue = VecDeque::from([(self.root, String::new())]);
-        while let Some((folder, prefix)) = queue.pop_front() {
-            let children: Vec<Node> = self
-                .client
-                .nodes()
-                .children(folder)
-                .into_stream()
-                .try_collect()
-                .await
-                .map_err(|e| Error::cs(format!("node {folder}"), Step::List, e))?;
-            for child in children {
-                let path = if prefix.is_empty() {
-                    child.name.clone()
-                } else {
-                    format!("{prefix}/{}", child.name)
-                };
-                if child.node_type == types::DOCUMENT {
-                    // The watermark keeps the server's own form of the date.
-                    let modified = child
-                        .modify_date
-                        .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
-                        .unwrap_or_default();
-                    // Inclusive: the server's dates have whole seconds, so a document changed
-                    // in the watermark's own second after the listing must not be missed. The
-                    // ones listed again are found unchanged in the state store.
-                    if since.as_deref().is_some_and(|s| modified.as_str() < s) {
+    /// The walk as a stream: one folder listing page in memory at a time, a document's item
+    /// yielded as soon as it is read, the watermark checkpoint on the last item. A document
+    /// whose version lookup fails is yielded as [`Change::Unreadable`] and the walk goes on; a
+    /// folder that cannot be listed ends the stream with its error.
+    fn walk(self, since: Option<String>) -> BoxStream<'static, Result<Item>> {
+        let walk = Walk {
+            watermark: since.clone().unwrap_or_default(),
+            queue: VecDeque::from([(self.root, String::new())]),
+            since,
+            current: None,
+            finished: false,
+            source: self,
+        };
+        stream::unfold(walk, |mut w| async move {
+            let item = w.next_item().await?;
+            Some((item, w))
+        })
+        .boxed()
+    }
+}
+
+/// Where a [`CsSource`] walk is.
+struct Walk {
+    source: CsSource,
+    since: Option<String>,
+    /// The latest modify date seen, in the server's form.
+    watermark: String,
+    /// Folders still to list, with their paths relative to the root.
+    queue: VecDeque<(i64, String)>,
+    /// The folder being listed: its id, path and children.
+    current: Option<(
+        i64,
+        String,
+        BoxStream<'static, contentserver_client::Result<Node>>,
+    )>,
+    finished: bool,
+}
+
+impl Walk {
+    async fn next_item(&mut self) -> Option<Result<Item>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            let Some((folder, prefix, children)) = self.current.as_mut() else {
+                match self.queue.pop_front() {
+                    Some((folder, prefix)) => {
+                        let children = self.source.client.nodes().children(folder).into_stream();
+                        self.current = Some((folder, prefix, children));
                         continue;
                     }
-                    if modified > watermark {
-                        watermark = modified;
+                    None => {
+                        self.finished = true;
+                        let watermark = std::mem::take(&mut self.watermark);
+                        return Some(Ok(Item {
+                            change: Change::Nothing,
+                            checkpoint: (!watermark.is_empty()).then_some(Checkpoint(watermark)),
+                        }));
                     }
-                    items.push(Item::upsert(self.document(&child, path).await?));
-                } else if child.container && self.recursive {
-                    queue.push_back((child.id, path));
                 }
+            };
+            let child = match children.next().await {
+                None => {
+                    self.current = None;
+                    continue;
+                }
+                Some(Err(e)) => {
+                    let folder = *folder;
+                    self.finished = true;
+                    return Some(Err(Error::cs(format!("node {folder}"), Step::List, e)));
+                }
+                Some(Ok(child)) => child,
+            };
+            let path = if prefix.is_empty() {
+                child.name.clone()
+            } else {
+                format!("{prefix}/{}", child.name)
+            };
+            if child.node_type == types::DOCUMENT {
+                // The watermark keeps the server's own form of the date.
+                let modified = child
+                    .modify_date
+                    .map(|d| d.format("%Y-%m-%dT%H:%M:%SZ").to_string())
+                    .unwrap_or_default();
+                // Inclusive: the server's dates have whole seconds, so a document changed in
+                // the watermark's own second after the listing must not be missed. The ones
+                // listed again are found unchanged in the state store.
+                if self.since.as_deref().is_some_and(|s| modified.as_str() < s) {
+                    continue;
+                }
+                if modified > self.watermark {
+                    self.watermark = modified;
+                }
+                let item = match self.source.document(&child, path.clone()).await {
+                    Ok(doc) => Item::upsert(doc),
+                    Err(error) => Item {
+                        change: Change::Unreadable {
+                            source: DocRef::cs(child.id, 0),
+                            path,
+                            error: Box::new(error),
+                        },
+                        checkpoint: None,
+                    },
+                };
+                return Some(Ok(item));
+            } else if child.container && self.source.recursive {
+                self.queue.push_back((child.id, path));
             }
         }
-        items.push(Item {
-            change: Change::Nothing,
-            checkpoint: (!watermark.is_empty()).then_some(Checkpoint(watermark)),
-        });
-        Ok(items)
     }
 }
 
 #[async_trait]
 impl Source for CsSource {
     async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
-        let this = self.clone();
-        Ok(stream::once(this.walk(since.map(|c| c.0)))
-            .flat_map(|r| match r {
-                Ok(items) => stream::iter(items.into_iter().map(Ok)).boxed(),
-                Err(e) => stream::once(async move { Err(e) }).boxed(),
-            })
-            .boxed())
+        Ok(self.clone().walk(since.map(|c| c.0)))
     }
 
     async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
