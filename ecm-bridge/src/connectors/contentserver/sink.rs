@@ -231,6 +231,19 @@ impl Sink for CsSink {
                     .send()
                     .await
                     .map_err(|e| Error::cs(&doc.path, Step::Write, e))?;
+                // What the server says it stored: the node's size, else version 1's.
+                let reported = match node.size {
+                    Some(size) => Some(size),
+                    None => {
+                        self.client
+                            .documents()
+                            .version(node.id, 1)
+                            .await
+                            .map_err(|e| Error::cs(&doc.path, Step::Write, e))?
+                            .file_size
+                    }
+                };
+                check_reported_size(doc, reported, "the created document")?;
                 (node.id, 1, WriteAction::Created)
             }
             Some(node) => {
@@ -248,15 +261,7 @@ impl Sink for CsSink {
                     .send()
                     .await
                     .map_err(|e| Error::cs(&doc.path, Step::Write, e))?;
-                if let Some(size) = v.file_size {
-                    if size as u64 != doc.size {
-                        return Err(Error::Verify {
-                            doc: doc.path.clone(),
-                            expected: format!("{} bytes", doc.size),
-                            actual: format!("{size} bytes in the new version"),
-                        });
-                    }
-                }
+                check_reported_size(doc, v.file_size, "the new version")?;
                 (
                     node,
                     self.version_number(doc, node, &v).await?,
@@ -380,5 +385,41 @@ impl Sink for CsSink {
             Error::governance(&doc.path, Step::Workflow, "not a Content Server receipt")
         })?;
         self.workflow_attached(doc, node, &w.map).await
+    }
+}
+
+/// Fails when the size the server reports for what it stored (`what`) is not the document's.
+/// The Content Server reference shows no checksum on versions, so the size is what can be
+/// compared without a read-back; a server that reports no size is not contradicted.
+fn check_reported_size(doc: &Document, reported: Option<i64>, what: &str) -> Result<()> {
+    match reported {
+        Some(size) if u64::try_from(size).ok() != Some(doc.size) => Err(Error::Verify {
+            doc: doc.path.clone(),
+            expected: format!("{} bytes", doc.size),
+            actual: format!("{size} bytes in {what}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Body;
+
+    #[test]
+    fn a_reported_size_that_differs_fails_the_write() {
+        let doc = Document::new(
+            DocRef::dropbox("id:a", "1"),
+            "a.pdf",
+            10,
+            Body::from_bytes(&b"0123456789"[..]),
+        );
+        assert!(check_reported_size(&doc, Some(10), "the created document").is_ok());
+        assert!(check_reported_size(&doc, None, "the created document").is_ok());
+        let err = check_reported_size(&doc, Some(9), "the created document").unwrap_err();
+        assert!(matches!(err, Error::Verify { .. }), "{err}");
+        assert!(err.to_string().contains("9 bytes"), "{err}");
+        assert!(check_reported_size(&doc, Some(-1), "the new version").is_err());
     }
 }
