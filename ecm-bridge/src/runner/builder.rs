@@ -65,7 +65,7 @@ impl FlowBuilder {
         self
     }
 
-    /// A sink for documents that a transform routes to `name` ([`Outcome::Route`]).
+    /// A sink for documents that a transform routes to `name` ([`crate::transform::Outcome::Route`]).
     pub fn route(mut self, name: impl Into<String>, sink: Arc<dyn Sink>) -> Self {
         self.routes.insert(name.into(), sink);
         self

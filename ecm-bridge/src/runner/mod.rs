@@ -7,16 +7,23 @@
 //!   any order under bounded concurrency; the checkpoint saved is that of the highest item such
 //!   that it and every item before it are finished (written, unchanged, skipped, or recorded as
 //!   a failure).
-//! - **Nothing is lost.** A document that fails (after its in-run retries) is recorded in the
+//! - **Nothing is lost.** A document that fails (after its in-run retries), or that the source
+//!   listed but could not read ([`crate::source::Change::Unreadable`]), is recorded in the
 //!   state store's failures and fetched again from the source at the start of the next run,
 //!   until it succeeds, is gone from the source, or its attempts reach
 //!   [`FlowBuilder::dead_letter_after`]; then the [`DeadLetterHook`] gets it (it stays listed
-//!   as dead in the failures).
+//!   as dead in the failures). A recorded write whose after-write steps did not finish is also
+//!   taken up again at the start of each run.
+//! - **A server's wait is honoured.** A `Retry-After` longer than the retry policy's
+//!   `max_backoff` is not cut short: the document is left for a later run
+//!   ([`RetryPolicy::delay`] returns `None`), and the refused attempt is not counted.
 //! - **Nothing is duplicated.** Before a write the runner records an intent; the write, its
 //!   mapping and the audit entry are recorded together afterwards. A retried write, or one whose
 //!   intent survived a crash, first asks the sink to find it ([`Sink::find_existing`]) and
-//!   adopts it instead of writing again. The same source id is never processed by two tasks at
-//!   once.
+//!   adopts it instead of writing again; when it finds none, the sink is told the write is in
+//!   doubt ([`crate::sink::WriteContext::in_doubt`]). A document skipped now whose earlier
+//!   write may have landed has that write recorded, not orphaned. The same source id is never
+//!   processed by two tasks at once.
 //! - **Deferred steps run once.** A governance step that cannot be repeated (a workflow start,
 //!   [`Sink::has_deferred`]) is recorded as pending with the write and run after the record;
 //!   a run stopped before it runs it on the next run, one stopped after it does not repeat it,
