@@ -74,6 +74,18 @@ pub trait Source: Send + Sync {
     /// uses it to retry failed documents and to finish interrupted writes on the next run.
     async fn fetch(&self, id: &DocRef) -> Result<Option<Document>>;
 
+    /// The current state of several documents, for a second look at what the transforms
+    /// decided (e.g. whether a file is approved by now), without reading any bytes: in the
+    /// order given, `None` for one that is gone. By default [`Source::fetch`] of each; a source
+    /// that can look several up in one call (Dropbox `files/tags/get`) does so.
+    async fn recheck(&self, ids: &[DocRef]) -> Result<Vec<Option<Document>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.fetch(id).await?);
+        }
+        Ok(out)
+    }
+
     /// A stream that yields when the source probably has changes (Dropbox longpoll), for
     /// [`crate::runner::Flow::watch`]. `None` when the source cannot tell.
     ///
@@ -94,6 +106,10 @@ impl<T: Source + ?Sized> Source for std::sync::Arc<T> {
 
     async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
         (**self).fetch(id).await
+    }
+
+    async fn recheck(&self, ids: &[DocRef]) -> Result<Vec<Option<Document>>> {
+        (**self).recheck(ids).await
     }
 
     async fn wake(&self) -> Option<BoxStream<'static, ()>> {

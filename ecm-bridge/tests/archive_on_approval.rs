@@ -6,6 +6,7 @@ mod support;
 
 use dropbox_client::models::file_properties::TemplateFilterBase;
 use dropbox_client::models::files::{CommitInfo, GetMetadataArg, WriteMode};
+use ecm_bridge::flows::archive_on_approval::ArchiveOnApproval;
 use ecm_bridge::model::DocRef;
 use ecm_bridge::sink::WriteAction;
 use sandbox::FaultRule;
@@ -371,4 +372,87 @@ async fn a_reset_cursor_lists_again_and_writes_nothing_twice() {
         "a fresh cursor is saved"
     );
     assert_eq!(env.cs_archive_children().await.len(), APPROVED.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_approved_after_it_was_listed_is_archived_on_a_later_run() {
+    let env = Env::start().await;
+    let late = "/Marketing/Campaign 2026/Drafts/Brief.docx";
+    // Looked at again on every run (a zero interval), so the test needs no clock.
+    let flow = ArchiveOnApproval::with_store(env.dropbox.clone(), env.cs.clone(), env.state())
+        .rules(support::rules())
+        .marking(ecm_bridge::flows::archive_on_approval::Marking::default().tag("archived"))
+        .recheck_unapproved(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let first = flow.run_once().await.unwrap();
+    assert_eq!(first.written.len(), APPROVED.len(), "{}", first.summary());
+    assert!(
+        first
+            .skipped
+            .iter()
+            .any(|s| s.path.ends_with("Drafts/Brief.docx")),
+        "{:#?}",
+        first.skipped
+    );
+
+    // Approved by a tag now: the change feed reports nothing for a tag.
+    env.dropbox.files().add_tag(late, "approved").await.unwrap();
+    let second = flow.run_once().await.unwrap();
+    assert!(second.failed.is_empty(), "{:#?}", second.failed);
+    let written: Vec<_> = second.written.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        written,
+        ["Marketing/Campaign 2026/Drafts/Brief.docx"],
+        "{}",
+        second.summary()
+    );
+    let node = second.written[0]
+        .target
+        .as_ref()
+        .and_then(DocRef::node_id)
+        .expect("written to Content Server");
+    assert_eq!(
+        env.cs.nodes().get(node).send().await.unwrap().name,
+        "Brief.docx"
+    );
+
+    // Settled: not looked at or written again.
+    let third = flow.run_once().await.unwrap();
+    assert!(third.written.is_empty(), "{}", third.summary());
+    use ecm_bridge::state::{DocStatus, DocumentStore};
+    let due = env
+        .state()
+        .due_checks("archive_on_approval", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        due.iter().all(|r| !r
+            .path
+            .as_deref()
+            .unwrap_or_default()
+            .ends_with("Brief.docx")),
+        "{due:#?}"
+    );
+    let done = env
+        .state()
+        .records_by_status("archive_on_approval", DocStatus::Done)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1, "{done:#?}");
+}
+
+#[test]
+fn rechecking_needs_document_records() {
+    let dropbox = dropbox_client::Client::new("sl.token").unwrap();
+    let cs = contentserver_client::Client::builder("http://127.0.0.1:9/otcs/cs.exe")
+        .build()
+        .unwrap();
+    let state: std::sync::Arc<dyn ecm_bridge::state::StateStore> =
+        std::sync::Arc::new(ecm_bridge::state::MemoryStore::new());
+    let err = ArchiveOnApproval::new(dropbox, cs, state)
+        .recheck_unapproved(std::time::Duration::from_secs(600))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("recheck_skipped"), "{err}");
 }

@@ -276,6 +276,25 @@ impl DropboxSource {
         Some(doc)
     }
 
+    /// The metadata of the file `id` (with the configured property groups), `None` when it
+    /// is gone or not a file.
+    async fn file_metadata(
+        &self,
+        id: &DocRef,
+        templates: &[(String, String)],
+    ) -> Result<Option<FileMetadata>> {
+        let mut arg = GetMetadataArg::new(id.id.clone());
+        if let Some(f) = self.filter(templates) {
+            arg = arg.include_property_groups(f);
+        }
+        match self.client.files().get_metadata(arg).await {
+            Ok(Metadata::File(f)) => Ok(Some(f)),
+            Ok(_) => Ok(None),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(Error::dropbox(id.to_string(), Step::List, e)),
+        }
+    }
+
     async fn page_items(&self, page: ListFolderResult) -> Result<Vec<Item>> {
         let templates = self.templates().await?;
         let account = self.account().await?;
@@ -380,28 +399,37 @@ impl Source for DropboxSource {
     }
 
     async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
+        Ok(self
+            .recheck(std::slice::from_ref(id))
+            .await?
+            .pop()
+            .flatten())
+    }
+
+    /// The files' metadata (with their properties) one call each, and their tags in batches
+    /// of `files/tags/get`; no bytes are read.
+    async fn recheck(&self, ids: &[DocRef]) -> Result<Vec<Option<Document>>> {
         let templates = self.templates().await?;
-        let mut arg = GetMetadataArg::new(id.id.clone());
-        if let Some(f) = self.filter(templates) {
-            arg = arg.include_property_groups(f);
+        let mut files = Vec::with_capacity(ids.len());
+        for id in ids {
+            files.push(self.file_metadata(id, templates).await?);
         }
-        let meta = match self.client.files().get_metadata(arg).await {
-            Ok(m) => m,
-            Err(e) if is_not_found(&e) => return Ok(None),
-            Err(e) => return Err(Error::dropbox(id.to_string(), Step::List, e)),
-        };
-        let Metadata::File(f) = meta else {
-            return Ok(None);
-        };
         let account = self.account().await?;
-        let tags = self.tags_of(&[&f]).await?;
-        let t = f
-            .path_lower
-            .as_deref()
-            .and_then(|p| tags.get(p))
-            .cloned()
-            .unwrap_or_default();
-        Ok(self.document(&f, t, templates, account))
+        let found: Vec<&FileMetadata> = files.iter().flatten().collect();
+        let tags = self.tags_of(&found).await?;
+        Ok(files
+            .iter()
+            .map(|f| {
+                let f = f.as_ref()?;
+                let t = f
+                    .path_lower
+                    .as_deref()
+                    .and_then(|p| tags.get(p))
+                    .cloned()
+                    .unwrap_or_default();
+                self.document(f, t, templates, account.clone())
+            })
+            .collect())
     }
 
     async fn wake(&self) -> Option<BoxStream<'static, ()>> {

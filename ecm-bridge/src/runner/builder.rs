@@ -2,12 +2,13 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Duration;
 
 use super::{FailpointFn, Flow, Inner, KeyedLocks, Progress, ProgressFn, RetryPolicy};
 use crate::error::{Error, Result};
 use crate::sink::{AfterWrite, DeadLetterHook, Sink};
 use crate::source::Source;
-use crate::state::StateStore;
+use crate::state::{DocumentStore, StateStore, Store};
 use crate::transform::{AsyncTransform, Blocking, Transform};
 
 /// Builds a [`Flow`]; see [`Flow::builder`].
@@ -26,6 +27,8 @@ pub struct FlowBuilder {
     dead_letter: Option<Arc<dyn DeadLetterHook>>,
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
+    documents: Option<Arc<dyn DocumentStore>>,
+    recheck: Option<Duration>,
 }
 
 impl FlowBuilder {
@@ -120,6 +123,31 @@ impl FlowBuilder {
         self
     }
 
+    /// The state store, holding both contracts: what [`FlowBuilder::state`] sets, and the
+    /// document records that [`FlowBuilder::recheck_skipped`] keeps.
+    pub fn store<S: Store + 'static>(mut self, store: Arc<S>) -> Self {
+        self.state = Some(store.clone());
+        self.documents = Some(store);
+        self
+    }
+
+    /// The document records alone (the same store as [`FlowBuilder::state`]'s, seen through
+    /// its other contract), for a caller that holds the two as separate handles.
+    pub fn documents(mut self, documents: Arc<dyn DocumentStore>) -> Self {
+        self.documents = Some(documents);
+        self
+    }
+
+    /// Keeps each skipped document `awaiting` in the document records and looks at it again
+    /// (through [`crate::source::Source::recheck`], without reading its bytes) once `every` has
+    /// passed, at the start of a run; a document that the transforms now pass is written. For
+    /// decisions that can change without a change the feed reports (a Dropbox tag or property
+    /// that approves a file after it was listed). Needs [`FlowBuilder::store`].
+    pub fn recheck_skipped(mut self, every: Duration) -> Self {
+        self.recheck = Some(every);
+        self
+    }
+
     /// Stops runs at failpoints (crash-safety tests).
     pub fn failpoint(mut self, f: FailpointFn) -> Self {
         self.failpoint = Some(f);
@@ -134,6 +162,12 @@ impl FlowBuilder {
         let state = self
             .state
             .ok_or_else(|| Error::Config(format!("flow {}: no state store", self.name)))?;
+        if self.recheck.is_some() && self.documents.is_none() {
+            return Err(Error::Config(format!(
+                "flow {}: recheck_skipped needs a store with document records (FlowBuilder::store)",
+                self.name
+            )));
+        }
         if self.sink.is_none() && self.routes.is_empty() {
             return Err(Error::Config(format!("flow {}: no sink", self.name)));
         }
@@ -153,6 +187,8 @@ impl FlowBuilder {
                 dead_letter: self.dead_letter,
                 progress: self.progress,
                 failpoint: self.failpoint,
+                documents: self.documents,
+                recheck: self.recheck,
                 locks: KeyedLocks::default(),
             }),
         })
@@ -177,6 +213,8 @@ impl Flow {
             dead_letter: None,
             progress: None,
             failpoint: None,
+            documents: None,
+            recheck: None,
         }
     }
 }

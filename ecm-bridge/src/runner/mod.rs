@@ -58,6 +58,7 @@
 mod acks;
 mod builder;
 mod document;
+mod recheck;
 mod report;
 mod retry;
 mod schedule;
@@ -134,6 +135,8 @@ struct Inner {
     dead_letter: Option<Arc<dyn DeadLetterHook>>,
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
+    documents: Option<Arc<dyn crate::state::DocumentStore>>,
+    recheck: Option<std::time::Duration>,
     locks: KeyedLocks,
 }
 

@@ -28,6 +28,7 @@ impl Flow {
         tracing::info!(flow = %inner.name, dry_run = inner.dry_run, "run starts");
 
         if !inner.dry_run {
+            self.recheck_due(&report).await?;
             self.retry_earlier(&report).await?;
         }
 
