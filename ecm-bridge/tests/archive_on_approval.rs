@@ -440,6 +440,21 @@ async fn a_file_approved_after_it_was_listed_is_archived_on_a_later_run() {
         .await
         .unwrap();
     assert_eq!(done.len(), 1, "{done:#?}");
+    assert_eq!(
+        done[0].run,
+        second.run.unwrap(),
+        "settled by the second run"
+    );
+
+    // Each run is recorded with its counts and report.
+    let runs = env.state().runs("archive_on_approval").await.unwrap();
+    let ids: Vec<_> = runs.iter().map(|r| Some(r.id)).collect();
+    assert_eq!(ids, [first.run, second.run, third.run]);
+    assert!(runs
+        .iter()
+        .all(|r| r.finished.is_some() && r.report.is_some()));
+    assert_eq!(runs[0].counts["written"], APPROVED.len() as u64);
+    assert_eq!(runs[1].counts["written"], 1);
 }
 
 #[test]

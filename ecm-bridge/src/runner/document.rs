@@ -88,7 +88,7 @@ impl Flow {
                 if !inner.dry_run {
                     inner.state.clear_failure(&inner.name, &key).await?;
                     inner.state.clear_intent(&inner.name, &key).await?;
-                    self.settle_rechecked(&doc).await?;
+                    self.settle_rechecked(&doc, report).await?;
                 }
                 return Ok(());
             }
@@ -159,7 +159,7 @@ impl Flow {
                         .state
                         .append_audit(&self.audit(&doc, "skip", &reason, None))
                         .await?;
-                    self.keep_for_recheck(&doc, &reason).await?;
+                    self.keep_for_recheck(&doc, &reason, report).await?;
                 }
                 self.emit(Progress::Skipped {
                     source: doc.source.clone(),
@@ -242,7 +242,7 @@ impl Flow {
             .record_write(&inner.name, &mapping, &entry)
             .await?;
         self.failpoint(Failpoint::AfterRecord)?;
-        self.settle_rechecked(&doc).await?;
+        self.settle_rechecked(&doc, report).await?;
         {
             let mut r = lock(report);
             if receipt.action != WriteAction::Adopted {

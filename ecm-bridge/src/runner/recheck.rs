@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 
-use super::{Flow, Shared};
+use super::{lock, Flow, Shared};
 use crate::error::Result;
 use crate::model::Document;
 use crate::state::{DocRecord, DocStatus};
@@ -30,6 +30,7 @@ impl Flow {
                     let mut gone = record;
                     gone.status = DocStatus::Removed;
                     gone.next_check = None;
+                    gone.run = lock(report).run.unwrap_or(gone.run);
                     docs.save_record(&gone, None).await?;
                 }
             }
@@ -38,7 +39,12 @@ impl Flow {
     }
 
     /// Keeps a skipped document for a second look (when the flow rechecks skips).
-    pub(super) async fn keep_for_recheck(&self, doc: &Document, reason: &str) -> Result<()> {
+    pub(super) async fn keep_for_recheck(
+        &self,
+        doc: &Document,
+        reason: &str,
+        report: &Shared,
+    ) -> Result<()> {
         let inner = &self.inner;
         let (Some(docs), Some(every)) = (&inner.documents, inner.recheck) else {
             return Ok(());
@@ -47,7 +53,7 @@ impl Flow {
             inner.name.clone(),
             doc.source.clone(),
             Some(doc.path.clone()),
-            0,
+            lock(report).run.unwrap_or(0),
         );
         record.size = Some(doc.size);
         record.hash = doc.hash.clone();
@@ -59,7 +65,7 @@ impl Flow {
     }
 
     /// Settles the record of a document that was kept for a second look and is now written.
-    pub(super) async fn settle_rechecked(&self, doc: &Document) -> Result<()> {
+    pub(super) async fn settle_rechecked(&self, doc: &Document, report: &Shared) -> Result<()> {
         let inner = &self.inner;
         let (Some(docs), Some(_)) = (&inner.documents, inner.recheck) else {
             return Ok(());
@@ -70,6 +76,7 @@ impl Flow {
                 record.status = DocStatus::Done;
                 record.next_check = None;
                 record.last_error = None;
+                record.run = lock(report).run.unwrap_or(record.run);
                 docs.save_record(&record, None).await?;
             }
         }

@@ -180,9 +180,30 @@ pub struct Report {
     pub deleted: Vec<String>,
     /// The checkpoint saved at the end (unchanged when `None`).
     pub checkpoint: Option<Checkpoint>,
+    /// The run's id in the document records ([`crate::state::DocumentStore::begin_run`]),
+    /// when the flow has them ([`super::FlowBuilder::store`]) and this is not a dry run.
+    pub run: Option<crate::state::RunId>,
 }
 
 impl Report {
+    /// The counts recorded with the run ([`crate::state::DocumentStore::finish_run`]).
+    pub fn counts(&self) -> crate::state::RunCounts {
+        let n = |v: usize| v as u64;
+        [
+            ("found", self.found),
+            ("retried", self.retried),
+            ("written", n(self.written.len())),
+            ("unchanged", self.unchanged),
+            ("skipped", n(self.skipped.len())),
+            ("failed", n(self.failed.len())),
+            ("deleted", n(self.deleted.len())),
+            ("bytes", self.bytes),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
     /// Documents newly written with `action`.
     pub fn count(&self, action: WriteAction) -> usize {
         self.written

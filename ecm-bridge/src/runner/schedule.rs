@@ -27,6 +27,10 @@ impl Flow {
         });
         tracing::info!(flow = %inner.name, dry_run = inner.dry_run, "run starts");
 
+        // A run stopped before its end stays unfinished in the records.
+        if let (Some(docs), false) = (&inner.documents, inner.dry_run) {
+            lock(&report).run = Some(docs.begin_run(&inner.name).await?);
+        }
         if !inner.dry_run {
             self.recheck_due(&report).await?;
             self.retry_earlier(&report).await?;
@@ -77,6 +81,11 @@ impl Flow {
         }
         let mut out = lock(&report).clone();
         out.elapsed = started.elapsed();
+        if let (Some(docs), Some(run)) = (&inner.documents, out.run) {
+            let json = serde_json::to_value(&out)
+                .map_err(|e| Error::State(format!("run {run}: report as JSON: {e}")))?;
+            docs.finish_run(run, &out.counts(), &json).await?;
+        }
         tracing::info!(flow = %inner.name, "{}", out.summary());
         self.emit(Progress::RunFinished(Box::new(out.clone())));
         Ok(out)
