@@ -56,6 +56,12 @@ pub struct WriteContext {
     pub previous: Option<DocRef>,
     /// 1 for the first attempt in this run.
     pub attempt: u32,
+    /// Whether an earlier write of this source document (this version or one before it) may
+    /// have landed without being recorded: a crash or a lost answer after the write began.
+    /// [`Sink::find_existing`] has found nothing to adopt for this version; a sink that then
+    /// finds its own target path taken may treat what is there as its own earlier write and
+    /// replace it, instead of failing on the name.
+    pub in_doubt: bool,
 }
 
 /// Where documents are written.

@@ -19,6 +19,17 @@ pub enum Change {
     },
     /// Nothing to process; the item only carries a checkpoint (e.g. a page without files).
     Nothing,
+    /// A document was listed but could not be read (e.g. its version lookup failed). The
+    /// runner records it as a failure, so the next run fetches it again
+    /// ([`Source::fetch`]); the rest of the feed goes on.
+    Unreadable {
+        /// The document (its version may be unknown: then `0` for Content Server).
+        source: DocRef,
+        /// Its path, relative to the source root.
+        path: String,
+        /// Why it could not be read.
+        error: Box<crate::Error>,
+    },
 }
 
 /// One item of a change feed: a change, plus the checkpoint that becomes valid once this item
@@ -63,6 +74,18 @@ pub trait Source: Send + Sync {
     /// uses it to retry failed documents and to finish interrupted writes on the next run.
     async fn fetch(&self, id: &DocRef) -> Result<Option<Document>>;
 
+    /// The current state of several documents, for a second look at what the transforms
+    /// decided (e.g. whether a file is approved by now), without reading any bytes: in the
+    /// order given, `None` for one that is gone. By default [`Source::fetch`] of each; a source
+    /// that can look several up in one call (Dropbox `files/tags/get`) does so.
+    async fn recheck(&self, ids: &[DocRef]) -> Result<Vec<Option<Document>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for id in ids {
+            out.push(self.fetch(id).await?);
+        }
+        Ok(out)
+    }
+
     /// A stream that yields when the source probably has changes (Dropbox longpoll), for
     /// [`crate::runner::Flow::watch`]. `None` when the source cannot tell.
     ///
@@ -83,6 +106,10 @@ impl<T: Source + ?Sized> Source for std::sync::Arc<T> {
 
     async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
         (**self).fetch(id).await
+    }
+
+    async fn recheck(&self, ids: &[DocRef]) -> Result<Vec<Option<Document>>> {
+        (**self).recheck(ids).await
     }
 
     async fn wake(&self) -> Option<BoxStream<'static, ()>> {

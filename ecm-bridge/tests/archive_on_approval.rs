@@ -6,6 +6,7 @@ mod support;
 
 use dropbox_client::models::file_properties::TemplateFilterBase;
 use dropbox_client::models::files::{CommitInfo, GetMetadataArg, WriteMode};
+use ecm_bridge::flows::archive_on_approval::ArchiveOnApproval;
 use ecm_bridge::model::DocRef;
 use ecm_bridge::sink::WriteAction;
 use sandbox::FaultRule;
@@ -319,4 +320,154 @@ async fn holds_and_workflows_are_applied_and_started_once() {
     let again = flow.run_once().await.unwrap();
     assert!(again.written.is_empty(), "{}", again.summary());
     assert_eq!(env.assignments_titled(GOVERNED_TITLE).await.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reset_cursor_lists_again_and_writes_nothing_twice() {
+    // A cursor from a server whose journal is further on than this one's: this server answers
+    // `list_folder/continue` with `reset` (as Dropbox does for a cursor it no longer honours).
+    let other = Env::start().await;
+    for i in 0..20 {
+        other
+            .dropbox
+            .files()
+            .upload(
+                CommitInfo::new(format!("/Scratch/note {i}.txt")),
+                futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+                    b"scratch",
+                ))]),
+            )
+            .await
+            .unwrap();
+    }
+    other.flow().build().unwrap().run_once().await.unwrap();
+    use ecm_bridge::state::StateStore;
+    let foreign = other
+        .state()
+        .checkpoint("archive_on_approval")
+        .await
+        .unwrap()
+        .expect("a cursor");
+
+    let env = Env::start().await;
+    let flow = env.flow().build().unwrap();
+    let first = flow.run_once().await.unwrap();
+    assert_eq!(first.written.len(), APPROVED.len(), "{}", first.summary());
+    env.state()
+        .set_checkpoint("archive_on_approval", &foreign)
+        .await
+        .unwrap();
+    // Before, every run failed on the reset cursor.
+    let again = flow.run_once().await.unwrap();
+    assert!(again.failed.is_empty(), "{:#?}", again.failed);
+    assert!(again.written.is_empty(), "{}", again.summary());
+    assert!(
+        again.unchanged >= APPROVED.len() as u64,
+        "{}",
+        again.summary()
+    );
+    assert_ne!(
+        env.state().checkpoint("archive_on_approval").await.unwrap(),
+        Some(foreign),
+        "a fresh cursor is saved"
+    );
+    assert_eq!(env.cs_archive_children().await.len(), APPROVED.len());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_approved_after_it_was_listed_is_archived_on_a_later_run() {
+    let env = Env::start().await;
+    let late = "/Marketing/Campaign 2026/Drafts/Brief.docx";
+    // Looked at again on every run (a zero interval), so the test needs no clock.
+    let flow = ArchiveOnApproval::with_store(env.dropbox.clone(), env.cs.clone(), env.state())
+        .rules(support::rules())
+        .marking(ecm_bridge::flows::archive_on_approval::Marking::default().tag("archived"))
+        .recheck_unapproved(std::time::Duration::ZERO)
+        .build()
+        .unwrap();
+    let first = flow.run_once().await.unwrap();
+    assert_eq!(first.written.len(), APPROVED.len(), "{}", first.summary());
+    assert!(
+        first
+            .skipped
+            .iter()
+            .any(|s| s.path.ends_with("Drafts/Brief.docx")),
+        "{:#?}",
+        first.skipped
+    );
+
+    // Approved by a tag now: the change feed reports nothing for a tag.
+    env.dropbox.files().add_tag(late, "approved").await.unwrap();
+    let second = flow.run_once().await.unwrap();
+    assert!(second.failed.is_empty(), "{:#?}", second.failed);
+    let written: Vec<_> = second.written.iter().map(|w| w.path.as_str()).collect();
+    assert_eq!(
+        written,
+        ["Marketing/Campaign 2026/Drafts/Brief.docx"],
+        "{}",
+        second.summary()
+    );
+    let node = second.written[0]
+        .target
+        .as_ref()
+        .and_then(DocRef::node_id)
+        .expect("written to Content Server");
+    assert_eq!(
+        env.cs.nodes().get(node).send().await.unwrap().name,
+        "Brief.docx"
+    );
+
+    // Settled: not looked at or written again.
+    let third = flow.run_once().await.unwrap();
+    assert!(third.written.is_empty(), "{}", third.summary());
+    use ecm_bridge::state::{DocStatus, DocumentStore};
+    let due = env
+        .state()
+        .due_checks("archive_on_approval", chrono::Utc::now())
+        .await
+        .unwrap();
+    assert!(
+        due.iter().all(|r| !r
+            .path
+            .as_deref()
+            .unwrap_or_default()
+            .ends_with("Brief.docx")),
+        "{due:#?}"
+    );
+    let done = env
+        .state()
+        .records_by_status("archive_on_approval", DocStatus::Done)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), 1, "{done:#?}");
+    assert_eq!(
+        done[0].run,
+        second.run.unwrap(),
+        "settled by the second run"
+    );
+
+    // Each run is recorded with its counts and report.
+    let runs = env.state().runs("archive_on_approval").await.unwrap();
+    let ids: Vec<_> = runs.iter().map(|r| Some(r.id)).collect();
+    assert_eq!(ids, [first.run, second.run, third.run]);
+    assert!(runs
+        .iter()
+        .all(|r| r.finished.is_some() && r.report.is_some()));
+    assert_eq!(runs[0].counts["written"], APPROVED.len() as u64);
+    assert_eq!(runs[1].counts["written"], 1);
+}
+
+#[test]
+fn rechecking_needs_document_records() {
+    let dropbox = dropbox_client::Client::new("sl.token").unwrap();
+    let cs = contentserver_client::Client::builder("http://127.0.0.1:9/otcs/cs.exe")
+        .build()
+        .unwrap();
+    let state: std::sync::Arc<dyn ecm_bridge::state::StateStore> =
+        std::sync::Arc::new(ecm_bridge::state::MemoryStore::new());
+    let err = ArchiveOnApproval::new(dropbox, cs, state)
+        .recheck_unapproved(std::time::Duration::from_secs(600))
+        .build()
+        .unwrap_err();
+    assert!(err.to_string().contains("recheck_skipped"), "{err}");
 }

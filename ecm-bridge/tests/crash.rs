@@ -13,6 +13,7 @@ use std::sync::{Arc, Mutex};
 
 use ecm_bridge::runner::Failpoint;
 use ecm_bridge::Error;
+use sandbox::FaultRule;
 use support::{Env, APPROVED, APPROVED_FOLDER, GOVERNED_TITLE};
 
 /// Stops at the `n`th failpoint reached (1-based); records where.
@@ -60,59 +61,7 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
         let again = restarted.run_once().await.unwrap();
         assert!(again.written.is_empty(), "step {n}: {}", again.summary());
 
-        let children = env.cs_archive_children().await;
-        assert_eq!(children.len(), APPROVED.len(), "step {n}: {children:?}");
-        for name in APPROVED {
-            let node = env.cs_doc(name).await.unwrap();
-            assert_eq!(
-                env.cs_versions(node.id).await.len(),
-                1,
-                "step {n}: {name} has extra versions"
-            );
-            assert_eq!(
-                env.cs_bytes(node.id, None).await,
-                env.dropbox_bytes(&format!("{APPROVED_FOLDER}/{name}"))
-                    .await,
-                "step {n}: {name}"
-            );
-        }
-        let press = env.cs_doc("Press Release.pdf").await.unwrap();
-        let started = env.assignments_titled(GOVERNED_TITLE).await;
-        assert_eq!(started.len(), 1, "step {n}: {started:#?}");
-        let process = started[0].workflow_id.unwrap();
-        let status = env.cs.workflows().status(process).await.unwrap();
-        assert_eq!(status.name.as_deref(), Some(GOVERNED_TITLE), "step {n}");
-        // Policy Approval's first step, with the archived record attached.
-        let steps: Vec<_> = status
-            .current_steps
-            .iter()
-            .map(|s| s.task_name.as_deref())
-            .collect();
-        assert_eq!(steps, [Some("Review")], "step {n}");
-        let attached = env.attachments(&status).await;
-        assert_eq!(attached, [press.id], "step {n}");
-        assert!(
-            env.has_hold(press.id, "Riverside Tower Litigation").await,
-            "step {n}: {:#?}",
-            env.cs.records().node_holds(press.id).await.unwrap()
-        );
-
-        let state = env.state();
-        use ecm_bridge::state::StateStore;
-        let mappings = state.mappings("archive_on_approval").await.unwrap();
-        assert_eq!(mappings.len(), APPROVED.len(), "step {n}");
-        assert!(
-            mappings.iter().all(|m| m.hooks_done),
-            "step {n}: {mappings:?}"
-        );
-        assert!(
-            state
-                .intents("archive_on_approval")
-                .await
-                .unwrap()
-                .is_empty(),
-            "step {n}"
-        );
+        final_state_is_exact(&env, n).await;
         env.sandbox.shutdown().await;
     }
     for fp in [
@@ -123,6 +72,126 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
         Failpoint::AfterDeferred,
         Failpoint::AfterHooks,
         Failpoint::BeforeCheckpoint,
+    ] {
+        assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");
+    }
+}
+
+/// Each approved document once in CS, with one version and the right bytes; the governed one
+/// on its hold with exactly one workflow started; every mapping's steps done; no intent left.
+async fn final_state_is_exact(env: &Env, n: usize) {
+    let children = env.cs_archive_children().await;
+    assert_eq!(children.len(), APPROVED.len(), "step {n}: {children:?}");
+    for name in APPROVED {
+        let node = env.cs_doc(name).await.unwrap();
+        assert_eq!(
+            env.cs_versions(node.id).await.len(),
+            1,
+            "step {n}: {name} has extra versions"
+        );
+        assert_eq!(
+            env.cs_bytes(node.id, None).await,
+            env.dropbox_bytes(&format!("{APPROVED_FOLDER}/{name}"))
+                .await,
+            "step {n}: {name}"
+        );
+    }
+    let press = env.cs_doc("Press Release.pdf").await.unwrap();
+    let started = env.assignments_titled(GOVERNED_TITLE).await;
+    assert_eq!(started.len(), 1, "step {n}: {started:#?}");
+    let process = started[0].workflow_id.unwrap();
+    let status = env.cs.workflows().status(process).await.unwrap();
+    assert_eq!(status.name.as_deref(), Some(GOVERNED_TITLE), "step {n}");
+    // Policy Approval's first step, with the archived record attached.
+    let steps: Vec<_> = status
+        .current_steps
+        .iter()
+        .map(|s| s.task_name.as_deref())
+        .collect();
+    assert_eq!(steps, [Some("Review")], "step {n}");
+    let attached = env.attachments(&status).await;
+    assert_eq!(attached, [press.id], "step {n}");
+    assert!(
+        env.has_hold(press.id, "Riverside Tower Litigation").await,
+        "step {n}: {:#?}",
+        env.cs.records().node_holds(press.id).await.unwrap()
+    );
+
+    let state = env.state();
+    use ecm_bridge::state::StateStore;
+    let mappings = state.mappings("archive_on_approval").await.unwrap();
+    assert_eq!(mappings.len(), APPROVED.len(), "step {n}");
+    assert!(
+        mappings.iter().all(|m| m.hooks_done),
+        "step {n}: {mappings:?}"
+    );
+    assert!(
+        state
+            .intents("archive_on_approval")
+            .await
+            .unwrap()
+            .is_empty(),
+        "step {n}"
+    );
+}
+
+/// The same matrix for a run that retries earlier failures: a first run fails every document
+/// (its folder cannot be created), then the run that retries them is stopped at every step.
+/// Before, a retried document stopped between its record and its after-write steps was never
+/// finished: no failure, no intent and no checkpoint led back to it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retries_of_earlier_failures_stopped_anywhere_end_once() {
+    let mut seen = Vec::new();
+    for n in 1.. {
+        let env = Env::start().await;
+        env.sandbox
+            .contentserver_faults()
+            .add(FaultRule::status("POST /api/v2/nodes", 403).with_count(APPROVED.len() as u64))
+            .unwrap();
+        let failing = env.governed_flow().concurrency(1).build().unwrap();
+        let first = failing.run_once().await.unwrap();
+        assert_eq!(first.failed.len(), APPROVED.len(), "{}", first.summary());
+        drop(failing);
+
+        let hit = Arc::new(Mutex::new(None));
+        let crashing = env
+            .governed_flow()
+            .concurrency(1)
+            .failpoint(stop_at(n, hit.clone()))
+            .build()
+            .unwrap();
+        match crashing.run_once().await {
+            Err(Error::Stopped(_)) => {}
+            Ok(report) => {
+                assert!(n > 10, "only {n} steps?");
+                assert_eq!(
+                    report.retried,
+                    APPROVED.len() as u64,
+                    "{}",
+                    report.summary()
+                );
+                break;
+            }
+            Err(e) => panic!("step {n}: {}", e.chain()),
+        }
+        drop(crashing);
+        seen.push(hit.lock().unwrap().expect("stopped somewhere"));
+
+        let restarted = env.governed_flow().build().unwrap();
+        let report = restarted.run_once().await.unwrap();
+        assert!(report.failed.is_empty(), "step {n}: {:#?}", report.failed);
+        let again = restarted.run_once().await.unwrap();
+        assert!(again.written.is_empty(), "step {n}: {}", again.summary());
+        final_state_is_exact(&env, n).await;
+        env.sandbox.shutdown().await;
+    }
+    for fp in [
+        Failpoint::BeforeIntent,
+        Failpoint::BeforeWrite,
+        Failpoint::AfterWrite,
+        Failpoint::AfterRecord,
+        Failpoint::AfterDeferred,
+        Failpoint::AfterHooks,
     ] {
         assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");
     }

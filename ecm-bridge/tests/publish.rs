@@ -11,12 +11,13 @@ use dropbox_client::models::sharing::ListSharedLinksArg;
 use ecm_bridge::connectors::contentserver::CsSource;
 use ecm_bridge::connectors::dropbox::DropboxSink;
 use ecm_bridge::model::ShareSettings;
-use ecm_bridge::runner::Flow;
+use ecm_bridge::runner::{Failpoint, Flow};
 use ecm_bridge::sink::WriteAction;
 use ecm_bridge::source::{Change, Source};
 use ecm_bridge::state::MemoryStore;
 use ecm_bridge::transform::map;
 use futures::TryStreamExt;
+use sandbox::FaultRule;
 use support::Env;
 
 const PUBLISHED: [&str; 2] = ["Contract Summary.pdf", "Engagement Letter.pdf"];
@@ -279,4 +280,110 @@ async fn dropbox_sink_uploads_shares_and_versions() {
         third.written[0].target,
         Some(ecm_bridge::model::DocRef::dropbox(id2, rev2))
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_unreadable_document_does_not_stop_the_cs_walk() {
+    let env = Env::start().await;
+    let folder = published_folder(&env).await;
+    // The first version lookup of the walk fails (not retried by the client): before, that
+    // aborted the whole walk and failed the run.
+    env.sandbox
+        .contentserver_faults()
+        .add(FaultRule::status("GET /api/v1/nodes/{id}/versions/latest", 404).with_nth(1))
+        .unwrap();
+    let flow = Flow::builder("publish")
+        .source(CsSource::new(env.cs.clone(), folder))
+        .sink(DropboxSink::new(env.dropbox.clone(), Some(DROPBOX_FOLDER)))
+        .state(Arc::new(MemoryStore::new()))
+        .build()
+        .unwrap();
+    let first = flow.run_once().await.unwrap();
+    assert_eq!(first.written.len(), 1, "{}", first.summary());
+    assert_eq!(first.failed.len(), 1, "{:#?}", first.failed);
+    let failed = &first.failed[0];
+    assert!(
+        PUBLISHED.iter().any(|n| failed.path.as_deref() == Some(n)),
+        "{failed:?}"
+    );
+    assert!(first.checkpoint.is_some(), "the walk reached its end");
+
+    // The next run fetches the one that failed and writes it.
+    let second = flow.run_once().await.unwrap();
+    assert_eq!(second.retried, 1, "{}", second.summary());
+    assert!(second.failed.is_empty(), "{:#?}", second.failed);
+    assert_eq!(
+        second.count(WriteAction::Created),
+        1,
+        "{}",
+        second.summary()
+    );
+    for name in PUBLISHED {
+        let path = format!("{DROPBOX_FOLDER}/{name}");
+        assert!(!env.dropbox_bytes(&path).await.is_empty(), "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unrecorded_dropbox_write_is_replaced_after_a_source_change() {
+    let env = Env::start().await;
+    let folder = published_folder(&env).await;
+    let state = Arc::new(MemoryStore::new());
+    let flow = |stop: bool| {
+        let mut b = Flow::builder("publish")
+            .source(CsSource::new(env.cs.clone(), folder))
+            .sink(DropboxSink::new(env.dropbox.clone(), Some(DROPBOX_FOLDER)))
+            .state(state.clone())
+            .concurrency(1);
+        if stop {
+            // Stops after the first Dropbox upload, before it is recorded.
+            b = b.failpoint(Arc::new(|at| at == Failpoint::AfterWrite));
+        }
+        b.build().unwrap()
+    };
+    assert!(matches!(
+        flow(true).run_once().await,
+        Err(ecm_bridge::Error::Stopped(_))
+    ));
+    let uploaded: Vec<String> = PUBLISHED
+        .iter()
+        .map(|n| format!("{DROPBOX_FOLDER}/{n}"))
+        .collect();
+    let mut landed = None;
+    for (name, path) in PUBLISHED.iter().zip(&uploaded) {
+        if env.dropbox.files().get_metadata(path.clone()).await.is_ok() {
+            landed = Some(*name);
+        }
+    }
+    let landed = landed.expect("one upload landed");
+
+    // The source changes before the next run: the write in doubt is of an older version.
+    let node = env
+        .cs
+        .nodes()
+        .find_child(folder, landed)
+        .await
+        .unwrap()
+        .unwrap();
+    let v2 = bytes::Bytes::from_static(b"%PDF-1.4 revised while the bridge was down\n");
+    env.cs
+        .documents()
+        .add_version(
+            node.id,
+            contentserver_client::UploadBody::from_bytes(v2.clone()),
+        )
+        .send()
+        .await
+        .unwrap();
+    // Before, the new version was uploaded in `add` mode onto the file the bridge had written
+    // itself, and failed on `path/conflict` on every run.
+    let report = flow(false).run_once().await.unwrap();
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    assert_eq!(
+        env.dropbox_bytes(&format!("{DROPBOX_FOLDER}/{landed}"))
+            .await,
+        v2
+    );
+    let again = flow(false).run_once().await.unwrap();
+    assert!(again.written.is_empty(), "{}", again.summary());
 }

@@ -771,3 +771,52 @@ async fn a_failed_deferred_step_is_finished_on_the_next_run_without_a_second_wri
     let actions: Vec<&str> = audit.iter().map(|e| e.action.as_str()).collect();
     assert_eq!(actions, ["create", "fail", "deferred", "mark"]);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_write_that_landed_before_the_document_became_skipped_is_recorded() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let source = MemSource::new(vec![vec![doc("s", "1", &opens)]]);
+    let sink = Arc::new(MemSink::default());
+    // The bytes land, the answer is lost, and the run does not retry: the intent stays.
+    sink.set(
+        "id:s",
+        Behaviour {
+            lost_acks: 1,
+            ..Behaviour::default()
+        },
+    );
+    let state = Arc::new(MemoryStore::new());
+    let first = Flow::builder("t")
+        .source(source.clone())
+        .sink(sink.clone())
+        .state(state.clone())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let r1 = first.run_once().await.unwrap();
+    assert_eq!(r1.failed.len(), 1, "{}", r1.summary());
+    assert_eq!(sink.copies("id:s"), 1);
+    assert!(state.intent("t", "dropbox:id:s").await.unwrap().is_some());
+
+    // The rules change: the document is skipped now. Its landed write is paired with it
+    // (before, the intent was cleared and the target copy became an orphan).
+    let second = Flow::builder("t")
+        .source(source)
+        .transform(filter(|_: &Document| false, "no longer wanted"))
+        .sink(sink.clone())
+        .state(state.clone())
+        .retry(RetryPolicy::none())
+        .build()
+        .unwrap();
+    let r2 = second.run_once().await.unwrap();
+    assert_eq!(r2.skipped.len(), 1, "{}", r2.summary());
+    let m = state
+        .latest_mapping("t", "dropbox:id:s")
+        .await
+        .unwrap()
+        .expect("the landed write is recorded");
+    assert_eq!(m.target, DocRef::cs(1001, 1));
+    assert!(state.intent("t", "dropbox:id:s").await.unwrap().is_none());
+    assert!(state.failures("t").await.unwrap().is_empty());
+    assert_eq!(sink.copies("id:s"), 1, "nothing written again");
+}

@@ -31,6 +31,7 @@
 //! ```
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use regex::Regex;
@@ -41,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::model::{Document, Location, Value};
 use crate::rules::Rules;
 use crate::runner::{FailpointFn, Flow, ProgressFn, RetryPolicy};
-use crate::state::StateStore;
+use crate::state::{DocumentStore, StateStore, Store};
 use crate::transform::Outcome;
 
 /// When a file counts as approved: any one of the configured conditions.
@@ -219,6 +220,8 @@ pub struct ArchiveOnApproval {
     dropbox: dropbox_client::Client,
     cs: contentserver_client::Client,
     state: Arc<dyn StateStore>,
+    documents: Option<Arc<dyn DocumentStore>>,
+    recheck: Option<Duration>,
     source_root: String,
     approval: Approval,
     cs_root: Option<i64>,
@@ -258,6 +261,8 @@ impl ArchiveOnApproval {
             dropbox,
             cs,
             state,
+            documents: None,
+            recheck: None,
             source_root: String::new(),
             approval: Approval::default().folder("**/Approved").tag("approved"),
             cs_root: None,
@@ -271,6 +276,28 @@ impl ArchiveOnApproval {
             progress: None,
             failpoint: None,
         }
+    }
+
+    /// Like [`ArchiveOnApproval::new`], with a store that also keeps document records
+    /// ([`crate::state::Store`]), which [`ArchiveOnApproval::recheck_unapproved`] needs.
+    pub fn with_store<S: Store + 'static>(
+        dropbox: dropbox_client::Client,
+        cs: contentserver_client::Client,
+        store: Arc<S>,
+    ) -> Self {
+        let mut flow = Self::new(dropbox, cs, store.clone());
+        flow.documents = Some(store);
+        flow
+    }
+
+    /// Looks again, once `every` has passed, at the files seen as not approved: a tag or a
+    /// property that approves a file after it was listed shows up in no change feed, so
+    /// without this it is missed. The second look reads each file's metadata and its tags (in
+    /// batches of `files/tags/get`), not its bytes. Needs [`ArchiveOnApproval::with_store`]
+    /// (else [`ArchiveOnApproval::build`] fails).
+    pub fn recheck_unapproved(mut self, every: Duration) -> Self {
+        self.recheck = Some(every);
+        self
     }
 
     /// The flow's name (keys its state; default `archive_on_approval`).
@@ -423,6 +450,12 @@ impl ArchiveOnApproval {
         }
         if let Some(f) = self.failpoint {
             b = b.failpoint(f);
+        }
+        if let Some(docs) = self.documents {
+            b = b.documents(docs);
+        }
+        if let Some(every) = self.recheck {
+            b = b.recheck_skipped(every);
         }
         b.build()
     }

@@ -1,0 +1,425 @@
+//! [`CsSink`]: resolve or create the target folder, create the document (with its categories)
+//! or add a version, verify, govern; find an unrecorded write again by its source marker.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use contentserver_client::api::documents::Version;
+use contentserver_client::api::nodes::Node;
+use contentserver_client::{Client, ErrorKind, UploadBody};
+
+use super::directory::Directory;
+use super::governance::{to_values, Govern};
+use super::markers_in;
+use crate::error::{Error, Result, Step};
+use crate::model::{DocRef, Document, Location, System};
+use crate::sink::{Receipt, Sink, WriteAction, WriteContext};
+use crate::verify::{self, VerifiedSlot};
+
+/// Content Server as a [`Sink`].
+///
+/// ```no_run
+/// # fn demo(client: contentserver_client::Client) {
+/// use ecm_bridge::connectors::contentserver::CsSink;
+/// use ecm_bridge::model::Location;
+/// let sink = CsSink::new(client)
+///     .default_target(Location::CsFolder { root: None, path: "Archive".into() })
+///     .read_back(true);
+/// # }
+/// ```
+#[derive(Clone)]
+pub struct CsSink {
+    pub(super) client: Client,
+    default_target: Option<Location>,
+    read_back: bool,
+    pub(super) dir: Arc<Directory>,
+}
+
+impl std::fmt::Debug for CsSink {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CsSink")
+            .field("default_target", &self.default_target)
+            .field("read_back", &self.read_back)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CsSink {
+    /// A sink writing with `client` (the user it logs in as needs add-item, classify and
+    /// edit-permission rights on the targets).
+    pub fn new(client: Client) -> Self {
+        CsSink {
+            client,
+            default_target: None,
+            read_back: false,
+            dir: Arc::default(),
+        }
+    }
+
+    /// Where documents without a governance target go.
+    pub fn default_target(mut self, target: Location) -> Self {
+        self.default_target = Some(target);
+        self
+    }
+
+    /// Also download and hash every written version (and every adopted one, always).
+    pub fn read_back(mut self, yes: bool) -> Self {
+        self.read_back = yes;
+        self
+    }
+
+    /// The client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    pub(super) fn target<'a>(&'a self, doc: &'a Document) -> Result<&'a Location> {
+        doc.governance
+            .target
+            .as_ref()
+            .or(self.default_target.as_ref())
+            .ok_or_else(|| Error::governance(&doc.path, Step::Locate, "no Content Server target"))
+    }
+
+    pub(super) fn location_text(&self, doc: &Document) -> String {
+        match self.target(doc) {
+            Ok(loc) => format!("{loc}/{}", doc.target_name()),
+            Err(e) => format!("(no target: {e})"),
+        }
+    }
+
+    /// The node named like `doc` in `folder` if it was written from the same source document;
+    /// an error if the name belongs to a document of another origin.
+    pub(super) async fn own_child(&self, doc: &Document, folder: i64) -> Result<Option<Node>> {
+        let name = doc.target_name();
+        let Some(node) = self
+            .client
+            .nodes()
+            .find_child(folder, name)
+            .await
+            .map_err(|e| Error::cs(&doc.path, Step::Locate, e))?
+        else {
+            return Ok(None);
+        };
+        let key = doc.source.key();
+        let ours = markers_in(node.description.as_deref().unwrap_or_default())
+            .iter()
+            .any(|m| m.key() == key);
+        if ours {
+            Ok(Some(node))
+        } else {
+            Err(Error::governance(
+                &doc.path,
+                Step::Write,
+                format!(
+                    "{name:?} already exists in folder {folder} and was not written from {key}; not overwritten"
+                ),
+            ))
+        }
+    }
+
+    pub(super) fn upload_body(&self, doc: &Document, slot: VerifiedSlot) -> UploadBody {
+        let body = doc.body.clone();
+        let (label, len, expected) = (doc.path.clone(), doc.size, doc.hash.clone());
+        UploadBody::reopenable(doc.size, move || {
+            let body = body.clone();
+            let (label, expected, slot) = (label.clone(), expected.clone(), slot.clone());
+            async move {
+                let s = body.open().await.map_err(std::io::Error::other)?;
+                Ok::<_, std::io::Error>(verify::verified(s, label, len, expected, slot))
+            }
+        })
+    }
+
+    pub(super) fn sent(&self, doc: &Document, slot: &VerifiedSlot) -> Result<verify::Hashed> {
+        slot.lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| Error::Verify {
+                doc: doc.path.clone(),
+                expected: format!("{} bytes", doc.size),
+                actual: "an upload that did not send them all".into(),
+            })
+    }
+
+    /// Downloads version `n` of `node` and hashes it.
+    pub(super) async fn read_back_version(
+        &self,
+        doc: &Document,
+        node: i64,
+        n: i64,
+    ) -> Result<verify::Hashed> {
+        let download = self
+            .client
+            .documents()
+            .download(node)
+            .version(n)
+            .send()
+            .await
+            .map_err(|e| Error::cs(&doc.path, Step::ReadBack, e))?;
+        verify::hash_stream(download.into_stream())
+            .await
+            .map_err(|e| Error::cs(&doc.path, Step::ReadBack, e))
+    }
+
+    pub(super) async fn version_number(
+        &self,
+        doc: &Document,
+        node: i64,
+        v: &Version,
+    ) -> Result<i64> {
+        match v.version_number {
+            Some(n) => Ok(n),
+            None => self
+                .client
+                .documents()
+                .latest_version(node)
+                .await
+                .map_err(|e| Error::cs(&doc.path, Step::Write, e))?
+                .version_number
+                .ok_or_else(|| {
+                    Error::governance(&doc.path, Step::Write, "the new version has no number")
+                }),
+        }
+    }
+}
+
+#[async_trait]
+impl Sink for CsSink {
+    async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
+        let loc = self.target(doc)?.clone();
+        let folder = self.folder(doc, &loc, true).await?.ok_or_else(|| {
+            Error::governance(&doc.path, Step::Locate, "target folder not created")
+        })?;
+        let name = doc.target_name().to_owned();
+        let previous = match ctx
+            .previous
+            .as_ref()
+            .filter(|p| p.system == System::ContentServer)
+        {
+            Some(p) => p.node_id(),
+            None => self.own_child(doc, folder).await?.map(|n| n.id),
+        };
+        let slot = VerifiedSlot::default();
+        let body = self.upload_body(doc, slot.clone());
+        let location = self.location_text(doc);
+        let modified = doc.modified.map(|t| t.naive_utc());
+        let (node, number, action) = match previous {
+            None => {
+                let mut create = self
+                    .client
+                    .documents()
+                    .create(folder, name.clone(), body)
+                    .file_name(name.clone())
+                    .mime_type(doc.mime_type_or_guess())
+                    .description(format!(
+                        "Source: {} ({})",
+                        doc.source.marker(),
+                        doc.context.full_path.as_deref().unwrap_or(&doc.path)
+                    ));
+                if let Some(t) = modified {
+                    create = create.external_modify_date(t);
+                }
+                if let Some(t) = doc.created.map(|t| t.naive_utc()) {
+                    create = create.external_create_date(t);
+                }
+                let all = to_values(&self.category_values(doc, folder).await?);
+                if !all.is_empty() {
+                    create = create.categories(all);
+                }
+                let node = create
+                    .send()
+                    .await
+                    .map_err(|e| Error::cs(&doc.path, Step::Write, e))?;
+                // What the server says it stored: the node's size, else version 1's.
+                let reported = match node.size {
+                    Some(size) => Some(size),
+                    None => {
+                        self.client
+                            .documents()
+                            .version(node.id, 1)
+                            .await
+                            .map_err(|e| Error::cs(&doc.path, Step::Write, e))?
+                            .file_size
+                    }
+                };
+                check_reported_size(doc, reported, "the created document")?;
+                (node.id, 1, WriteAction::Created)
+            }
+            Some(node) => {
+                let mut add = self
+                    .client
+                    .documents()
+                    .add_version(node, body)
+                    .file_name(name.clone())
+                    .mime_type(doc.mime_type_or_guess())
+                    .description(doc.source.marker());
+                if let Some(t) = modified {
+                    add = add.external_modify_date(t);
+                }
+                let v = add
+                    .send()
+                    .await
+                    .map_err(|e| Error::cs(&doc.path, Step::Write, e))?;
+                check_reported_size(doc, v.file_size, "the new version")?;
+                (
+                    node,
+                    self.version_number(doc, node, &v).await?,
+                    WriteAction::AddedVersion,
+                )
+            }
+        };
+        let sent = self.sent(doc, &slot)?;
+        if self.read_back {
+            let back = self.read_back_version(doc, node, number).await?;
+            back.check(
+                &doc.path,
+                doc.size,
+                Some(&crate::model::ContentHash::sha256(sent.sha256.clone())),
+            )?;
+        }
+        let mode = if action == WriteAction::Created {
+            Govern::Created
+        } else {
+            Govern::AddedVersion
+        };
+        self.govern(doc, node, Some(folder), mode).await?;
+        Ok(Receipt {
+            target: DocRef::cs(node, number),
+            bytes: sent.len,
+            sent_hashes: sent.hashes(),
+            action,
+            location,
+        })
+    }
+
+    async fn find_existing(&self, doc: &Document, ctx: &WriteContext) -> Result<Option<Receipt>> {
+        let err = |e| Error::cs(&doc.path, Step::Adopt, e);
+        let node = match ctx.previous.as_ref().and_then(DocRef::node_id) {
+            Some(id) => match self.client.nodes().get(id).send().await {
+                Ok(n) => n,
+                Err(e) if e.kind() == ErrorKind::NotFound => return Ok(None),
+                Err(e) => return Err(err(e)),
+            },
+            None => {
+                let loc = self.target(doc)?.clone();
+                let Some(folder) = self.folder(doc, &loc, false).await? else {
+                    return Ok(None);
+                };
+                match self.own_child(doc, folder).await {
+                    Ok(Some(n)) => n,
+                    Ok(None) => return Ok(None),
+                    // A document of another origin: not ours to adopt; `write` reports it.
+                    Err(Error::Governance { .. }) => return Ok(None),
+                    Err(e) => return Err(e),
+                }
+            }
+        };
+        let node_markers = markers_in(node.description.as_deref().unwrap_or_default());
+        let versions = self
+            .client
+            .documents()
+            .versions(node.id)
+            .send()
+            .await
+            .map_err(err)?;
+        for v in versions.iter().rev() {
+            let Some(n) = v.version_number else { continue };
+            let mut markers = markers_in(v.description.as_deref().unwrap_or_default());
+            if n == 1 {
+                markers.extend(node_markers.iter().cloned());
+            }
+            if !markers.contains(&doc.source) {
+                continue;
+            }
+            // Always verify an adopted write by reading it back: it was never verified as sent.
+            let back = self.read_back_version(doc, node.id, n).await?;
+            if let Err(e) = back.check(&doc.path, doc.size, doc.hash.as_ref()) {
+                tracing::warn!(doc = %doc.path, node = node.id, version = n, error = %e, "earlier write does not verify; writing again");
+                continue;
+            }
+            return Ok(Some(Receipt {
+                target: DocRef::cs(node.id, n),
+                bytes: back.len,
+                sent_hashes: back.hashes(),
+                action: WriteAction::Adopted,
+                location: self.location_text(doc),
+            }));
+        }
+        Ok(None)
+    }
+
+    async fn complete(&self, doc: &Document, receipt: &Receipt, _ctx: &WriteContext) -> Result<()> {
+        let node = receipt.target.node_id().ok_or_else(|| {
+            Error::governance(&doc.path, Step::Adopt, "not a Content Server receipt")
+        })?;
+        let folder = match self.target(doc).ok().cloned() {
+            Some(loc) => self.folder(doc, &loc, false).await?,
+            None => None,
+        };
+        self.govern(doc, node, folder, Govern::Adopted).await
+    }
+
+    fn describe(&self, doc: &Document) -> String {
+        self.location_text(doc)
+    }
+
+    fn has_deferred(&self, doc: &Document) -> bool {
+        doc.governance.workflow.is_some()
+    }
+
+    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
+        let node = receipt.target.node_id().ok_or_else(|| {
+            Error::governance(&doc.path, Step::Workflow, "not a Content Server receipt")
+        })?;
+        self.start_workflow(doc, node).await
+    }
+
+    /// Whether a process that this user initiated (of the governance's map, when the server
+    /// names maps) has the written node attached.
+    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
+        let Some(w) = &doc.governance.workflow else {
+            return Ok(true);
+        };
+        let node = receipt.target.node_id().ok_or_else(|| {
+            Error::governance(&doc.path, Step::Workflow, "not a Content Server receipt")
+        })?;
+        self.workflow_attached(doc, node, &w.map).await
+    }
+}
+
+/// Fails when the size the server reports for what it stored (`what`) is not the document's.
+/// The Content Server reference shows no checksum on versions, so the size is what can be
+/// compared without a read-back; a server that reports no size is not contradicted.
+fn check_reported_size(doc: &Document, reported: Option<i64>, what: &str) -> Result<()> {
+    match reported {
+        Some(size) if u64::try_from(size).ok() != Some(doc.size) => Err(Error::Verify {
+            doc: doc.path.clone(),
+            expected: format!("{} bytes", doc.size),
+            actual: format!("{size} bytes in {what}"),
+        }),
+        _ => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::Body;
+
+    #[test]
+    fn a_reported_size_that_differs_fails_the_write() {
+        let doc = Document::new(
+            DocRef::dropbox("id:a", "1"),
+            "a.pdf",
+            10,
+            Body::from_bytes(&b"0123456789"[..]),
+        );
+        assert!(check_reported_size(&doc, Some(10), "the created document").is_ok());
+        assert!(check_reported_size(&doc, None, "the created document").is_ok());
+        let err = check_reported_size(&doc, Some(9), "the created document").unwrap_err();
+        assert!(matches!(err, Error::Verify { .. }), "{err}");
+        assert!(err.to_string().contains("9 bytes"), "{err}");
+        assert!(check_reported_size(&doc, Some(-1), "the new version").is_err());
+    }
+}

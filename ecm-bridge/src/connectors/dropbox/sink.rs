@@ -1,0 +1,216 @@
+//! [`DropboxSink`]: uploads into Dropbox folders, with an optional shared link.
+
+use async_trait::async_trait;
+use dropbox_client::models::files::{CommitInfo, Metadata, WriteMode};
+use dropbox_client::models::sharing::{LinkAudience, SharedLinkSettings};
+use dropbox_client::Client;
+
+use super::{is_not_found, normalize_root};
+use crate::error::{Error, Result, Step};
+use crate::model::{ContentHash, DocRef, Document, Location};
+use crate::sink::{Receipt, Sink, WriteAction, WriteContext};
+use crate::verify::{self, VerifiedSlot};
+
+/// Writes documents into Dropbox folders (use case 2: publish CS documents), with an optional
+/// shared link ([`crate::model::ShareSettings`]).
+///
+/// A new source version replaces the file only if it is still at the rev this flow wrote
+/// (`update` mode); a file of another origin at the path is a conflict, never overwritten.
+/// An earlier write is found again by its content hash.
+#[derive(Debug, Clone)]
+pub struct DropboxSink {
+    client: Client,
+    default_folder: Option<String>,
+}
+
+impl DropboxSink {
+    /// A sink writing into the document's [`Location::Dropbox`] target, or `default_folder`.
+    pub fn new(client: Client, default_folder: Option<&str>) -> Self {
+        DropboxSink {
+            client,
+            default_folder: default_folder.map(normalize_root),
+        }
+    }
+
+    fn path_of(&self, doc: &Document) -> Result<String> {
+        let folder = match &doc.governance.target {
+            Some(Location::Dropbox(p)) => normalize_root(p),
+            Some(other) => {
+                return Err(Error::governance(
+                    doc.path.clone(),
+                    Step::Locate,
+                    format!("a Dropbox sink cannot write to {other}"),
+                ))
+            }
+            None => self.default_folder.clone().ok_or_else(|| {
+                Error::governance(doc.path.clone(), Step::Locate, "no Dropbox target folder")
+            })?,
+        };
+        Ok(format!("{folder}/{}", doc.target_name()))
+    }
+
+    async fn share(&self, doc: &Document, path: &str) -> Result<()> {
+        let Some(share) = &doc.governance.share else {
+            return Ok(());
+        };
+        if share.link {
+            let mut settings = SharedLinkSettings {
+                expires: share.expires,
+                allow_download: share.allow_download,
+                ..SharedLinkSettings::default()
+            };
+            if let Some(a) = &share.audience {
+                let audience: LinkAudience = serde_json::from_value(serde_json::json!({".tag": a}))
+                    .ok()
+                    .filter(|a| {
+                        matches!(
+                            a,
+                            LinkAudience::Public | LinkAudience::Team | LinkAudience::NoOne
+                        )
+                    })
+                    .ok_or_else(|| {
+                        Error::governance(
+                            doc.path.clone(),
+                            Step::Share,
+                            format!("unknown link audience {a:?} (public, team or no_one)"),
+                        )
+                    })?;
+                settings.audience = Some(audience);
+            }
+            let settings = (settings != SharedLinkSettings::default()).then_some(settings);
+            let sharing = self.client.sharing();
+            match sharing
+                .create_shared_link_with_settings(path, settings)
+                .await
+            {
+                Ok(_) => {}
+                Err(e)
+                    if e.api()
+                        .is_some_and(|a| a.has_tag("shared_link_already_exists")) => {}
+                Err(e) => return Err(Error::dropbox(doc.path.clone(), Step::Share, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
+impl DropboxSink {
+    /// The mode for a write whose earlier attempt may have landed unrecorded: a file at the
+    /// target path is then this sink's own earlier write (of this or an older source version)
+    /// and is replaced by its rev, so a change made there since is not overwritten; otherwise
+    /// the file is added. Before, it was added, which failed on `path/conflict` on every run.
+    async fn own_earlier_write(&self, doc: &Document, path: &str) -> Result<WriteMode> {
+        match self.client.files().get_metadata(path.to_owned()).await {
+            Ok(Metadata::File(f)) => {
+                tracing::info!(doc = %doc.path, path, rev = %f.rev, "replacing this sink's unrecorded earlier write");
+                Ok(WriteMode::Update(f.rev))
+            }
+            Ok(_) => Ok(WriteMode::Add),
+            Err(e) if is_not_found(&e) => Ok(WriteMode::Add),
+            Err(e) => Err(Error::dropbox(doc.path.clone(), Step::Write, e)),
+        }
+    }
+}
+
+#[async_trait]
+impl Sink for DropboxSink {
+    async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
+        let path = self.path_of(doc)?;
+        let mode = match ctx.previous.as_ref().and_then(|p| p.version.clone()) {
+            Some(rev) => WriteMode::Update(rev),
+            None if ctx.in_doubt => self.own_earlier_write(doc, &path).await?,
+            None => WriteMode::Add,
+        };
+        let slot = VerifiedSlot::default();
+        let body = verify::verified(
+            doc.body.open().await?,
+            doc.path.clone(),
+            doc.size,
+            doc.hash.clone(),
+            slot.clone(),
+        );
+        let meta = self
+            .client
+            .files()
+            .upload(CommitInfo::new(path.clone()).mode(mode), body)
+            .await
+            .map_err(|e| Error::dropbox(doc.path.clone(), Step::Write, e))?;
+        let sent = slot
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .ok_or_else(|| Error::Verify {
+                doc: doc.path.clone(),
+                expected: format!("{} bytes", doc.size),
+                actual: "an incomplete upload".into(),
+            })?;
+        if meta
+            .content_hash
+            .as_deref()
+            .is_some_and(|h| h != sent.dropbox)
+        {
+            return Err(Error::Verify {
+                doc: doc.path.clone(),
+                expected: ContentHash::dropbox(sent.dropbox.clone()).to_string(),
+                actual: ContentHash::dropbox(meta.content_hash.clone().unwrap_or_default())
+                    .to_string(),
+            });
+        }
+        self.share(doc, &path).await?;
+        Ok(Receipt {
+            target: DocRef::dropbox(meta.id, meta.rev),
+            bytes: meta.size,
+            sent_hashes: sent.hashes(),
+            action: if ctx.previous.is_some() {
+                WriteAction::AddedVersion
+            } else {
+                WriteAction::Created
+            },
+            location: meta.path_display.unwrap_or(path),
+        })
+    }
+
+    async fn find_existing(&self, doc: &Document, _ctx: &WriteContext) -> Result<Option<Receipt>> {
+        let path = self.path_of(doc)?;
+        let f = match self.client.files().get_metadata(path.clone()).await {
+            Ok(Metadata::File(f)) => f,
+            Ok(_) => return Ok(None),
+            Err(e) if is_not_found(&e) => return Ok(None),
+            Err(e) => return Err(Error::dropbox(doc.path.clone(), Step::Adopt, e)),
+        };
+        // Same content → the earlier write landed. Hash the source when it has no Dropbox hash.
+        let source_hash = match doc
+            .hash
+            .as_ref()
+            .filter(|h| h.kind == crate::model::HashKind::DropboxContentHash)
+        {
+            Some(h) => h.value.clone(),
+            None => {
+                let s = doc.body.open().await?;
+                verify::hash_stream(s)
+                    .await
+                    .map_err(|e| verify::io_error(&doc.path, Step::Adopt, e))?
+                    .dropbox
+            }
+        };
+        if f.size != doc.size || f.content_hash.as_deref() != Some(source_hash.as_str()) {
+            return Ok(None);
+        }
+        Ok(Some(Receipt {
+            target: DocRef::dropbox(f.id, f.rev),
+            bytes: f.size,
+            sent_hashes: vec![ContentHash::dropbox(source_hash)],
+            action: WriteAction::Adopted,
+            location: f.path_display.unwrap_or(path),
+        }))
+    }
+
+    async fn complete(&self, doc: &Document, receipt: &Receipt, _ctx: &WriteContext) -> Result<()> {
+        self.share(doc, &receipt.location).await
+    }
+
+    fn describe(&self, doc: &Document) -> String {
+        self.path_of(doc)
+            .unwrap_or_else(|e| format!("(no target: {e})"))
+    }
+}

@@ -1,0 +1,513 @@
+//! The steps of one document: decide (transforms), record the intent, write (adopting an
+//! earlier write when in doubt), verify, record, run the deferred step and the hooks, or record
+//! the failure.
+
+use chrono::Utc;
+use futures::stream::StreamExt;
+
+use super::{lock, Decision, Failed, Failpoint, Flow, Progress, Shared, Skipped, Written};
+use crate::error::{Error, Result};
+use crate::model::Document;
+use crate::sink::{DeadLetter, Receipt, Sink, WriteAction, WriteContext};
+use crate::source::Change;
+use crate::state::{Mapping, NewFailure, STEP_SINK_DEFERRED, STEP_SINK_DEFERRED_STARTED};
+use crate::transform::Outcome;
+use crate::verify;
+
+impl Flow {
+    /// One feed item. `Err` only for what ends the run (state store, failpoint).
+    pub(super) async fn handle(&self, change: Change, report: &Shared) -> Result<()> {
+        match change {
+            Change::Upsert(doc) => self.process(*doc, report).await,
+            Change::Deleted { path } => {
+                tracing::debug!(flow = %self.inner.name, path, "deleted at the source");
+                lock(report).deleted.push(path);
+                Ok(())
+            }
+            Change::Unreadable {
+                source,
+                path,
+                error,
+            } => {
+                lock(report).found += 1;
+                self.fail_unread(source, Some(path), *error, report).await
+            }
+            Change::Nothing => Ok(()),
+        }
+    }
+
+    pub(super) async fn decide(&self, doc: Document) -> Result<Decision> {
+        let mut doc = doc;
+        let mut route: Option<String> = None;
+        for t in &self.inner.transforms {
+            match t.apply(doc).await? {
+                Outcome::Pass(d) => doc = d,
+                Outcome::Skip { reason } => return Ok(Decision::Skip(reason)),
+                Outcome::Route { to, doc: d } => {
+                    doc = d;
+                    route = Some(to);
+                    break;
+                }
+            }
+        }
+        let sink = match &route {
+            Some(name) => self.inner.routes.get(name).cloned().ok_or_else(|| {
+                Error::Config(format!(
+                    "flow {}: no sink for route {name:?}",
+                    self.inner.name
+                ))
+            })?,
+            None => self.inner.sink.clone().ok_or_else(|| {
+                Error::Config(format!("flow {}: no default sink", self.inner.name))
+            })?,
+        };
+        Ok(Decision::Write(Box::new(doc), sink))
+    }
+
+    /// One document, start to finish. `Err` only for what ends the run.
+    pub(super) async fn process(&self, doc: Document, report: &Shared) -> Result<()> {
+        let inner = &self.inner;
+        let key = doc.source.key();
+        let _guard = inner.locks.lock(&key).await;
+        lock(report).found += 1;
+        self.emit(Progress::Found {
+            source: doc.source.clone(),
+            path: doc.path.clone(),
+            size: doc.size,
+        });
+
+        let latest = inner.state.latest_mapping(&inner.name, &key).await?;
+        if let Some(m) = latest.as_ref().filter(|m| m.source == doc.source) {
+            if m.hooks_done || inner.dry_run {
+                lock(report).unchanged += 1;
+                self.emit(Progress::Unchanged {
+                    source: doc.source.clone(),
+                    path: doc.path.clone(),
+                });
+                // A failure or intent left for a version that is recorded is stale.
+                if !inner.dry_run {
+                    inner.state.clear_failure(&inner.name, &key).await?;
+                    inner.state.clear_intent(&inner.name, &key).await?;
+                    self.settle_rechecked(&doc, report).await?;
+                }
+                return Ok(());
+            }
+            // Written and recorded, but a post-record step (the sink's deferred step, the
+            // marking of the source) is pending. The transforms say which sink and governance.
+            let receipt = Receipt {
+                target: m.target.clone(),
+                bytes: doc.size,
+                sent_hashes: Vec::new(),
+                action: WriteAction::Adopted,
+                location: m.location.clone(),
+            };
+            return match self.decide(doc.clone()).await {
+                Ok(Decision::Write(d, sink)) => {
+                    self.finish_hooks(&d, Some(&*sink), &receipt, report).await
+                }
+                Ok(Decision::Skip(reason)) => {
+                    tracing::info!(flow = %inner.name, doc = %doc.path, reason, "now skipped; only the marking is finished");
+                    self.finish_hooks(&doc, None, &receipt, report).await
+                }
+                Err(e) => self.fail(&doc, e, 1, report).await,
+            };
+        }
+
+        let (doc, sink) = match self.decide(doc.clone()).await {
+            Ok(Decision::Write(d, s)) => (*d, s),
+            Ok(Decision::Skip(reason)) => {
+                if !inner.dry_run && inner.state.intent(&inner.name, &key).await?.is_some() {
+                    // A write begun before the document became skipped may have landed: pair
+                    // what a sink finds with the source instead of forgetting it (an orphan).
+                    let ctx = WriteContext {
+                        flow: inner.name.clone(),
+                        previous: latest.as_ref().map(|m| m.target.clone()),
+                        attempt: 1,
+                        in_doubt: true,
+                    };
+                    match self.find_landed(&doc, &ctx).await {
+                        Ok(Some(found)) => {
+                            tracing::info!(flow = %inner.name, doc = %doc.path, target = %found.target, "now skipped; its earlier write is recorded");
+                            let mapping = Mapping {
+                                source: doc.source.clone(),
+                                target: found.target.clone(),
+                                location: found.location.clone(),
+                                hooks_done: true,
+                                recorded: Utc::now(),
+                            };
+                            let outcome = format!("written before it was skipped ({reason})");
+                            let entry = self.audit(
+                                &doc,
+                                WriteAction::Adopted.as_str(),
+                                &outcome,
+                                Some(&found.target),
+                            );
+                            inner
+                                .state
+                                .record_write(&inner.name, &mapping, &entry)
+                                .await?;
+                        }
+                        Ok(None) => {}
+                        // The intent stays: the next run looks again.
+                        Err(e) => return self.fail(&doc, e, 1, report).await,
+                    }
+                }
+                if !inner.dry_run {
+                    inner.state.clear_failure(&inner.name, &key).await?;
+                    inner.state.clear_intent(&inner.name, &key).await?;
+                    inner
+                        .state
+                        .append_audit(&self.audit(&doc, "skip", &reason, None))
+                        .await?;
+                    self.keep_for_recheck(&doc, &reason, report).await?;
+                }
+                self.emit(Progress::Skipped {
+                    source: doc.source.clone(),
+                    path: doc.path.clone(),
+                    reason: reason.clone(),
+                });
+                lock(report).skipped.push(Skipped {
+                    source: doc.source.clone(),
+                    path: doc.path.clone(),
+                    reason,
+                });
+                return Ok(());
+            }
+            Err(e) => return self.fail(&doc, e, 1, report).await,
+        };
+
+        if inner.dry_run {
+            lock(report).written.push(Written {
+                source: doc.source.clone(),
+                path: doc.path.clone(),
+                target: None,
+                location: sink.describe(&doc),
+                action: None,
+                bytes: doc.size,
+                metadata: doc.metadata.clone(),
+                governance: doc.governance.clone(),
+            });
+            return Ok(());
+        }
+
+        let in_doubt = inner.state.intent(&inner.name, &key).await?.is_some();
+        self.failpoint(Failpoint::BeforeIntent)?;
+        inner.state.begin_intent(&inner.name, &doc.source).await?;
+        self.emit(Progress::Started {
+            source: doc.source.clone(),
+            path: doc.path.clone(),
+            size: doc.size,
+        });
+        let doc = self.counted(doc);
+        let mut ctx = WriteContext {
+            flow: inner.name.clone(),
+            previous: latest.map(|m| m.target),
+            attempt: 0,
+            in_doubt,
+        };
+        let receipt = loop {
+            ctx.attempt += 1;
+            ctx.in_doubt = in_doubt || ctx.attempt > 1;
+            match self.write_once(&*sink, &doc, &ctx, ctx.in_doubt).await {
+                Ok(r) => break r,
+                Err(e @ Error::Stopped(_)) => return Err(e),
+                Err(e) if e.is_retryable() && ctx.attempt < inner.retry.max_attempts => {
+                    let Some(delay) = inner.retry.delay(ctx.attempt, e.retry_after()) else {
+                        return self.leave_for_later(&doc, e, ctx.attempt, report).await;
+                    };
+                    tracing::warn!(flow = %inner.name, doc = %doc.path, attempt = ctx.attempt, ?delay, error = %e.chain(), "write failed; retrying");
+                    self.emit(Progress::Retrying {
+                        source: doc.source.clone(),
+                        path: doc.path.clone(),
+                        attempt: ctx.attempt,
+                        error: e.chain(),
+                    });
+                    tokio::time::sleep(delay).await;
+                }
+                Err(e) => return self.fail(&doc, e, ctx.attempt, report).await,
+            }
+        };
+
+        self.failpoint(Failpoint::AfterWrite)?;
+        let mapping = Mapping {
+            source: doc.source.clone(),
+            target: receipt.target.clone(),
+            location: receipt.location.clone(),
+            hooks_done: inner.after_write.is_empty() && !sink.has_deferred(&doc),
+            recorded: Utc::now(),
+        };
+        let entry = self.audit(&doc, receipt.action.as_str(), "ok", Some(&receipt.target));
+        inner
+            .state
+            .record_write(&inner.name, &mapping, &entry)
+            .await?;
+        self.failpoint(Failpoint::AfterRecord)?;
+        self.settle_rechecked(&doc, report).await?;
+        {
+            let mut r = lock(report);
+            if receipt.action != WriteAction::Adopted {
+                r.bytes += receipt.bytes;
+            }
+            r.written.push(Written {
+                source: doc.source.clone(),
+                path: doc.path.clone(),
+                target: Some(receipt.target.clone()),
+                location: receipt.location.clone(),
+                action: Some(receipt.action),
+                bytes: receipt.bytes,
+                metadata: doc.metadata.clone(),
+                governance: doc.governance.clone(),
+            });
+        }
+        self.emit(Progress::Done {
+            source: doc.source.clone(),
+            path: doc.path.clone(),
+            target: receipt.target.clone(),
+            location: receipt.location.clone(),
+            action: receipt.action,
+        });
+        if mapping.hooks_done {
+            return Ok(());
+        }
+        self.finish_hooks(&doc, Some(&*sink), &receipt, report)
+            .await
+    }
+
+    /// A write of `doc` found at any of the flow's sinks (the default first, then the routes),
+    /// for a document whose intent survived but which the transforms now skip.
+    async fn find_landed(&self, doc: &Document, ctx: &WriteContext) -> Result<Option<Receipt>> {
+        let inner = &self.inner;
+        for sink in inner.sink.iter().chain(inner.routes.values()) {
+            if let Some(found) = sink.find_existing(doc, ctx).await? {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// One attempt: adopt an earlier write when in doubt, else write; verify.
+    pub(super) async fn write_once(
+        &self,
+        sink: &dyn Sink,
+        doc: &Document,
+        ctx: &WriteContext,
+        in_doubt: bool,
+    ) -> Result<Receipt> {
+        if in_doubt {
+            if let Some(found) = sink.find_existing(doc, ctx).await? {
+                tracing::info!(flow = %self.inner.name, doc = %doc.path, target = %found.target, "adopting an earlier write");
+                sink.complete(doc, &found, ctx).await?;
+                let adopted = Receipt {
+                    action: WriteAction::Adopted,
+                    ..found
+                };
+                verify::check_receipt(doc, &adopted)?;
+                return Ok(adopted);
+            }
+        }
+        self.failpoint(Failpoint::BeforeWrite)?;
+        let receipt = sink.write(doc, ctx).await?;
+        verify::check_receipt(doc, &receipt)?;
+        Ok(receipt)
+    }
+
+    /// Runs the sink's deferred step unless it is recorded as done (then records it), and the
+    /// after-write hooks (with retries), and records them as done.
+    pub(super) async fn finish_hooks(
+        &self,
+        doc: &Document,
+        sink: Option<&dyn Sink>,
+        receipt: &Receipt,
+        report: &Shared,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let mut deferred = match sink.filter(|s| s.has_deferred(doc)) {
+            Some(s)
+                if !inner
+                    .state
+                    .step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED)
+                    .await? =>
+            {
+                Some(s)
+            }
+            _ => None,
+        };
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let mut result = Ok(());
+            if let Some(s) = deferred {
+                result = self.deferred_step(s, doc, receipt).await;
+                if result.is_ok() {
+                    deferred = None;
+                }
+            }
+            if result.is_ok() {
+                for hook in &inner.after_write {
+                    result = hook.after_write(doc, receipt).await;
+                    if result.is_err() {
+                        break;
+                    }
+                }
+            }
+            match result {
+                Ok(()) => break,
+                Err(e @ Error::Stopped(_)) => return Err(e),
+                Err(e) if e.is_retryable() && attempt < inner.retry.max_attempts => {
+                    match inner.retry.delay(attempt, e.retry_after()) {
+                        Some(delay) => tokio::time::sleep(delay).await,
+                        None => return self.leave_for_later(doc, e, attempt, report).await,
+                    }
+                }
+                Err(e) => return self.fail(doc, e, attempt, report).await,
+            }
+        }
+        self.failpoint(Failpoint::AfterHooks)?;
+        inner
+            .state
+            .mark_hooks_done(&inner.name, &doc.source)
+            .await?;
+        // A failure left by an earlier attempt at these steps is settled.
+        inner
+            .state
+            .clear_failure(&inner.name, &doc.source.key())
+            .await?;
+        if receipt.action == WriteAction::Adopted
+            && !lock(report).written.iter().any(|w| w.source == doc.source)
+        {
+            // Only the marking was left to do from an earlier run.
+            lock(report).unchanged += 1;
+        }
+        inner
+            .state
+            .append_audit(&self.audit(doc, "mark", "ok", Some(&receipt.target)))
+            .await
+    }
+
+    /// The sink's deferred step: found done at the target when an earlier run stopped while it
+    /// was under way, else run; then recorded as done.
+    pub(super) async fn deferred_step(
+        &self,
+        sink: &dyn Sink,
+        doc: &Document,
+        receipt: &Receipt,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let state = &inner.state;
+        let in_doubt = state
+            .step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED_STARTED)
+            .await?;
+        let outcome = if in_doubt && sink.deferred_done(doc, receipt).await? {
+            tracing::info!(flow = %inner.name, doc = %doc.path, "deferred step found done at the target");
+            "found done"
+        } else {
+            state
+                .mark_step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED_STARTED)
+                .await?;
+            sink.run_deferred(doc, receipt).await?;
+            self.failpoint(Failpoint::AfterDeferred)?;
+            "ok"
+        };
+        state
+            .mark_step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED)
+            .await?;
+        state
+            .append_audit(&self.audit(doc, "deferred", outcome, Some(&receipt.target)))
+            .await
+    }
+
+    /// A document the server rate-limited for longer than the retry budget: recorded as a
+    /// failure (so the next run fetches it again) without counting the refused attempt, and
+    /// not tried again in this run.
+    async fn leave_for_later(
+        &self,
+        doc: &Document,
+        error: Error,
+        attempt: u32,
+        report: &Shared,
+    ) -> Result<()> {
+        tracing::info!(flow = %self.inner.name, doc = %doc.path, wait = ?error.retry_after(), "rate-limited beyond the retry budget; left for a later run");
+        self.fail(doc, error, attempt.saturating_sub(1), report)
+            .await
+    }
+
+    /// Records a failure; dead-letters it when its attempts are exhausted.
+    pub(super) async fn fail(
+        &self,
+        doc: &Document,
+        error: Error,
+        attempts: u32,
+        report: &Shared,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let text = error.chain();
+        tracing::warn!(flow = %inner.name, doc = %doc.path, attempts, error = %text, "document failed");
+        let entry = self.audit(doc, "fail", &text, None);
+        let f = inner
+            .state
+            .record_failure(
+                &inner.name,
+                &NewFailure {
+                    source: &doc.source,
+                    path: Some(&doc.path),
+                    error: &text,
+                    attempts,
+                    dead_after: inner.dead_after,
+                },
+                &entry,
+            )
+            .await?;
+        lock(report).failed.push(Failed {
+            source: doc.source.clone(),
+            path: Some(doc.path.clone()),
+            error: text.clone(),
+            attempts: f.attempts,
+            dead: f.dead,
+        });
+        self.emit(Progress::Failed {
+            source: doc.source.clone(),
+            path: doc.path.clone(),
+            error: text.clone(),
+            dead: f.dead,
+        });
+        if f.dead {
+            if let Some(hook) = &inner.dead_letter {
+                hook.dead_letter(&DeadLetter {
+                    flow: inner.name.clone(),
+                    source: doc.source.clone(),
+                    path: Some(doc.path.clone()),
+                    error: text.clone(),
+                    attempts: f.attempts,
+                })
+                .await;
+            }
+            inner
+                .state
+                .append_audit(&self.audit(doc, "dead_letter", &text, None))
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// The document with a body that reports the bytes it hands out.
+    pub(super) fn counted(&self, doc: Document) -> Document {
+        let Some(progress) = self.inner.progress.clone() else {
+            return doc;
+        };
+        let source = doc.source.clone();
+        let body = doc.body.map_stream(move |s| {
+            let progress = progress.clone();
+            let source = source.clone();
+            s.inspect(move |chunk| {
+                if let Ok(b) = chunk {
+                    progress(&Progress::Bytes {
+                        source: source.clone(),
+                        n: b.len() as u64,
+                    });
+                }
+            })
+            .boxed()
+        });
+        Document { body, ..doc }
+    }
+}

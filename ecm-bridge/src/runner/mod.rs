@@ -1,0 +1,214 @@
+//! The flow runner: reads a source's changes, passes each document through the transforms,
+//! writes it through a sink with retries, verifies and records it, runs the after-write hooks,
+//! and moves the checkpoint only past documents that are finished.
+//!
+//! # Guarantees
+//! - **Checkpoints follow acknowledgements.** Items are numbered as they arrive; they finish in
+//!   any order under bounded concurrency; the checkpoint saved is that of the highest item such
+//!   that it and every item before it are finished (written, unchanged, skipped, or recorded as
+//!   a failure).
+//! - **Nothing is lost.** A document that fails (after its in-run retries), or that the source
+//!   listed but could not read ([`crate::source::Change::Unreadable`]), is recorded in the
+//!   state store's failures and fetched again from the source at the start of the next run,
+//!   until it succeeds, is gone from the source, or its attempts reach
+//!   [`FlowBuilder::dead_letter_after`]; then the [`DeadLetterHook`] gets it (it stays listed
+//!   as dead in the failures). A recorded write whose after-write steps did not finish is also
+//!   taken up again at the start of each run.
+//! - **A server's wait is honoured.** A `Retry-After` longer than the retry policy's
+//!   `max_backoff` is not cut short: the document is left for a later run
+//!   ([`RetryPolicy::delay`] returns `None`), and the refused attempt is not counted.
+//! - **Nothing is duplicated.** Before a write the runner records an intent; the write, its
+//!   mapping and the audit entry are recorded together afterwards. A retried write, or one whose
+//!   intent survived a crash, first asks the sink to find it ([`Sink::find_existing`]) and
+//!   adopts it instead of writing again; when it finds none, the sink is told the write is in
+//!   doubt ([`crate::sink::WriteContext::in_doubt`]). A document skipped now whose earlier
+//!   write may have landed has that write recorded, not orphaned. The same source id is never
+//!   processed by two tasks at once.
+//! - **Deferred steps run once.** A governance step that cannot be repeated (a workflow start,
+//!   [`Sink::has_deferred`]) is recorded as pending with the write and run after the record;
+//!   a run stopped before it runs it on the next run, one stopped after it does not repeat it,
+//!   and one stopped while it was under way asks the sink whether it happened
+//!   ([`Sink::deferred_done`]).
+//! - **Dry runs write nothing**: no sink write, no hook, no state change (state is only read).
+//!
+//! ```no_run
+//! # async fn demo(source: impl ecm_bridge::source::Source + 'static,
+//! #               sink: impl ecm_bridge::sink::Sink + 'static) -> ecm_bridge::Result<()> {
+//! use std::sync::Arc;
+//! use ecm_bridge::runner::Flow;
+//! use ecm_bridge::state::SqliteStore;
+//!
+//! let flow = Flow::builder("archive")
+//!     .source(source)
+//!     .sink(sink)
+//!     .state(Arc::new(SqliteStore::open("bridge.db")?))
+//!     .concurrency(4)
+//!     .build()?;
+//! let report = flow.run_once().await?;
+//! println!("{}", report.summary());
+//! # Ok(()) }
+//! ```
+
+//! # Layout
+//! [`builder`](FlowBuilder) (configuration), `schedule` (`run_once`, `run_every`, `watch`),
+//! `document` (the steps of one document), `report` ([`Report`] and [`Progress`]), `acks`
+//! (the checkpoint tracker), `retry` ([`RetryPolicy`] within a run, earlier failures across
+//! runs).
+
+mod acks;
+mod builder;
+mod document;
+mod recheck;
+mod report;
+mod retry;
+mod schedule;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use chrono::Utc;
+use tokio::sync::OwnedMutexGuard;
+
+use crate::error::{Error, Result};
+use crate::model::{DocRef, Document};
+use crate::sink::{AfterWrite, DeadLetterHook, Sink};
+use crate::source::Source;
+use crate::state::{AuditEntry, StateStore};
+use crate::transform::AsyncTransform;
+
+pub(crate) use acks::Acks;
+pub use builder::FlowBuilder;
+pub use report::{Failed, Progress, ProgressFn, Report, Skipped, Written};
+pub use retry::RetryPolicy;
+
+/// A point in a document's processing where a test can stop the run, as a crash would.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Failpoint {
+    /// Before the intent is recorded.
+    BeforeIntent,
+    /// After the intent, before the sink writes.
+    BeforeWrite,
+    /// After the sink wrote, before the state records it.
+    AfterWrite,
+    /// After the record, before the after-write hooks.
+    AfterRecord,
+    /// After the sink's deferred step (a workflow start) ran, before it is recorded as done.
+    AfterDeferred,
+    /// After the sink's deferred step (if any) and the hooks, before they are recorded as done.
+    AfterHooks,
+    /// Before a checkpoint is saved.
+    BeforeCheckpoint,
+}
+
+/// Decides, at each [`Failpoint`], whether the run stops there (returns
+/// [`Error::Stopped`] at once, dropping the work in flight). For crash-safety tests.
+pub type FailpointFn = Arc<dyn Fn(Failpoint) -> bool + Send + Sync>;
+
+/// Locks per source id, so one document is never processed by two tasks at once.
+#[derive(Default)]
+struct KeyedLocks(Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>);
+
+impl KeyedLocks {
+    async fn lock(&self, key: &str) -> OwnedMutexGuard<()> {
+        let m = {
+            let mut map = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            map.retain(|_, v| Arc::strong_count(v) > 1);
+            map.entry(key.to_owned()).or_default().clone()
+        };
+        m.lock_owned().await
+    }
+}
+
+struct Inner {
+    name: String,
+    source: Arc<dyn Source>,
+    transforms: Vec<Arc<dyn AsyncTransform>>,
+    sink: Option<Arc<dyn Sink>>,
+    routes: HashMap<String, Arc<dyn Sink>>,
+    state: Arc<dyn StateStore>,
+    concurrency: usize,
+    retry: RetryPolicy,
+    dead_after: u32,
+    dry_run: bool,
+    after_write: Vec<Arc<dyn AfterWrite>>,
+    dead_letter: Option<Arc<dyn DeadLetterHook>>,
+    progress: Option<ProgressFn>,
+    failpoint: Option<FailpointFn>,
+    documents: Option<Arc<dyn crate::state::DocumentStore>>,
+    recheck: Option<std::time::Duration>,
+    locks: KeyedLocks,
+}
+
+/// A flow: a source, transforms, a sink (or routed sinks) and a state store. Cheap to clone.
+#[derive(Clone)]
+pub struct Flow {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Flow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Flow")
+            .field("name", &self.inner.name)
+            .field("concurrency", &self.inner.concurrency)
+            .field("dry_run", &self.inner.dry_run)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the transforms decided.
+pub(super) enum Decision {
+    Write(Box<Document>, Arc<dyn Sink>),
+    Skip(String),
+}
+
+pub(super) type Shared = Arc<Mutex<Report>>;
+
+impl Flow {
+    /// The flow's name.
+    pub fn name(&self) -> &str {
+        &self.inner.name
+    }
+
+    /// The state store.
+    pub fn state(&self) -> &Arc<dyn StateStore> {
+        &self.inner.state
+    }
+
+    pub(super) fn emit(&self, p: Progress) {
+        if let Some(f) = &self.inner.progress {
+            f(&p);
+        }
+    }
+
+    pub(super) fn failpoint(&self, at: Failpoint) -> Result<()> {
+        match &self.inner.failpoint {
+            Some(f) if f(at) => Err(Error::Stopped(format!("{at:?}"))),
+            _ => Ok(()),
+        }
+    }
+
+    pub(super) fn audit(
+        &self,
+        doc: &Document,
+        action: &str,
+        outcome: &str,
+        target: Option<&DocRef>,
+    ) -> AuditEntry {
+        AuditEntry {
+            time: Utc::now(),
+            flow: self.inner.name.clone(),
+            source: doc.source.clone(),
+            source_hash: doc.hash.as_ref().map(ToString::to_string),
+            path: Some(doc.path.clone()),
+            target: target.cloned(),
+            account: doc.context.account.clone(),
+            action: action.to_owned(),
+            outcome: outcome.to_owned(),
+        }
+    }
+}
+
+pub(super) fn lock(report: &Shared) -> std::sync::MutexGuard<'_, Report> {
+    report.lock().unwrap_or_else(|e| e.into_inner())
+}

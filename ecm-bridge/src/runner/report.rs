@@ -1,0 +1,237 @@
+//! What a run did ([`Report`]) and what it is doing ([`Progress`]).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::model::{Checkpoint, DocRef, Governance, Value};
+use crate::sink::WriteAction;
+
+/// A progress event, for a caller to render (progress bars, logs).
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum Progress {
+    /// A run starts.
+    RunStarted {
+        /// The flow.
+        flow: String,
+    },
+    /// A document was found at the source.
+    Found {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// Its size.
+        size: u64,
+    },
+    /// Its write starts.
+    Started {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// Its size.
+        size: u64,
+    },
+    /// Bytes of it were read from the source.
+    Bytes {
+        /// The document.
+        source: DocRef,
+        /// How many.
+        n: u64,
+    },
+    /// It was written and recorded.
+    Done {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// Where it went.
+        target: DocRef,
+        /// Where, for people.
+        location: String,
+        /// How.
+        action: WriteAction,
+    },
+    /// It was written before; nothing to do.
+    Unchanged {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+    },
+    /// It was skipped.
+    Skipped {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// Why.
+        reason: String,
+    },
+    /// An attempt failed and will be repeated.
+    Retrying {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// The attempt that failed.
+        attempt: u32,
+        /// Why.
+        error: String,
+    },
+    /// It failed (recorded; retried on the next run unless `dead`).
+    Failed {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// Why.
+        error: String,
+        /// Whether its attempts are exhausted.
+        dead: bool,
+    },
+    /// A run ended.
+    RunFinished(Box<Report>),
+    /// A scheduled run failed as a whole (the schedule goes on).
+    RunFailed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Receives progress events.
+pub type ProgressFn = Arc<dyn Fn(&Progress) + Send + Sync>;
+
+/// One document written (or, in a dry run, that would be written).
+#[derive(Debug, Clone, Serialize)]
+pub struct Written {
+    /// The source document and version.
+    pub source: DocRef,
+    /// Its path.
+    pub path: String,
+    /// The target document and version (`None` in a dry run).
+    pub target: Option<DocRef>,
+    /// Where, for people.
+    pub location: String,
+    /// How (`None` in a dry run).
+    pub action: Option<WriteAction>,
+    /// Bytes.
+    pub bytes: u64,
+    /// The metadata it carried.
+    pub metadata: BTreeMap<String, Value>,
+    /// Its governance.
+    pub governance: Governance,
+}
+
+/// One document skipped.
+#[derive(Debug, Clone, Serialize)]
+pub struct Skipped {
+    /// The source document.
+    pub source: DocRef,
+    /// Its path.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One document that failed in this run.
+#[derive(Debug, Clone, Serialize)]
+pub struct Failed {
+    /// The source document.
+    pub source: DocRef,
+    /// Its path, when known.
+    pub path: Option<String>,
+    /// The error, with its sources.
+    pub error: String,
+    /// Attempts over all runs.
+    pub attempts: u32,
+    /// Whether the attempts are exhausted (dead-lettered).
+    pub dead: bool,
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// The flow.
+    pub flow: String,
+    /// Whether it was a dry run.
+    pub dry_run: bool,
+    /// How long it took.
+    pub elapsed: Duration,
+    /// Documents found (from the feed and from earlier failures).
+    pub found: u64,
+    /// Documents taken from earlier failures or interrupted writes.
+    pub retried: u64,
+    /// Bytes written (adopted writes not counted).
+    pub bytes: u64,
+    /// Documents written, adopted, or (dry run) to be written.
+    pub written: Vec<Written>,
+    /// Documents already written before, and documents whose marking was finished.
+    pub unchanged: u64,
+    /// Documents skipped, with reasons.
+    pub skipped: Vec<Skipped>,
+    /// Documents that failed in this run.
+    pub failed: Vec<Failed>,
+    /// Paths reported deleted at the source.
+    pub deleted: Vec<String>,
+    /// The checkpoint saved at the end (unchanged when `None`).
+    pub checkpoint: Option<Checkpoint>,
+    /// The run's id in the document records ([`crate::state::DocumentStore::begin_run`]),
+    /// when the flow has them ([`super::FlowBuilder::store`]) and this is not a dry run.
+    pub run: Option<crate::state::RunId>,
+}
+
+impl Report {
+    /// The counts recorded with the run ([`crate::state::DocumentStore::finish_run`]).
+    pub fn counts(&self) -> crate::state::RunCounts {
+        let n = |v: usize| v as u64;
+        [
+            ("found", self.found),
+            ("retried", self.retried),
+            ("written", n(self.written.len())),
+            ("unchanged", self.unchanged),
+            ("skipped", n(self.skipped.len())),
+            ("failed", n(self.failed.len())),
+            ("deleted", n(self.deleted.len())),
+            ("bytes", self.bytes),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    /// Documents newly written with `action`.
+    pub fn count(&self, action: WriteAction) -> usize {
+        self.written
+            .iter()
+            .filter(|w| w.action == Some(action))
+            .count()
+    }
+
+    /// One line: counts, bytes and time.
+    pub fn summary(&self) -> String {
+        let verb = if self.dry_run {
+            "would write"
+        } else {
+            "written"
+        };
+        format!(
+            "{}: {} found, {} {verb} ({} new, {} new versions, {} adopted), {} unchanged, {} skipped, {} failed, {} bytes in {:.2?}",
+            self.flow,
+            self.found,
+            self.written.len(),
+            self.count(WriteAction::Created),
+            self.count(WriteAction::AddedVersion),
+            self.count(WriteAction::Adopted),
+            self.unchanged,
+            self.skipped.len(),
+            self.failed.len(),
+            self.bytes,
+            self.elapsed,
+        )
+    }
+}

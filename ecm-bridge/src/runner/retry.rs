@@ -1,0 +1,243 @@
+//! Retries: [`RetryPolicy`] within a run, and the documents of earlier failures and
+//! interrupted writes, fetched again at the start of each run.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures::stream::{self, StreamExt};
+
+use super::{lock, Failed, Flow, Shared};
+use crate::error::Result;
+use crate::model::DocRef;
+use crate::state::{AuditEntry, NewFailure};
+
+/// How a document is retried within one run.
+#[derive(Debug, Clone)]
+pub struct RetryPolicy {
+    /// Attempts per run, the first included (1: no retry).
+    pub max_attempts: u32,
+    /// Delay after the first failure.
+    pub initial_backoff: Duration,
+    /// Longest delay.
+    pub max_backoff: Duration,
+    /// Factor between delays.
+    pub multiplier: u32,
+    /// Randomises each delay between half and all of it.
+    pub jitter: bool,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        RetryPolicy {
+            max_attempts: 3,
+            initial_backoff: Duration::from_millis(500),
+            max_backoff: Duration::from_secs(30),
+            multiplier: 2,
+            jitter: true,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// No retries within a run.
+    pub fn none() -> Self {
+        RetryPolicy {
+            max_attempts: 1,
+            ..Self::default()
+        }
+    }
+
+    /// The delay after failed attempt `attempt` (1-based): the back-off, or the server's hint
+    /// (`Retry-After`) when that is longer. `None` when the hint is longer than
+    /// `max_backoff`: the server asked for a longer wait than a run retries within, so the
+    /// document is left for a later run instead of being tried again early.
+    pub fn delay(&self, attempt: u32, hint: Option<Duration>) -> Option<Duration> {
+        let factor = self
+            .multiplier
+            .max(1)
+            .saturating_pow(attempt.saturating_sub(1));
+        let mut d = self
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(self.max_backoff);
+        if self.jitter && !d.is_zero() {
+            let half = d / 2;
+            d = half + half.mul_f64(fastrand::f64());
+        }
+        match hint {
+            Some(h) if h > self.max_backoff => None,
+            Some(h) if h > d => Some(h),
+            _ => Some(d),
+        }
+    }
+}
+
+impl Flow {
+    /// Fetches and processes the documents of earlier failures (not dead), interrupted writes,
+    /// and recorded writes whose after-write steps are not done.
+    pub(super) async fn retry_earlier(&self, report: &Shared) -> Result<()> {
+        let inner = &self.inner;
+        let mut refs: BTreeMap<String, DocRef> = BTreeMap::new();
+        let mut dead = std::collections::BTreeSet::new();
+        for f in inner.state.failures(&inner.name).await? {
+            if f.dead {
+                dead.insert(f.source.key());
+            } else {
+                refs.insert(f.source.key(), f.source);
+            }
+        }
+        // A failed write keeps its intent (it may have landed); a dead one is not retried.
+        for i in inner.state.intents(&inner.name).await? {
+            if !dead.contains(&i.source.key()) {
+                refs.insert(i.source.key(), i.source);
+            }
+        }
+        // A write recorded whose after-write steps did not finish (a run stopped between the
+        // record and the hooks): nothing else leads back to it when it came from an earlier
+        // failure, since the record cleared that failure and the feed is past it.
+        for m in inner.state.mappings(&inner.name).await? {
+            if !m.hooks_done && !dead.contains(&m.source.key()) {
+                refs.entry(m.source.key()).or_insert(m.source);
+            }
+        }
+        if refs.is_empty() {
+            return Ok(());
+        }
+        tracing::info!(flow = %inner.name, n = refs.len(), "retrying earlier failures, interrupted writes and unfinished steps");
+        let mut tasks = stream::iter(refs.into_values())
+            .map(|r| self.retry_one(r, report))
+            .buffer_unordered(inner.concurrency);
+        while let Some(res) = tasks.next().await {
+            res?;
+        }
+        Ok(())
+    }
+
+    pub(super) async fn retry_one(&self, source: DocRef, report: &Shared) -> Result<()> {
+        let inner = &self.inner;
+        let key = source.key();
+        match inner.source.fetch(&source).await {
+            Ok(Some(doc)) => {
+                lock(report).retried += 1;
+                self.process(doc, report).await
+            }
+            Ok(None) => {
+                tracing::info!(flow = %inner.name, source = %source, "gone from the source; failure forgotten");
+                inner.state.clear_failure(&inner.name, &key).await?;
+                inner.state.clear_intent(&inner.name, &key).await?;
+                inner
+                    .state
+                    .append_audit(&AuditEntry {
+                        time: Utc::now(),
+                        flow: inner.name.clone(),
+                        source,
+                        source_hash: None,
+                        path: None,
+                        target: None,
+                        account: None,
+                        action: "gone".into(),
+                        outcome: "no longer at the source".into(),
+                    })
+                    .await
+            }
+            // The source could not be read: count an attempt, keep it for the next run.
+            Err(e) => self.fail_unread(source, None, e, report).await,
+        }
+    }
+
+    /// Records a failure for a document that could not be read from the source (no
+    /// [`crate::model::Document`] to hand on): one attempt, retried on the next run.
+    pub(super) async fn fail_unread(
+        &self,
+        source: DocRef,
+        path: Option<String>,
+        e: crate::Error,
+        report: &Shared,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let error = e.chain();
+        tracing::warn!(flow = %inner.name, source = %source, path = ?path, error = %error, "document could not be read");
+        if inner.dry_run {
+            lock(report).failed.push(Failed {
+                source,
+                path,
+                error,
+                attempts: 1,
+                dead: false,
+            });
+            return Ok(());
+        }
+        let entry = AuditEntry {
+            time: Utc::now(),
+            flow: inner.name.clone(),
+            source: source.clone(),
+            source_hash: None,
+            path: path.clone(),
+            target: None,
+            account: None,
+            action: "fail".into(),
+            outcome: error.clone(),
+        };
+        let f = inner
+            .state
+            .record_failure(
+                &inner.name,
+                &NewFailure {
+                    source: &source,
+                    path: path.as_deref(),
+                    error: &error,
+                    attempts: 1,
+                    dead_after: inner.dead_after,
+                },
+                &entry,
+            )
+            .await?;
+        lock(report).failed.push(Failed {
+            source,
+            path: f.path,
+            error,
+            attempts: f.attempts,
+            dead: f.dead,
+        });
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wait_longer_than_the_budget_is_never_cut_short() {
+        // Retry-After 300 s with a 30 s budget: not retried in this run (it was retried after
+        // 30 s, early, before).
+        let p = RetryPolicy::default();
+        assert_eq!(p.delay(1, Some(Duration::from_secs(300))), None);
+        assert_eq!(p.delay(1, Some(Duration::from_secs(31))), None);
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(30))),
+            Some(Duration::from_secs(30))
+        );
+    }
+
+    #[test]
+    fn delays_grow_and_honour_hints() {
+        let p = RetryPolicy {
+            jitter: false,
+            ..RetryPolicy::default()
+        };
+        assert_eq!(p.delay(1, None), Some(Duration::from_millis(500)));
+        assert_eq!(p.delay(2, None), Some(Duration::from_secs(1)));
+        assert_eq!(p.delay(20, None), Some(Duration::from_secs(30)));
+        assert_eq!(
+            p.delay(1, Some(Duration::from_secs(3))),
+            Some(Duration::from_secs(3))
+        );
+        let j = RetryPolicy::default();
+        for _ in 0..50 {
+            let d = j.delay(1, None).unwrap();
+            assert!(d >= Duration::from_millis(250) && d <= Duration::from_millis(500));
+        }
+    }
+}
