@@ -509,8 +509,21 @@ impl AttachedTo {
         self
     }
 
-    /// The statuses of the processes with the node attached, in listing order.
+    /// The statuses of the processes with the node attached, in listing order. Each process
+    /// listed costs a status call and an attachment listing: to learn only whether one
+    /// exists, [`first`](Self::first) stops at the first.
     pub async fn send(self) -> Result<Vec<WorkflowStatus>> {
+        self.scan(usize::MAX).await
+    }
+
+    /// The first process (in listing order) with the node attached, without looking at the
+    /// processes after it.
+    pub async fn first(self) -> Result<Option<WorkflowStatus>> {
+        Ok(self.scan(1).await?.into_iter().next())
+    }
+
+    /// Up to `wanted` processes with the node attached.
+    async fn scan(self, wanted: usize) -> Result<Vec<WorkflowStatus>> {
         let workflows = Workflows::new(self.list.client.clone());
         let nodes = Nodes::new(self.list.client.clone());
         let mut found = Vec::new();
@@ -536,6 +549,9 @@ impl AttachedTo {
                     || a.extra.get("original_id").and_then(Value::as_i64) == Some(self.node)
             }) {
                 found.push(status);
+                if found.len() >= wanted {
+                    break;
+                }
             }
         }
         Ok(found)

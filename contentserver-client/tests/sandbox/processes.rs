@@ -204,6 +204,26 @@ async fn processes_attached_to_a_node_and_maps_offered_for_it() {
         .await
         .unwrap()
         .is_empty());
+    // `first` stops at the first match: fewer status calls than a full scan. The processes
+    // are listed newest first, so the one for `two` comes before the one for `one`.
+    let statuses =
+        |env: &crate::harness::Env| env.count("GET /api/v2/workflows/status/processes/{id}");
+    let before = statuses(&env);
+    let first = wf
+        .attached_to(two)
+        .first()
+        .await
+        .unwrap()
+        .expect("a process");
+    assert_eq!(first.process_id, Some(p2));
+    let for_first = statuses(&env) - before;
+    let before = statuses(&env);
+    wf.attached_to(two).send().await.unwrap();
+    let for_all = statuses(&env) - before;
+    assert!(
+        for_first < for_all,
+        "first: {for_first} status calls, all: {for_all}"
+    );
 
     let offered = wf.offered_for(one).await.unwrap();
     let policy = env.id(&["workflow_maps", "Policy Approval", "id"]);

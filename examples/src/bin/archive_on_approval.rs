@@ -401,24 +401,24 @@ async fn print_report(report: &Report, cs: &contentserver_client::Client) {
             None => println!("    -> {} ({how})", w.location),
         }
         if let Some(class) = &w.governance.rm_class {
-            // The retention period, as Content Server reports it for the record.
+            // What the RM classification says of itself (its description: the retention
+            // period, in the demo), read from the record's class as Content Server reports it.
             let retention = match w.target.as_ref().and_then(|t| t.node_id()) {
-                Some(node) => cs
-                    .records()
-                    .details(node)
-                    .await
-                    .ok()
-                    .and_then(|d| {
-                        d.records.first().and_then(|r| {
-                            r.extra
-                                .get("retention")
-                                .and_then(|v| v.as_str())
-                                .map(str::to_owned)
-                        })
-                    })
-                    .filter(|r| !r.is_empty())
-                    .map(|r| format!(" ({r})"))
-                    .unwrap_or_default(),
+                Some(node) => {
+                    let class_id = cs
+                        .records()
+                        .details(node)
+                        .await
+                        .ok()
+                        .and_then(|d| d.records.first().map(|r| r.class_id));
+                    match class_id {
+                        Some(id) => cs.nodes().get(id).await.ok().and_then(|n| n.description),
+                        None => None,
+                    }
+                    .filter(|d| !d.is_empty())
+                    .map(|d| format!(" ({d})"))
+                    .unwrap_or_default()
+                }
                 None => String::new(),
             };
             println!("       retention class: {class}{retention}");

@@ -214,7 +214,6 @@ fn rm_record_json(store: &Store, rec: &RmRecord) -> Value {
         "class_id": rec.class_id,
         "name": name,
         "file_number": file_number,
-        "retention": class.map(|c| c.description.clone()).unwrap_or_default(),
         "rsi": rec.rsi,
         "record_date": rec.record_date,
         "file_status": rec.file_status,

@@ -47,8 +47,8 @@ impl CsSink {
         if map.parse::<i64>().is_err() {
             lookup = lookup.map_name(map);
         }
-        let found = lookup.send().await.map_err(err)?;
-        if let Some(status) = found.first() {
+        // The first match answers the question: no need to read every later process.
+        if let Some(status) = lookup.first().await.map_err(err)? {
             tracing::info!(doc = %doc.path, node, process = ?status.process_id, "workflow found already started");
             return Ok(true);
         }
