@@ -19,6 +19,7 @@ mod sharing;
 mod state;
 mod team;
 mod upload;
+mod upload_sessions;
 mod users;
 mod webhooks;
 mod wire;

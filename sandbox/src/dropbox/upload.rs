@@ -2,9 +2,8 @@
 //! `incorrect_offset`, close, the 4 MiB rule of concurrent sessions, the 150 MiB request limit,
 //! per-request `content_hash` checks, and batch commits.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::{Arc, Mutex};
 
 use axum::body::Body;
 use axum::extract::{RawQuery, State};
@@ -22,76 +21,12 @@ use super::blobs::{self, BlobStore, BodyError, ContentHasher, BLOCK, REQUEST_LIM
 use super::file_properties;
 use super::files::{free_name, write_target, Rename};
 use super::state::{FileRev, NodeKind, PathForms, Render, Store, WriteError};
+pub(crate) use super::upload_sessions::{random_id, Session, Sessions};
 use super::wire::{self, parse, ApiError};
 use super::App;
 
 /// The largest file an upload session may build: 2^41 − 2^22 bytes.
 const SESSION_LIMIT: u64 = (1 << 41) - (1 << 22);
-
-/// One upload session.
-#[derive(Debug)]
-pub(crate) struct Session {
-    account: usize,
-    concurrent: bool,
-    /// Sequential: the data so far. Concurrent: set once the pieces were joined.
-    file: Option<PathBuf>,
-    len: u64,
-    hasher: ContentHasher,
-    closed: bool,
-    /// Concurrent: pieces by offset (path, length).
-    pieces: BTreeMap<u64, (PathBuf, u64)>,
-    /// Concurrent: total length, known once the closing append arrived.
-    end: Option<u64>,
-    created: DateTime<Utc>,
-}
-
-impl Drop for Session {
-    fn drop(&mut self) {
-        if let Some(file) = &self.file {
-            let _ = std::fs::remove_file(file);
-        }
-        for (path, _) in self.pieces.values() {
-            let _ = std::fs::remove_file(path);
-        }
-    }
-}
-
-/// Open upload sessions by id.
-#[derive(Debug, Default)]
-pub(crate) struct Sessions {
-    map: Mutex<HashMap<String, Arc<tokio::sync::Mutex<Session>>>>,
-}
-
-impl Sessions {
-    fn get(&self, id: &str, account: usize) -> Option<Arc<tokio::sync::Mutex<Session>>> {
-        let map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let session = map.get(id)?.clone();
-        // Sessions live 7 days; the owner check happens on the locked session.
-        let _ = account;
-        Some(session)
-    }
-
-    fn insert(&self, session: Session) -> String {
-        let id = format!("sbx-session-{}", random_id());
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(id.clone(), Arc::new(tokio::sync::Mutex::new(session)));
-        id
-    }
-
-    fn remove(&self, id: &str) {
-        self.map
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .remove(id);
-    }
-}
-
-fn random_id() -> String {
-    let mut rng = fastrand::Rng::new();
-    (0..24).map(|_| rng.alphanumeric()).collect()
-}
 
 /// `CommitInfo` (and the commit part of `UploadArg`).
 #[derive(Debug, Clone, Deserialize)]
