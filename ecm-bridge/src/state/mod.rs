@@ -2,9 +2,10 @@
 //! intents, failures, and an append-only audit trail exportable as JSON lines; and, for the
 //! core's second shape, one durable record per document with its steps, runs, claims and jobs.
 //!
-//! Two stores implement both contracts: [`SqliteStore`] (one file, WAL, migrated at open; the
-//! default) and [`MemoryStore`] (tests, dry experiments). Both keep the same semantics; the
-//! conformance tests in this module run against each.
+//! Three stores implement both contracts: [`SqliteStore`] (one file, WAL, migrated at open; the
+//! default), [`MemoryStore`] (tests, dry experiments) and, with the `postgres` feature,
+//! `PostgresStore` (a shared database several workers can use; migrated at connect). They keep
+//! the same semantics; the conformance tests in this module run against each.
 //!
 //! # [`StateStore`]: what the runner uses today
 //!
