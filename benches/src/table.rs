@@ -166,7 +166,7 @@ mod tests {
         assert_eq!(rows[0].met, Some(true));
         assert_eq!(rows[1].met, Some(false));
         let t = text(&rows);
-        assert!(t.lines().nth(3).unwrap().starts_with("c  "), "{t}");
+        assert!(t.lines().nth(4).unwrap().starts_with("c  "), "{t}");
         assert!(t.contains("not measured: flow not built (issue 12)"));
         let md = markdown(&rows);
         assert_eq!(md.lines().count(), 5);

@@ -74,7 +74,7 @@ fn quick_mode_reports_every_measure() {
     let md = std::fs::read_to_string(out_dir.path().join("table.md")).expect("table.md");
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| ")).count(),
-        rows.len() + 1,
+        rows.len() + 2,
         "{md}"
     );
     let svg = std::fs::read_to_string(out_dir.path().join("archive.svg")).expect("archive.svg");
