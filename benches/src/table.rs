@@ -69,7 +69,8 @@ impl Row {
 fn ratio_text(r: Option<f64>) -> String {
     match r {
         Some(r) if r >= 100.0 => format!("{r:.0}×"),
-        Some(r) => format!("{r:.2}"),
+        Some(r) if r >= 0.01 => format!("{r:.2}"),
+        Some(r) => format!("{r:.4}"),
         None => "—".into(),
     }
 }

@@ -522,7 +522,14 @@ async fn harness(args: &Args) -> Result<()> {
     let header = format!(
         "Measured {} by `cargo run --release -p ecm-benches --bin harness{}` ({} ms latency per request on both servers for the small-file and upload measures, none for the large file).\n\n",
         chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
-        if plan.quick { " -- --quick" } else { "" },
+        {
+            let given: Vec<String> = std::env::args().skip(1).collect();
+            if given.is_empty() {
+                String::new()
+            } else {
+                format!(" -- {}", given.join(" "))
+            }
+        },
         plan.latency_ms
     );
     std::fs::write(out.join("table.md"), header + &table::markdown(&rows))?;
