@@ -1,0 +1,546 @@
+//! The benchmark harness: starts the sandbox, seeds it, measures, and prints one table
+//! (measure, figure, limit or baseline, ratio, goal, met?), also written as Markdown and JSON
+//! under `target/bench/`, with an SVG chart of the small-file archive.
+//!
+//! ```sh
+//! cargo run --release -p ecm-benches --bin harness            # the full run (~15 min)
+//! cargo run --release -p ecm-benches --bin harness -- --quick # everything small, seconds
+//! ```
+//!
+//! `transfer …` is the child the harness starts for each large-file transfer, so that the peak
+//! RSS it reports is that of the transfer alone.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use clap::{Parser, Subcommand};
+use ecm_benches::archive::{self, Run};
+use ecm_benches::chart::{self, Point};
+use ecm_benches::env::{Bench, Counts};
+use ecm_benches::large;
+use ecm_benches::micro;
+use ecm_benches::table::{self, Row};
+use ecm_benches::upload::{self, Mode};
+use ecm_benches::Result;
+use ecm_bridge::state::{MemoryStore, SqliteStore, StateStore};
+use serde_json::json;
+
+#[derive(Debug, Parser)]
+struct Args {
+    /// Everything small (few files, small sizes, two concurrency levels, 2 ms latency): keeps
+    /// the harness working in CI; its figures mean nothing.
+    #[arg(long)]
+    quick: bool,
+    /// Where the table (Markdown, JSON) and the chart go (default: target/bench).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Where the sandbox keeps file contents (default: /dev/shm when present: the large
+    /// files need several GiB).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Overrides the number of small files archived.
+    #[arg(long)]
+    files: Option<usize>,
+    /// Overrides the size of the large file, MiB.
+    #[arg(long)]
+    large_mib: Option<usize>,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// (internal) one large-file transfer; prints a JSON line with its figures and peak RSS.
+    Transfer {
+        /// `dropbox-to-cs` or `cs-to-dropbox`.
+        direction: String,
+        #[arg(long)]
+        dropbox: String,
+        #[arg(long)]
+        cs: String,
+        /// The state file of the flow.
+        #[arg(long)]
+        state: PathBuf,
+        /// The CS folder to publish from (`cs-to-dropbox`).
+        #[arg(long)]
+        folder: Option<i64>,
+    },
+}
+
+/// Sizes of one run.
+struct Plan {
+    quick: bool,
+    latency_ms: u64,
+    files: usize,
+    file_size: usize,
+    levels: Vec<usize>,
+    upload_files: usize,
+    upload_levels: Vec<usize>,
+    large_mib: usize,
+    hash_mib: usize,
+    list_entries: usize,
+    cs_items: usize,
+    settle_docs: usize,
+    min_time: Duration,
+}
+
+impl Plan {
+    fn new(args: &Args) -> Plan {
+        let mut p = if args.quick {
+            Plan {
+                quick: true,
+                latency_ms: 2,
+                files: 24,
+                file_size: 16 << 10,
+                levels: vec![1, 4],
+                upload_files: 24,
+                upload_levels: vec![1, 8],
+                large_mib: 12,
+                hash_mib: 8,
+                list_entries: 2000,
+                cs_items: 1000,
+                settle_docs: 40,
+                min_time: Duration::from_millis(20),
+            }
+        } else {
+            Plan {
+                quick: false,
+                latency_ms: 20,
+                files: 2000,
+                file_size: 16 << 10,
+                levels: vec![1, 4, 16, 32],
+                upload_files: 1000,
+                upload_levels: vec![1, 8, 32],
+                large_mib: 2048,
+                hash_mib: 256,
+                list_entries: 2000,
+                cs_items: 1000,
+                settle_docs: 2000,
+                min_time: Duration::from_secs(2),
+            }
+        };
+        if let Some(n) = args.files {
+            p.files = n;
+        }
+        if let Some(n) = args.large_mib {
+            p.large_mib = n;
+        }
+        p
+    }
+
+    fn latency(&self) -> Duration {
+        Duration::from_millis(self.latency_ms)
+    }
+}
+
+#[tokio::main(flavor = "multi_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    let result = match &args.command {
+        Some(Command::Transfer {
+            direction,
+            dropbox,
+            cs,
+            state,
+            folder,
+        }) => transfer(direction, dropbox, cs, state, *folder).await,
+        None => harness(&args).await,
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("harness: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn transfer(
+    direction: &str,
+    dropbox: &str,
+    cs: &str,
+    state: &Path,
+    folder: Option<i64>,
+) -> Result<()> {
+    let t = match (direction, folder) {
+        ("dropbox-to-cs", _) => large::dropbox_to_cs(dropbox, cs, state).await?,
+        ("cs-to-dropbox", Some(f)) => large::cs_to_dropbox(dropbox, cs, f, state).await?,
+        _ => return Err(format!("transfer {direction:?}: unknown, or --folder missing").into()),
+    };
+    println!("{}", serde_json::to_string(&t)?);
+    Ok(())
+}
+
+/// The best rate (units per second) of `f` doing `units` each call, over at least `min` and
+/// at least 3 calls.
+async fn rate<F, Fut>(min: Duration, units: f64, mut f: F) -> Result<f64>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let (started, mut best, mut calls) = (Instant::now(), 0.0_f64, 0);
+    while calls < 3 || started.elapsed() < min {
+        let t = Instant::now();
+        f().await?;
+        best = best.max(units / t.elapsed().as_secs_f64());
+        calls += 1;
+    }
+    Ok(best)
+}
+
+fn per_sec(x: f64, unit: &str) -> String {
+    if x >= 100.0 {
+        format!("{x:.0} {unit}/s")
+    } else {
+        format!("{x:.1} {unit}/s")
+    }
+}
+
+async fn micro_rows(plan: &Plan, rows: &mut Vec<Row>) -> Result<()> {
+    let data = micro::pattern(plan.hash_mib << 20);
+    let mb = data.len() as f64 / 1e6;
+    let ours = rate(plan.min_time, mb, || async {
+        std::hint::black_box(micro::content_hash(&data));
+        Ok(())
+    })
+    .await?;
+    let limit = rate(plan.min_time, mb, || async {
+        std::hint::black_box(micro::sha256(&data));
+        Ok(())
+    })
+    .await?;
+    drop(data);
+    rows.push(
+        Row::new(
+            format!("content hash, ContentHasher over {} MiB", plan.hash_mib),
+            per_sec(ours, "MB"),
+            format!("plain SHA-256: {}", per_sec(limit, "MB")),
+            ours / limit,
+        )
+        .at_least(0.9, "≥ 0.90 of SHA-256"),
+    );
+
+    for (what, body, decode) in [
+        (
+            format!("decode list_folder page, {} entries", plan.list_entries),
+            micro::list_folder_page(plan.list_entries),
+            micro::decode_list_folder as fn(&[u8]) -> Result<usize>,
+        ),
+        (
+            format!("decode CS children page, {} items", plan.cs_items),
+            micro::cs_children_page(plan.cs_items),
+            micro::decode_cs_children,
+        ),
+    ] {
+        let ours = rate(plan.min_time, 1.0, || async {
+            std::hint::black_box(decode(&body)?);
+            Ok(())
+        })
+        .await?;
+        let untyped = rate(plan.min_time, 1.0, || async {
+            std::hint::black_box(micro::parse_untyped(&body)?);
+            Ok(())
+        })
+        .await?;
+        rows.push(Row::new(
+            what,
+            format!("{} ({} KiB)", per_sec(ours, "pages"), body.len() >> 10),
+            format!("untyped JSON parse: {}", per_sec(untyped, "pages")),
+            ours / untyped,
+        ));
+    }
+
+    // SQLite's files on the real disk (fsync means something there), not in /dev/shm.
+    let dir = tempfile::Builder::new()
+        .prefix("ecm-bench-state-")
+        .tempdir()?;
+    let n = plan.settle_docs;
+    let sqlite: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path().join("s.db"))?);
+    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let (mut a, mut b) = (0, 0);
+    let durable = rate(plan.min_time, n as f64, || {
+        a += n;
+        let (s, off) = (sqlite.clone(), a);
+        async move { micro::settle(&s, off, n).await }
+    })
+    .await?;
+    let none = rate(plan.min_time, n as f64, || {
+        b += n;
+        let (s, off) = (memory.clone(), b);
+        async move { micro::settle(&s, off, n).await }
+    })
+    .await?;
+    rows.push(Row::new(
+        "state store: documents settled, SqliteStore (synchronous = FULL)",
+        per_sec(durable, "docs"),
+        format!("MemoryStore: {}", per_sec(none, "docs")),
+        durable / none,
+    ));
+    Ok(())
+}
+
+fn breakdown(counts: &Counts, files: usize) -> serde_json::Value {
+    let per: serde_json::Map<String, serde_json::Value> = counts
+        .per_file(files)
+        .into_iter()
+        .map(|(k, v)| (k, json!((v * 1000.0).round() / 1000.0)))
+        .collect();
+    json!({
+        "dropbox_per_file": counts.dropbox_total() as f64 / files.max(1) as f64,
+        "cs_per_file": counts.cs_total() as f64 / files.max(1) as f64,
+        "routes_per_file": per,
+    })
+}
+
+fn req_text(run: &Run) -> String {
+    let n = run.files.max(1) as f64;
+    format!(
+        "{:.2} req/file (Dropbox {:.2}, CS {:.2})",
+        run.requests_per_file(),
+        run.counts.dropbox_total() as f64 / n,
+        run.counts.cs_total() as f64 / n
+    )
+}
+
+async fn harness(args: &Args) -> Result<()> {
+    let plan = Plan::new(args);
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target/bench"));
+    std::fs::create_dir_all(&out).map_err(|e| format!("creating {}: {e}", out.display()))?;
+    let data_parent = args.data_dir.clone().unwrap_or_else(|| {
+        let shm = Path::new("/dev/shm");
+        if shm.is_dir() {
+            shm.to_owned()
+        } else {
+            std::env::temp_dir()
+        }
+    });
+    let state_dir = tempfile::Builder::new()
+        .prefix("ecm-bench-flows-")
+        .tempdir()?;
+    let mut rows = Vec::new();
+    let mut details = serde_json::Map::new();
+    let t0 = Instant::now();
+    let note = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
+
+    note("micro measures");
+    micro_rows(&plan, &mut rows).await?;
+
+    let bench = Bench::start(&data_parent).await?;
+    note(&format!("seeding {} files", plan.files));
+    archive::seed(&bench, plan.files, plan.file_size).await?;
+    bench.set_latency_ms(plan.latency_ms).await?;
+    let lat = plan.latency();
+
+    note("baseline script");
+    let base = archive::baseline(&bench, plan.files).await?;
+    details.insert("baseline".into(), breakdown(&base.counts, base.files));
+    let base_fps = base.files_per_sec();
+    rows.push(Row::new(
+        "small-file archive: script baseline (one at a time, one call per operation)",
+        format!("{}, {}", per_sec(base_fps, "files"), req_text(&base)),
+        format!("ideal at c=1: {}", per_sec(base.ideal(1, lat), "files")),
+        base_fps / base.ideal(1, lat),
+    ));
+    let mut points = Vec::new();
+    let mut last: Option<Run> = None;
+    for &c in &plan.levels {
+        note(&format!("archive_on_approval at concurrency {c}"));
+        let run = archive::flow(&bench, c, plan.files, state_dir.path()).await?;
+        let (fps, ideal) = (run.files_per_sec(), run.ideal(c, lat));
+        details.insert(format!("archive_c{c}"), breakdown(&run.counts, run.files));
+        rows.push(
+            Row::new(
+                format!("small-file archive, c={c}: vs ideal"),
+                format!("{}, {}", per_sec(fps, "files"), req_text(&run)),
+                format!("ideal {}", per_sec(ideal, "files")),
+                fps / ideal,
+            )
+            .at_least(0.8, "≥ 0.80 of ideal"),
+        );
+        rows.push(
+            Row::new(
+                format!("small-file archive, c={c}: vs baseline"),
+                per_sec(fps, "files"),
+                format!("script {}", per_sec(base_fps, "files")),
+                fps / base_fps,
+            )
+            .at_least(5.0, "≥ 5× baseline"),
+        );
+        points.push(Point {
+            concurrency: c,
+            ours: fps,
+            ideal,
+        });
+        last = Some(run);
+    }
+    if let Some(run) = &last {
+        let rpf = run.requests_per_file();
+        rows.push(
+            Row::new(
+                format!(
+                    "small-file archive: requests per file (c={})",
+                    plan.levels.last().copied().unwrap_or(1)
+                ),
+                req_text(run),
+                format!("script {:.2} req/file", base.requests_per_file()),
+                rpf / base.requests_per_file(),
+            )
+            .value_at_most(rpf, 4.0, "≤ 4 req/file"),
+        );
+    }
+    let svg = chart::archive_svg(&points, base_fps, plan.latency_ms)?;
+    std::fs::write(out.join("archive.svg"), svg)?;
+
+    for mode in [Mode::Single, Mode::Batched] {
+        for &c in &plan.upload_levels {
+            note(&format!("upload leg: {} at concurrency {c}", mode.label()));
+            let run = upload::run(&bench, mode, c, plan.upload_files, plan.file_size).await?;
+            details.insert(
+                format!(
+                    "upload_{}_c{c}",
+                    if mode == Mode::Single {
+                        "single"
+                    } else {
+                        "batch"
+                    }
+                ),
+                breakdown(&run.counts, run.files),
+            );
+            let (fps, ideal) = (run.files_per_sec(), run.ideal(c, lat));
+            rows.push(Row::new(
+                format!(
+                    "upload leg, {} × {} KiB, {}, c={c}",
+                    plan.upload_files,
+                    plan.file_size >> 10,
+                    mode.label()
+                ),
+                format!(
+                    "{}, {:.3} req/file",
+                    per_sec(fps, "files"),
+                    run.requests_per_file()
+                ),
+                format!("ideal {}", per_sec(ideal, "files")),
+                fps / ideal,
+            ));
+        }
+    }
+
+    // The large file: throughput, not latency, is measured.
+    bench.set_latency_ms(0).await?;
+    note(&format!("large file: seeding {} MiB", plan.large_mib));
+    large::seed(&bench, plan.large_mib).await?;
+    let exe = std::env::current_exe()?;
+    let common = |dir: &str| {
+        vec![
+            dir.to_owned(),
+            "--dropbox".into(),
+            bench.dropbox_url(),
+            "--cs".into(),
+            bench.cs_url(),
+        ]
+    };
+    let (lb, ls) = large::raw_get_dropbox(&bench).await?;
+    note("large file: Dropbox → CS");
+    let mut a = common("dropbox-to-cs");
+    a.extend([
+        "--state".into(),
+        path_arg(&state_dir.path().join("large1.db")),
+    ]);
+    let d2c = large::child(&exe, &a).await?;
+    let (cb, cs_secs) = large::raw_get_cs(&bench, d2c.node).await?;
+    // Free the first copy before the third is written.
+    bench.dropbox()?.files().delete(large::FILE).await?;
+    note("large file: CS → Dropbox");
+    let mut a = common("cs-to-dropbox");
+    a.extend([
+        "--state".into(),
+        path_arg(&state_dir.path().join("large2.db")),
+        "--folder".into(),
+        d2c.folder.to_string(),
+    ]);
+    let c2d = large::child(&exe, &a).await?;
+    let mib = |kib: u64| kib as f64 / 1024.0;
+    for (label, t, limit_mb_s, limit_what) in [
+        (
+            "Dropbox → CS",
+            &d2c,
+            lb as f64 / 1e6 / ls,
+            "raw GET of the Dropbox file",
+        ),
+        (
+            "CS → Dropbox",
+            &c2d,
+            cb as f64 / 1e6 / cs_secs,
+            "raw GET of the CS document",
+        ),
+    ] {
+        rows.push(
+            Row::new(
+                format!("large file, {} MiB, {label}: throughput", plan.large_mib),
+                per_sec(t.mb_per_sec(), "MB"),
+                format!("{limit_what}: {}", per_sec(limit_mb_s, "MB")),
+                t.mb_per_sec() / limit_mb_s,
+            )
+            .at_least(0.6, "≥ 0.60 of loopback"),
+        );
+        let rss = mib(t.peak_rss_kib);
+        rows.push(
+            Row::new(
+                format!("large file, {label}: peak RSS of the transfer process"),
+                format!("{rss:.1} MiB"),
+                format!("payload {} MiB", plan.large_mib),
+                rss / plan.large_mib as f64,
+            )
+            .value_at_most(rss, 64.0, "≤ 64 MiB"),
+        );
+    }
+
+    rows.push(Row::not_measured(
+        "incremental backup, 100,000 files: requests of the run after 10 changes",
+        "flow not built (issue 12)",
+        "≤ 20 requests",
+    ));
+    rows.push(Row::not_measured(
+        "incremental backup, 100,000 files: peak RSS of the first run",
+        "flow not built (issue 12)",
+        "≤ 128 MiB",
+    ));
+    drop(bench);
+    note("done");
+
+    let text = table::text(&rows);
+    print!("{text}");
+    println!("\nRequests per file, by route:");
+    for (k, v) in &details {
+        println!("  {k}: {}", v["routes_per_file"]);
+    }
+    let header = format!(
+        "Measured {} by `cargo run --release -p ecm-benches --bin harness{}` ({} ms latency per request on both servers for the small-file and upload measures, none for the large file).\n\n",
+        chrono::Utc::now().format("%Y-%m-%d %H:%M UTC"),
+        {
+            let given: Vec<String> = std::env::args().skip(1).collect();
+            if given.is_empty() {
+                String::new()
+            } else {
+                format!(" -- {}", given.join(" "))
+            }
+        },
+        plan.latency_ms
+    );
+    std::fs::write(out.join("table.md"), header + &table::markdown(&rows))?;
+    std::fs::write(
+        out.join("table.json"),
+        table::json(&rows, plan.quick, serde_json::Value::Object(details)),
+    )?;
+    println!("\nwritten: {}", out.display());
+    Ok(())
+}
+
+fn path_arg(p: &Path) -> String {
+    p.to_string_lossy().into_owned()
+}

@@ -1,0 +1,43 @@
+//! Measures of the clients and the bridge, each reported as a ratio against a limit or a
+//! baseline measured in the same run (the machines these run on are noisy: an absolute time
+//! alone says little).
+//!
+//! * [`micro`]: the content hash, page decoding and the state store, as plain functions that
+//!   the criterion bench (`cargo bench -p ecm-benches`) and the harness both time.
+//! * [`env`]: the sandbox the harness starts, its latency (fault API) and request counts
+//!   (`/__sandbox/stats`).
+//! * [`archive`], [`upload`], [`large`]: the flow measures of the harness
+//!   (`cargo run --release -p ecm-benches --bin harness`).
+//! * [`table`] and [`chart`]: the one table (text, Markdown, JSON) and the SVG chart.
+
+pub mod archive;
+pub mod chart;
+pub mod env;
+pub mod large;
+pub mod micro;
+pub mod table;
+pub mod upload;
+
+/// Every error of the harness: a message that names the call or step that failed.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
+/// The harness's result type.
+pub type Result<T> = std::result::Result<T, BoxError>;
+
+/// Adds which step failed to an error's message.
+pub(crate) fn ctx<T, E: std::fmt::Display>(
+    r: std::result::Result<T, E>,
+    what: impl std::fmt::Display,
+) -> Result<T> {
+    r.map_err(|e| format!("{what}: {e}").into())
+}
+
+/// The peak resident set size of this process (`VmHWM` of `/proc/self/status`), in KiB; `None`
+/// where the file does not exist (not Linux).
+pub fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
