@@ -53,7 +53,7 @@
 //! [`builder`](FlowBuilder) (configuration), `schedule` (`run_once`, `run_every`, `watch`),
 //! `document` (the steps of one document), `report` ([`Report`] and [`Progress`]), `acks`
 //! (the checkpoint tracker), `retry` ([`RetryPolicy`] within a run, earlier failures across
-//! runs).
+//! runs), `settle` (the one path of every outcome: report, progress, audit, record).
 
 mod acks;
 mod builder;
@@ -62,6 +62,7 @@ mod recheck;
 mod report;
 mod retry;
 mod schedule;
+mod settle;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,8 +79,9 @@ use crate::transform::AsyncTransform;
 
 pub(crate) use acks::Acks;
 pub use builder::FlowBuilder;
-pub use report::{Failed, Progress, ProgressFn, Report, Skipped, Written};
+pub use report::{Failed, Held, Moved, Progress, ProgressFn, Report, Skipped, Written};
 pub use retry::RetryPolicy;
+pub use settle::DEFAULT_SINK;
 
 /// A point in a document's processing where a test can stop the run, as a crash would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,8 +160,10 @@ impl std::fmt::Debug for Flow {
 
 /// What the transforms decided.
 pub(super) enum Decision {
-    Write(Box<Document>, Arc<dyn Sink>),
+    /// The document, its sink, and the route's name (`None`: the default sink).
+    Write(Box<Document>, Arc<dyn Sink>, Option<String>),
     Skip(String),
+    Quarantine(String),
 }
 
 pub(super) type Shared = Arc<Mutex<Report>>;
