@@ -29,6 +29,13 @@
 //!   a run stopped before it runs it on the next run, one stopped after it does not repeat it,
 //!   and one stopped while it was under way asks the sink whether it happened
 //!   ([`Sink::deferred_done`]).
+//! - **One path settles every outcome** (`settle`): report, progress, tracing, audit, and with
+//!   document records ([`FlowBuilder::store`]) the document's [`crate::state::DocRecord`].
+//!   A new version whose content hash equals its finished record's is unchanged (a copy or
+//!   move-back), or, at another path, a rename whose new path is recorded ([`Report::moved`]);
+//!   nothing is written either way. A quarantine ([`crate::transform::Outcome::Quarantine`])
+//!   or a conflict at the target ([`Error::Conflict`] from a sink) is recorded and reported
+//!   ([`Report::quarantined`], [`Report::conflicts`]) and never retried.
 //! - **Dry runs write nothing**: no sink write, no hook, no state change (state is only read).
 //!
 //! ```no_run
