@@ -106,6 +106,18 @@ pub enum Error {
         /// What is wrong.
         message: String,
     },
+    /// The target holds a change of its own that this write would overwrite (edited at the
+    /// target since the last sync, a name taken by an unrelated document the flow must not
+    /// replace). The runner settles the document `conflict`: recorded, reported, not retried.
+    #[error("{doc}: {step}: conflict at the target: {message}")]
+    Conflict {
+        /// The document.
+        doc: String,
+        /// The step.
+        step: Step,
+        /// What conflicts.
+        message: String,
+    },
     /// The state store failed.
     #[error("state store: {0}")]
     State(String),
@@ -159,6 +171,15 @@ impl Error {
         }
     }
 
+    /// A conflict at the target ([`Error::Conflict`]): settled, not retried.
+    pub fn conflict(doc: impl Into<String>, step: Step, message: impl Into<String>) -> Self {
+        Error::Conflict {
+            doc: doc.into(),
+            step,
+            message: message.into(),
+        }
+    }
+
     /// Whether the same document may succeed when tried again.
     ///
     /// Delegates to the clients' `is_retryable`, with one widening: a call that failed
@@ -177,6 +198,7 @@ impl Error {
             }
             Error::Verify { .. } | Error::Io { .. } => true,
             Error::Governance { .. }
+            | Error::Conflict { .. }
             | Error::State(_)
             | Error::Rules(_)
             | Error::Config(_)

@@ -39,6 +39,12 @@ pub enum Outcome {
         /// Why.
         reason: String,
     },
+    /// Hold it back (a malware or policy check): the runner settles it `quarantined` with the
+    /// reason, reports it, and does not retry it; a later version is decided again.
+    Quarantine {
+        /// Why.
+        reason: String,
+    },
     /// Write it through the sink registered under `to`.
     Route {
         /// The route's name.
@@ -49,6 +55,13 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    /// A quarantine with a reason.
+    pub fn quarantine(reason: impl Into<String>) -> Self {
+        Outcome::Quarantine {
+            reason: reason.into(),
+        }
+    }
+
     /// A skip with a reason.
     pub fn skip(reason: impl Into<String>) -> Self {
         Outcome::Skip {

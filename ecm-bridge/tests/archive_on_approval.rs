@@ -439,12 +439,19 @@ async fn a_file_approved_after_it_was_listed_is_archived_on_a_later_run() {
         .records_by_status("archive_on_approval", DocStatus::Done)
         .await
         .unwrap();
-    assert_eq!(done.len(), 1, "{done:#?}");
-    assert_eq!(
-        done[0].run,
-        second.run.unwrap(),
-        "settled by the second run"
-    );
+    // Every written document has its record; the late one was settled by the second run.
+    assert_eq!(done.len(), APPROVED.len() + 1, "{done:#?}");
+    let brief = done
+        .iter()
+        .find(|r| {
+            r.path
+                .as_deref()
+                .unwrap_or_default()
+                .ends_with("Brief.docx")
+        })
+        .expect("the late document is done");
+    assert_eq!(brief.run, second.run.unwrap(), "settled by the second run");
+    assert_eq!(brief.target.as_ref().and_then(DocRef::node_id), Some(node));
 
     // Each run is recorded with its counts and report.
     let runs = env.state().runs("archive_on_approval").await.unwrap();
@@ -470,4 +477,67 @@ fn rechecking_needs_document_records() {
         .build()
         .unwrap_err();
     assert!(err.to_string().contains("recheck_skipped"), "{err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_out_and_back_gives_a_new_rev_and_no_new_version() {
+    use dropbox_client::models::files::RelocationArg;
+    use ecm_bridge::state::{DocStatus, DocumentStore};
+
+    let env = Env::start().await;
+    let flow = ArchiveOnApproval::with_store(env.dropbox.clone(), env.cs.clone(), env.state())
+        .rules(support::rules())
+        .marking(ecm_bridge::flows::archive_on_approval::Marking::default().tag("archived"))
+        .build()
+        .unwrap();
+    let first = flow.run_once().await.unwrap();
+    assert_eq!(first.written.len(), APPROVED.len(), "{}", first.summary());
+
+    let path = format!("{APPROVED_FOLDER}/Launch Plan.xlsx");
+    let aside = "/Marketing/Campaign 2026/Drafts/Launch Plan.xlsx";
+    let files = env.dropbox.files();
+    let before = files.get_metadata(path.as_str()).await.unwrap();
+    let before = before.as_file().unwrap().clone();
+    files
+        .move_entry(RelocationArg::new(path.as_str(), aside))
+        .await
+        .unwrap();
+    files
+        .move_entry(RelocationArg::new(aside, path.as_str()))
+        .await
+        .unwrap();
+    let after = files.get_metadata(path.as_str()).await.unwrap();
+    let after = after.as_file().unwrap().clone();
+    assert_eq!(after.id, before.id, "a move keeps the id");
+    assert_ne!(
+        after.rev, before.rev,
+        "the sandbox gives a moved file a new rev"
+    );
+    assert_eq!(after.content_hash, before.content_hash);
+
+    let stats = env.sandbox.contentserver_stats();
+    let creates = stats.count("POST /api/v2/nodes");
+    let versions = stats.count("POST /api/v2/nodes/{id}/versions");
+    let second = flow.run_once().await.unwrap();
+    assert!(second.written.is_empty(), "{}", second.summary());
+    assert!(second.failed.is_empty(), "{:#?}", second.failed);
+    assert!(second.unchanged >= 1, "{}", second.summary());
+    assert_eq!(
+        stats.count("POST /api/v2/nodes"),
+        creates,
+        "no new document"
+    );
+    assert_eq!(
+        stats.count("POST /api/v2/nodes/{id}/versions"),
+        versions,
+        "no new version"
+    );
+    let record = env
+        .state()
+        .record("archive_on_approval", &DocRef::dropbox(&after.id, "").key())
+        .await
+        .unwrap()
+        .expect("recorded");
+    assert_eq!(record.status, DocStatus::Done);
+    assert_eq!(record.source.version.as_deref(), Some(after.rev.as_str()));
 }

@@ -5,10 +5,11 @@
 use chrono::Utc;
 use futures::stream::StreamExt;
 
-use super::{lock, Decision, Failed, Failpoint, Flow, Progress, Shared, Skipped, Written};
+use super::settle::{Settled, Subject};
+use super::{lock, Decision, Failpoint, Flow, Progress, Shared};
 use crate::error::{Error, Result};
 use crate::model::Document;
-use crate::sink::{DeadLetter, Receipt, Sink, WriteAction, WriteContext};
+use crate::sink::{Receipt, Sink, WriteAction, WriteContext};
 use crate::source::Change;
 use crate::state::{Mapping, NewFailure, STEP_SINK_DEFERRED, STEP_SINK_DEFERRED_STARTED};
 use crate::transform::Outcome;
@@ -43,6 +44,7 @@ impl Flow {
             match t.apply(doc).await? {
                 Outcome::Pass(d) => doc = d,
                 Outcome::Skip { reason } => return Ok(Decision::Skip(reason)),
+                Outcome::Quarantine { reason } => return Ok(Decision::Quarantine(reason)),
                 Outcome::Route { to, doc: d } => {
                     doc = d;
                     route = Some(to);
@@ -61,7 +63,7 @@ impl Flow {
                 Error::Config(format!("flow {}: no default sink", self.inner.name))
             })?,
         };
-        Ok(Decision::Write(Box::new(doc), sink))
+        Ok(Decision::Write(Box::new(doc), sink, route))
     }
 
     /// One document, start to finish. `Err` only for what ends the run.
@@ -79,18 +81,18 @@ impl Flow {
         let latest = inner.state.latest_mapping(&inner.name, &key).await?;
         if let Some(m) = latest.as_ref().filter(|m| m.source == doc.source) {
             if m.hooks_done || inner.dry_run {
-                lock(report).unchanged += 1;
-                self.emit(Progress::Unchanged {
-                    source: doc.source.clone(),
-                    path: doc.path.clone(),
-                });
                 // A failure or intent left for a version that is recorded is stale.
                 if !inner.dry_run {
                     inner.state.clear_failure(&inner.name, &key).await?;
                     inner.state.clear_intent(&inner.name, &key).await?;
-                    self.settle_rechecked(&doc, report).await?;
                 }
-                return Ok(());
+                let unchanged = Settled::Unchanged {
+                    moved_from: None,
+                    target: Some(m.target.clone()),
+                    location: Some(m.location.clone()),
+                    why: "version recorded",
+                };
+                return self.settle(Subject::of(&doc), unchanged, report).await;
             }
             // Written and recorded, but a post-record step (the sink's deferred step, the
             // marking of the source) is pending. The transforms say which sink and governance.
@@ -102,10 +104,10 @@ impl Flow {
                 location: m.location.clone(),
             };
             return match self.decide(doc.clone()).await {
-                Ok(Decision::Write(d, sink)) => {
+                Ok(Decision::Write(d, sink, _)) => {
                     self.finish_hooks(&d, Some(&*sink), &receipt, report).await
                 }
-                Ok(Decision::Skip(reason)) => {
+                Ok(Decision::Skip(reason) | Decision::Quarantine(reason)) => {
                     tracing::info!(flow = %inner.name, doc = %doc.path, reason, "now skipped; only the marking is finished");
                     self.finish_hooks(&doc, None, &receipt, report).await
                 }
@@ -113,8 +115,34 @@ impl Flow {
             };
         }
 
-        let (doc, sink) = match self.decide(doc.clone()).await {
-            Ok(Decision::Write(d, s)) => (*d, s),
+        if let Some(record) = self.same_content(&doc).await? {
+            // A new version with the bytes already recorded (a copy, a move back, a rename):
+            // not a new version at the target, and never a second target document.
+            if !inner.dry_run {
+                inner.state.clear_failure(&inner.name, &key).await?;
+                inner.state.clear_intent(&inner.name, &key).await?;
+            }
+            let moved = record.index_path() != Some(crate::state::fold_path(&doc.path));
+            let unchanged = Settled::Unchanged {
+                moved_from: record.path.filter(|_| moved),
+                target: record.target,
+                location: record.location,
+                why: "same content hash",
+            };
+            return self.settle(Subject::of(&doc), unchanged, report).await;
+        }
+
+        let (doc, sink, route) = match self.decide(doc.clone()).await {
+            Ok(Decision::Write(d, s, route)) => (*d, s, route),
+            Ok(Decision::Quarantine(reason)) => {
+                if !inner.dry_run {
+                    inner.state.clear_failure(&inner.name, &key).await?;
+                    inner.state.clear_intent(&inner.name, &key).await?;
+                }
+                return self
+                    .settle(Subject::of(&doc), Settled::Quarantined { reason }, report)
+                    .await;
+            }
             Ok(Decision::Skip(reason)) => {
                 if !inner.dry_run && inner.state.intent(&inner.name, &key).await?.is_some() {
                     // A write begun before the document became skipped may have landed: pair
@@ -155,39 +183,19 @@ impl Flow {
                 if !inner.dry_run {
                     inner.state.clear_failure(&inner.name, &key).await?;
                     inner.state.clear_intent(&inner.name, &key).await?;
-                    inner
-                        .state
-                        .append_audit(&self.audit(&doc, "skip", &reason, None))
-                        .await?;
-                    self.keep_for_recheck(&doc, &reason, report).await?;
                 }
-                self.emit(Progress::Skipped {
-                    source: doc.source.clone(),
-                    path: doc.path.clone(),
-                    reason: reason.clone(),
-                });
-                lock(report).skipped.push(Skipped {
-                    source: doc.source.clone(),
-                    path: doc.path.clone(),
-                    reason,
-                });
-                return Ok(());
+                return self
+                    .settle(Subject::of(&doc), Settled::Skipped { reason }, report)
+                    .await;
             }
             Err(e) => return self.fail(&doc, e, 1, report).await,
         };
 
         if inner.dry_run {
-            lock(report).written.push(Written {
-                source: doc.source.clone(),
-                path: doc.path.clone(),
-                target: None,
-                location: sink.describe(&doc),
-                action: None,
-                bytes: doc.size,
-                metadata: doc.metadata.clone(),
-                governance: doc.governance.clone(),
-            });
-            return Ok(());
+            let location = sink.describe(&doc);
+            return self
+                .settle(Subject::of(&doc), Settled::WouldWrite { location }, report)
+                .await;
         }
 
         let in_doubt = inner.state.intent(&inner.name, &key).await?.is_some();
@@ -211,6 +219,15 @@ impl Flow {
             match self.write_once(&*sink, &doc, &ctx, ctx.in_doubt).await {
                 Ok(r) => break r,
                 Err(e @ Error::Stopped(_)) => return Err(e),
+                Err(e @ Error::Conflict { .. }) => {
+                    // The target refused the write: nothing landed, nothing to retry.
+                    inner.state.clear_failure(&inner.name, &key).await?;
+                    inner.state.clear_intent(&inner.name, &key).await?;
+                    let reason = e.chain();
+                    return self
+                        .settle(Subject::of(&doc), Settled::Conflict { reason }, report)
+                        .await;
+                }
                 Err(e) if e.is_retryable() && ctx.attempt < inner.retry.max_attempts => {
                     let Some(delay) = inner.retry.delay(ctx.attempt, e.retry_after()) else {
                         return self.leave_for_later(&doc, e, ctx.attempt, report).await;
@@ -242,30 +259,13 @@ impl Flow {
             .record_write(&inner.name, &mapping, &entry)
             .await?;
         self.failpoint(Failpoint::AfterRecord)?;
-        self.settle_rechecked(&doc, report).await?;
-        {
-            let mut r = lock(report);
-            if receipt.action != WriteAction::Adopted {
-                r.bytes += receipt.bytes;
-            }
-            r.written.push(Written {
-                source: doc.source.clone(),
-                path: doc.path.clone(),
-                target: Some(receipt.target.clone()),
-                location: receipt.location.clone(),
-                action: Some(receipt.action),
-                bytes: receipt.bytes,
-                metadata: doc.metadata.clone(),
-                governance: doc.governance.clone(),
-            });
-        }
-        self.emit(Progress::Done {
-            source: doc.source.clone(),
-            path: doc.path.clone(),
-            target: receipt.target.clone(),
-            location: receipt.location.clone(),
-            action: receipt.action,
-        });
+        let written = Settled::Written {
+            receipt: &receipt,
+            route: route.as_deref(),
+            attempts: ctx.attempt,
+            steps_left: !mapping.hooks_done,
+        };
+        self.settle(Subject::of(&doc), written, report).await?;
         if mapping.hooks_done {
             return Ok(());
         }
@@ -372,16 +372,11 @@ impl Flow {
             .state
             .clear_failure(&inner.name, &doc.source.key())
             .await?;
-        if receipt.action == WriteAction::Adopted
-            && !lock(report).written.iter().any(|w| w.source == doc.source)
-        {
-            // Only the marking was left to do from an earlier run.
-            lock(report).unchanged += 1;
-        }
-        inner
-            .state
-            .append_audit(&self.audit(doc, "mark", "ok", Some(&receipt.target)))
-            .await
+        // Only the marking was left to do from an earlier run.
+        let unchanged = receipt.action == WriteAction::Adopted
+            && !lock(report).written.iter().any(|w| w.source == doc.source);
+        let done = Settled::StepsDone { receipt, unchanged };
+        self.settle(Subject::of(doc), done, report).await
     }
 
     /// The sink's deferred step: found done at the target when an earlier run stopped while it
@@ -441,7 +436,6 @@ impl Flow {
     ) -> Result<()> {
         let inner = &self.inner;
         let text = error.chain();
-        tracing::warn!(flow = %inner.name, doc = %doc.path, attempts, error = %text, "document failed");
         let entry = self.audit(doc, "fail", &text, None);
         let f = inner
             .state
@@ -457,36 +451,11 @@ impl Flow {
                 &entry,
             )
             .await?;
-        lock(report).failed.push(Failed {
-            source: doc.source.clone(),
-            path: Some(doc.path.clone()),
-            error: text.clone(),
+        let failed = Settled::Failed {
+            error: text,
             attempts: f.attempts,
-            dead: f.dead,
-        });
-        self.emit(Progress::Failed {
-            source: doc.source.clone(),
-            path: doc.path.clone(),
-            error: text.clone(),
-            dead: f.dead,
-        });
-        if f.dead {
-            if let Some(hook) = &inner.dead_letter {
-                hook.dead_letter(&DeadLetter {
-                    flow: inner.name.clone(),
-                    source: doc.source.clone(),
-                    path: Some(doc.path.clone()),
-                    error: text.clone(),
-                    attempts: f.attempts,
-                })
-                .await;
-            }
-            inner
-                .state
-                .append_audit(&self.audit(doc, "dead_letter", &text, None))
-                .await?;
-        }
-        Ok(())
+        };
+        self.settle(Subject::of(doc), failed, report).await
     }
 
     /// The document with a body that reports the bytes it hands out.

@@ -29,6 +29,13 @@
 //!   a run stopped before it runs it on the next run, one stopped after it does not repeat it,
 //!   and one stopped while it was under way asks the sink whether it happened
 //!   ([`Sink::deferred_done`]).
+//! - **One path settles every outcome** (`settle`): report, progress, tracing, audit, and with
+//!   document records ([`FlowBuilder::store`]) the document's [`crate::state::DocRecord`].
+//!   A new version whose content hash equals its finished record's is unchanged (a copy or
+//!   move-back), or, at another path, a rename whose new path is recorded ([`Report::moved`]);
+//!   nothing is written either way. A quarantine ([`crate::transform::Outcome::Quarantine`])
+//!   or a conflict at the target ([`Error::Conflict`] from a sink) is recorded and reported
+//!   ([`Report::quarantined`], [`Report::conflicts`]) and never retried.
 //! - **Dry runs write nothing**: no sink write, no hook, no state change (state is only read).
 //!
 //! ```no_run
@@ -53,7 +60,7 @@
 //! [`builder`](FlowBuilder) (configuration), `schedule` (`run_once`, `run_every`, `watch`),
 //! `document` (the steps of one document), `report` ([`Report`] and [`Progress`]), `acks`
 //! (the checkpoint tracker), `retry` ([`RetryPolicy`] within a run, earlier failures across
-//! runs).
+//! runs), `settle` (the one path of every outcome: report, progress, audit, record).
 
 mod acks;
 mod builder;
@@ -62,6 +69,7 @@ mod recheck;
 mod report;
 mod retry;
 mod schedule;
+mod settle;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -78,8 +86,9 @@ use crate::transform::AsyncTransform;
 
 pub(crate) use acks::Acks;
 pub use builder::FlowBuilder;
-pub use report::{Failed, Progress, ProgressFn, Report, Skipped, Written};
+pub use report::{Failed, Held, Moved, Progress, ProgressFn, Report, Skipped, Written};
 pub use retry::RetryPolicy;
+pub use settle::DEFAULT_SINK;
 
 /// A point in a document's processing where a test can stop the run, as a crash would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -158,8 +167,10 @@ impl std::fmt::Debug for Flow {
 
 /// What the transforms decided.
 pub(super) enum Decision {
-    Write(Box<Document>, Arc<dyn Sink>),
+    /// The document, its sink, and the route's name (`None`: the default sink).
+    Write(Box<Document>, Arc<dyn Sink>, Option<String>),
     Skip(String),
+    Quarantine(String),
 }
 
 pub(super) type Shared = Arc<Mutex<Report>>;

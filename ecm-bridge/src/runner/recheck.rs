@@ -63,23 +63,4 @@ impl Flow {
         docs.save_record(&record, None).await?;
         Ok(())
     }
-
-    /// Settles the record of a document that was kept for a second look and is now written.
-    pub(super) async fn settle_rechecked(&self, doc: &Document, report: &Shared) -> Result<()> {
-        let inner = &self.inner;
-        let (Some(docs), Some(_)) = (&inner.documents, inner.recheck) else {
-            return Ok(());
-        };
-        if let Some(mut record) = docs.record(&inner.name, &doc.source.key()).await? {
-            if record.status == DocStatus::Awaiting {
-                record.source = doc.source.clone();
-                record.status = DocStatus::Done;
-                record.next_check = None;
-                record.last_error = None;
-                record.run = lock(report).run.unwrap_or(record.run);
-                docs.save_record(&record, None).await?;
-            }
-        }
-        Ok(())
-    }
 }

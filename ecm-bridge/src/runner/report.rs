@@ -72,6 +72,18 @@ pub enum Progress {
         /// Why.
         reason: String,
     },
+    /// It was held back: quarantined by a transform, or in conflict at the target (recorded,
+    /// not retried).
+    Held {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// Why.
+        reason: String,
+        /// Whether it is a conflict at the target (else a quarantine).
+        conflict: bool,
+    },
     /// An attempt failed and will be repeated.
     Retrying {
         /// The document.
@@ -138,6 +150,30 @@ pub struct Skipped {
     pub reason: String,
 }
 
+/// One document held back: quarantined by a transform ([`crate::transform::Outcome::Quarantine`])
+/// or in conflict at the target ([`crate::Error::Conflict`]). Neither is retried.
+#[derive(Debug, Clone, Serialize)]
+pub struct Held {
+    /// The source document and version.
+    pub source: DocRef,
+    /// Its path.
+    pub path: String,
+    /// Why.
+    pub reason: String,
+}
+
+/// One document renamed or moved at the source with its bytes unchanged: the pairing is kept
+/// and the new path recorded (the target is not moved).
+#[derive(Debug, Clone, Serialize)]
+pub struct Moved {
+    /// The source document and version.
+    pub source: DocRef,
+    /// The recorded path before.
+    pub from: String,
+    /// The path now.
+    pub to: String,
+}
+
 /// One document that failed in this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failed {
@@ -176,6 +212,13 @@ pub struct Report {
     pub skipped: Vec<Skipped>,
     /// Documents that failed in this run.
     pub failed: Vec<Failed>,
+    /// Documents in conflict at the target (recorded `conflict`, not retried).
+    pub conflicts: Vec<Held>,
+    /// Documents quarantined by a transform (recorded `quarantined`, not retried).
+    pub quarantined: Vec<Held>,
+    /// Documents renamed or moved at the source whose new path was recorded (also counted in
+    /// `unchanged`).
+    pub moved: Vec<Moved>,
     /// Paths reported deleted at the source.
     pub deleted: Vec<String>,
     /// The checkpoint saved at the end (unchanged when `None`).
@@ -196,6 +239,9 @@ impl Report {
             ("unchanged", self.unchanged),
             ("skipped", n(self.skipped.len())),
             ("failed", n(self.failed.len())),
+            ("conflict", n(self.conflicts.len())),
+            ("quarantined", n(self.quarantined.len())),
+            ("moved", n(self.moved.len())),
             ("deleted", n(self.deleted.len())),
             ("bytes", self.bytes),
         ]
@@ -212,15 +258,26 @@ impl Report {
             .count()
     }
 
-    /// One line: counts, bytes and time.
+    /// One line: counts, bytes and time. Quarantines, conflicts and moves are named only when
+    /// there are some, so the line of a run without them keeps its earlier form.
     pub fn summary(&self) -> String {
         let verb = if self.dry_run {
             "would write"
         } else {
             "written"
         };
+        let mut held = String::new();
+        for (n, what) in [
+            (self.quarantined.len(), "quarantined"),
+            (self.conflicts.len(), "conflicts"),
+            (self.moved.len(), "moved"),
+        ] {
+            if n > 0 {
+                held.push_str(&format!(", {n} {what}"));
+            }
+        }
         format!(
-            "{}: {} found, {} {verb} ({} new, {} new versions, {} adopted), {} unchanged, {} skipped, {} failed, {} bytes in {:.2?}",
+            "{}: {} found, {} {verb} ({} new, {} new versions, {} adopted), {} unchanged, {} skipped{held}, {} failed, {} bytes in {:.2?}",
             self.flow,
             self.found,
             self.written.len(),

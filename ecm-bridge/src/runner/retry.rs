@@ -7,7 +7,7 @@ use std::time::Duration;
 use chrono::Utc;
 use futures::stream::{self, StreamExt};
 
-use super::{lock, Failed, Flow, Shared};
+use super::{lock, Flow, Shared};
 use crate::error::Result;
 use crate::model::DocRef;
 use crate::state::{AuditEntry, NewFailure};
@@ -159,14 +159,15 @@ impl Flow {
         let error = e.chain();
         tracing::warn!(flow = %inner.name, source = %source, path = ?path, error = %error, "document could not be read");
         if inner.dry_run {
-            lock(report).failed.push(Failed {
-                source,
-                path,
-                error,
-                attempts: 1,
-                dead: false,
-            });
-            return Ok(());
+            let subject = super::settle::Subject {
+                source: &source,
+                path: path.as_deref(),
+                size: None,
+                hash: None,
+                doc: None,
+            };
+            let failed = super::settle::Settled::Failed { error, attempts: 1 };
+            return self.settle(subject, failed, report).await;
         }
         let entry = AuditEntry {
             time: Utc::now(),
@@ -193,14 +194,18 @@ impl Flow {
                 &entry,
             )
             .await?;
-        lock(report).failed.push(Failed {
-            source,
-            path: f.path,
+        let subject = super::settle::Subject {
+            source: &source,
+            path: f.path.as_deref(),
+            size: None,
+            hash: None,
+            doc: None,
+        };
+        let failed = super::settle::Settled::Failed {
             error,
             attempts: f.attempts,
-            dead: f.dead,
-        });
-        Ok(())
+        };
+        self.settle(subject, failed, report).await
     }
 }
 

@@ -160,13 +160,25 @@ impl DropboxSource {
             .filter_map(|f| f.path_lower.as_deref())
             .collect();
         for batch in paths.chunks(TAG_BATCH) {
-            let res = self
-                .client
-                .files()
-                .get_tags(batch.iter().copied())
-                .await
-                .map_err(|e| Error::dropbox(batch.join(", "), Step::List, e))?;
-            for p in res.paths_to_tags {
+            let found = match self.client.files().get_tags(batch.iter().copied()).await {
+                Ok(res) => res.paths_to_tags,
+                // A file of the batch is gone since it was listed (moved or deleted; a page
+                // can hold a file's earlier place and its later one): ask one by one and leave
+                // the gone ones without tags. The feed says where they went.
+                Err(e) if is_not_found(&e) => {
+                    let mut found = Vec::new();
+                    for path in batch.iter().filter(|_| batch.len() > 1) {
+                        match self.client.files().get_tags([*path]).await {
+                            Ok(res) => found.extend(res.paths_to_tags),
+                            Err(e) if is_not_found(&e) => {}
+                            Err(e) => return Err(Error::dropbox(*path, Step::List, e)),
+                        }
+                    }
+                    found
+                }
+                Err(e) => return Err(Error::dropbox(batch.join(", "), Step::List, e)),
+            };
+            for p in found {
                 let tags = p
                     .tags
                     .iter()

@@ -1,0 +1,384 @@
+//! The one path every outcome of a document goes through ([`Flow::settle`]): the report, the
+//! progress events, tracing and the audit trail together, and — when the flow has document
+//! records ([`super::FlowBuilder::store`]) — the document's [`DocRecord`].
+//!
+//! The older [`crate::state::StateStore`] writes (mapping with its audit line, intent, failure
+//! with its audit line) stay where they are, next to the sink calls, so the crash tests keep
+//! their guarantees; `settle` comes after them.
+
+use chrono::Utc;
+
+use super::{lock, Failed, Flow, Held, Moved, Progress, Shared, Skipped, Written};
+use crate::error::Result;
+use crate::model::{ContentHash, DocRef, Document};
+use crate::sink::{DeadLetter, Receipt, WriteAction};
+use crate::state::{fold_path, AuditEntry, DocRecord, DocStatus};
+
+/// The name recorded in [`DocRecord::sink`] for a flow's default sink (a route records its
+/// own name).
+pub const DEFAULT_SINK: &str = "default";
+
+/// What a settled document is: its id and version, and what is known of it.
+pub(super) struct Subject<'a> {
+    pub source: &'a DocRef,
+    pub path: Option<&'a str>,
+    pub size: Option<u64>,
+    pub hash: Option<&'a ContentHash>,
+    /// The document, for the audit trail's account and hash (absent for one the source could
+    /// not read).
+    pub doc: Option<&'a Document>,
+}
+
+impl<'a> Subject<'a> {
+    pub fn of(doc: &'a Document) -> Self {
+        Subject {
+            source: &doc.source,
+            path: Some(&doc.path),
+            size: Some(doc.size),
+            hash: doc.hash.as_ref(),
+            doc: Some(doc),
+        }
+    }
+}
+
+/// What became of a document.
+pub(super) enum Settled<'a> {
+    /// Written (or adopted) and recorded; `steps_left` when the deferred step or hooks remain.
+    Written {
+        receipt: &'a Receipt,
+        route: Option<&'a str>,
+        attempts: u32,
+        steps_left: bool,
+    },
+    /// A dry run's document that would be written at `location`.
+    WouldWrite { location: String },
+    /// Written before: by version, or by content hash and path (`why`); or by content hash
+    /// at another path (`moved_from`: renamed or moved at the source, new path recorded).
+    Unchanged {
+        moved_from: Option<String>,
+        target: Option<DocRef>,
+        location: Option<String>,
+        why: &'static str,
+    },
+    /// The steps after the write are done; `unchanged` when nothing else of it happened in
+    /// this run (only the marking was left from an earlier run).
+    StepsDone {
+        receipt: &'a Receipt,
+        unchanged: bool,
+    },
+    /// Skipped by a transform.
+    Skipped { reason: String },
+    /// Quarantined by a transform: recorded, reported, not retried.
+    Quarantined { reason: String },
+    /// In conflict at the target ([`crate::Error::Conflict`]): recorded, reported, not retried.
+    Conflict { reason: String },
+    /// Failed, with its attempts over all runs; the runner decides whether it is dead.
+    Failed { error: String, attempts: u32 },
+}
+
+impl Flow {
+    /// Whether `attempts` (over all runs) make a failed document dead.
+    pub(super) fn is_dead(&self, attempts: u32) -> bool {
+        self.inner.dead_after > 0 && attempts >= self.inner.dead_after
+    }
+
+    /// Settles one outcome of a document: report, progress, tracing, audit and record.
+    pub(super) async fn settle(
+        &self,
+        subject: Subject<'_>,
+        outcome: Settled<'_>,
+        report: &Shared,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let run = lock(report).run.unwrap_or(0);
+        let docs = inner.documents.as_ref().filter(|_| !inner.dry_run);
+        let prior = match docs {
+            Some(d) => d.record(&inner.name, &subject.source.key()).await?,
+            None => None,
+        };
+        let mut record = prior.unwrap_or_else(|| {
+            DocRecord::new(
+                inner.name.clone(),
+                subject.source.clone(),
+                subject.path.map(str::to_owned),
+                run,
+            )
+        });
+        record.source = subject.source.clone();
+        if let Some(p) = subject.path {
+            record.path = Some(p.to_owned());
+            record.path_lower = Some(fold_path(p));
+        }
+        record.size = subject.size.or(record.size);
+        if let Some(h) = subject.hash {
+            record.hash = Some(h.clone());
+        }
+        record.run = run;
+        record.next_check = None;
+        let path = subject.path.unwrap_or_default().to_owned();
+        let conflict = matches!(outcome, Settled::Conflict { .. });
+        let save = match outcome {
+            Settled::Written {
+                receipt,
+                route,
+                attempts,
+                steps_left,
+            } => {
+                tracing::info!(flow = %inner.name, doc = %path, target = %receipt.target, action = receipt.action.as_str(), "written");
+                {
+                    let mut r = lock(report);
+                    if receipt.action != WriteAction::Adopted {
+                        r.bytes += receipt.bytes;
+                    }
+                    r.written.push(Written {
+                        source: subject.source.clone(),
+                        path: path.clone(),
+                        target: Some(receipt.target.clone()),
+                        location: receipt.location.clone(),
+                        action: Some(receipt.action),
+                        bytes: receipt.bytes,
+                        metadata: subject.doc.map(|d| d.metadata.clone()).unwrap_or_default(),
+                        governance: subject
+                            .doc
+                            .map(|d| d.governance.clone())
+                            .unwrap_or_default(),
+                    });
+                }
+                self.emit(Progress::Done {
+                    source: subject.source.clone(),
+                    path,
+                    target: receipt.target.clone(),
+                    location: receipt.location.clone(),
+                    action: receipt.action,
+                });
+                record.target = Some(receipt.target.clone());
+                record.location = Some(receipt.location.clone());
+                record.sink = Some(route.unwrap_or(DEFAULT_SINK).to_owned());
+                record.attempts = attempts;
+                record.last_error = None;
+                record.status = if steps_left {
+                    DocStatus::Written
+                } else {
+                    DocStatus::Done
+                };
+                true
+            }
+            Settled::WouldWrite { location } => {
+                lock(report).written.push(Written {
+                    source: subject.source.clone(),
+                    path,
+                    target: None,
+                    location,
+                    action: None,
+                    bytes: subject.size.unwrap_or(0),
+                    metadata: subject.doc.map(|d| d.metadata.clone()).unwrap_or_default(),
+                    governance: subject
+                        .doc
+                        .map(|d| d.governance.clone())
+                        .unwrap_or_default(),
+                });
+                false
+            }
+            Settled::Unchanged {
+                moved_from,
+                target,
+                location,
+                why,
+            } => {
+                tracing::debug!(flow = %inner.name, doc = %path, why, "unchanged");
+                if let Some(from) = moved_from {
+                    tracing::info!(flow = %inner.name, from, to = %path, "moved at the source; new path recorded");
+                    if !inner.dry_run {
+                        let entry = self.audit_of(
+                            &subject,
+                            "move",
+                            &format!("from {from}"),
+                            target.as_ref(),
+                        );
+                        inner.state.append_audit(&entry).await?;
+                    }
+                    lock(report).moved.push(Moved {
+                        source: subject.source.clone(),
+                        from,
+                        to: path.clone(),
+                    });
+                }
+                lock(report).unchanged += 1;
+                self.emit(Progress::Unchanged {
+                    source: subject.source.clone(),
+                    path,
+                });
+                if target.is_some() {
+                    record.target = target;
+                }
+                if location.is_some() {
+                    record.location = location;
+                }
+                record.status = DocStatus::Done;
+                record.last_error = None;
+                true
+            }
+            Settled::StepsDone { receipt, unchanged } => {
+                if unchanged {
+                    lock(report).unchanged += 1;
+                }
+                if !inner.dry_run {
+                    inner
+                        .state
+                        .append_audit(&self.audit_of(&subject, "mark", "ok", Some(&receipt.target)))
+                        .await?;
+                }
+                record.target = Some(receipt.target.clone());
+                record.location = Some(receipt.location.clone());
+                record.status = DocStatus::Done;
+                record.last_error = None;
+                true
+            }
+            Settled::Skipped { reason } => {
+                tracing::debug!(flow = %inner.name, doc = %path, reason, "skipped");
+                if !inner.dry_run {
+                    inner
+                        .state
+                        .append_audit(&self.audit_of(&subject, "skip", &reason, None))
+                        .await?;
+                    if let Some(doc) = subject.doc {
+                        self.keep_for_recheck(doc, &reason, report).await?;
+                    }
+                }
+                self.emit(Progress::Skipped {
+                    source: subject.source.clone(),
+                    path: path.clone(),
+                    reason: reason.clone(),
+                });
+                lock(report).skipped.push(Skipped {
+                    source: subject.source.clone(),
+                    path,
+                    reason,
+                });
+                // A skip keeps the last record (or the awaiting one just kept for a recheck).
+                false
+            }
+            Settled::Quarantined { reason } | Settled::Conflict { reason } => {
+                let (action, status) = if conflict {
+                    ("conflict", DocStatus::Conflict)
+                } else {
+                    ("quarantine", DocStatus::Quarantined)
+                };
+                tracing::warn!(flow = %inner.name, doc = %path, reason, action, "held back");
+                if !inner.dry_run {
+                    inner
+                        .state
+                        .append_audit(&self.audit_of(&subject, action, &reason, None))
+                        .await?;
+                }
+                self.emit(Progress::Held {
+                    source: subject.source.clone(),
+                    path: path.clone(),
+                    reason: reason.clone(),
+                    conflict,
+                });
+                let held = Held {
+                    source: subject.source.clone(),
+                    path,
+                    reason: reason.clone(),
+                };
+                {
+                    let mut r = lock(report);
+                    if conflict {
+                        r.conflicts.push(held);
+                    } else {
+                        r.quarantined.push(held);
+                    }
+                }
+                record.status = status;
+                record.last_error = Some(reason);
+                true
+            }
+            Settled::Failed { error, attempts } => {
+                let dead = self.is_dead(attempts);
+                tracing::warn!(flow = %inner.name, doc = %path, attempts, dead, error = %error, "document failed");
+                lock(report).failed.push(Failed {
+                    source: subject.source.clone(),
+                    path: subject.path.map(str::to_owned),
+                    error: error.clone(),
+                    attempts,
+                    dead,
+                });
+                self.emit(Progress::Failed {
+                    source: subject.source.clone(),
+                    path,
+                    error: error.clone(),
+                    dead,
+                });
+                if dead && !inner.dry_run {
+                    if let Some(hook) = &inner.dead_letter {
+                        hook.dead_letter(&DeadLetter {
+                            flow: inner.name.clone(),
+                            source: subject.source.clone(),
+                            path: subject.path.map(str::to_owned),
+                            error: error.clone(),
+                            attempts,
+                        })
+                        .await;
+                    }
+                    inner
+                        .state
+                        .append_audit(&self.audit_of(&subject, "dead_letter", &error, None))
+                        .await?;
+                }
+                record.attempts = attempts;
+                record.last_error = Some(error);
+                record.status = if dead {
+                    DocStatus::Dead
+                } else {
+                    DocStatus::Failed
+                };
+                true
+            }
+        };
+        if let (true, Some(d)) = (save, docs) {
+            record.updated = Utc::now();
+            d.save_record(&record, None).await?;
+        }
+        Ok(())
+    }
+
+    /// The audit line of `subject`.
+    pub(super) fn audit_of(
+        &self,
+        subject: &Subject<'_>,
+        action: &str,
+        outcome: &str,
+        target: Option<&DocRef>,
+    ) -> AuditEntry {
+        match subject.doc {
+            Some(doc) => self.audit(doc, action, outcome, target),
+            None => AuditEntry {
+                time: Utc::now(),
+                flow: self.inner.name.clone(),
+                source: subject.source.clone(),
+                source_hash: subject.hash.map(ToString::to_string),
+                path: subject.path.map(str::to_owned),
+                target: target.cloned(),
+                account: None,
+                action: action.to_owned(),
+                outcome: outcome.to_owned(),
+            },
+        }
+    }
+
+    /// The record of a document whose content hash equals what its finished record holds: a
+    /// copy or move-back that gave it a new version with the same bytes (same path), or a
+    /// rename or move at the source (another path; the pairing is kept, and under the only
+    /// rename policy so far, record only, the new path is recorded and nothing is written).
+    pub(super) async fn same_content(&self, doc: &Document) -> Result<Option<DocRecord>> {
+        let (Some(docs), Some(hash)) = (&self.inner.documents, &doc.hash) else {
+            return Ok(None);
+        };
+        let Some(record) = docs.record(&self.inner.name, &doc.source.key()).await? else {
+            return Ok(None);
+        };
+        let same = record.status == DocStatus::Done && record.hash.as_ref() == Some(hash);
+        Ok(same.then_some(record))
+    }
+}
