@@ -23,6 +23,7 @@ use crate::model::DocRef;
 
 pub use sink::CsSink;
 pub use source::CsSource;
+pub use workflow::WORKFLOW_STEP;
 
 /// Node types this module needs.
 mod types {

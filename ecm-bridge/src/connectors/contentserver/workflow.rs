@@ -1,18 +1,74 @@
-//! The workflow: started once after the record (the runner's deferred step), and found at the
-//! target when a run stopped while it was under way.
+//! The workflow: started once after the record (the sink's step [`WORKFLOW_STEP`], not
+//! repeatable, whose output is the process id), and found at the target when a run stopped
+//! while it was under way.
 
+use async_trait::async_trait;
 use contentserver_client::api::processes::StatusKind;
 use serde_json::json;
 
 use super::sink::CsSink;
 use crate::error::{Error, Result, Step};
 use crate::model::{Document, Value};
+use crate::runner::{StepInput, StepOutcome};
+
+/// The name of the Content Server sink's workflow step in the step log.
+pub const WORKFLOW_STEP: &str = "workflow";
+
+/// The workflow start of a document whose governance names one: not repeatable; its output
+/// is `{"process_id": …}` (`null` inside when the server names no id).
+pub(super) struct WorkflowStart(pub(super) CsSink);
+
+impl WorkflowStart {
+    fn node(input: &StepInput<'_>) -> Result<i64> {
+        input.receipt.target.node_id().ok_or_else(|| {
+            Error::governance(
+                &input.doc.path,
+                Step::Workflow,
+                "not a Content Server receipt",
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl crate::runner::Step for WorkflowStart {
+    fn name(&self) -> &str {
+        WORKFLOW_STEP
+    }
+
+    fn repeatable(&self) -> bool {
+        false
+    }
+
+    fn applies(&self, doc: &Document) -> bool {
+        doc.governance.workflow.is_some()
+    }
+
+    async fn run(&self, input: &StepInput<'_>) -> Result<StepOutcome> {
+        let process = self.0.start_workflow(input.doc, Self::node(input)?).await?;
+        Ok(StepOutcome::Done(json!({ "process_id": process })))
+    }
+
+    /// A process that this user initiated (of the governance's map, when the server names
+    /// maps) with the written node attached.
+    async fn check(&self, input: &StepInput<'_>) -> Result<Option<serde_json::Value>> {
+        let Some(w) = &input.doc.governance.workflow else {
+            return Ok(Some(serde_json::Value::Null));
+        };
+        let found = self
+            .0
+            .workflow_attached(input.doc, Self::node(input)?, &w.map)
+            .await?;
+        Ok(found.map(|process| json!({ "process_id": process })))
+    }
+}
 
 impl CsSink {
-    /// Starts the workflow of `doc`'s governance with `node` attached.
-    pub(super) async fn start_workflow(&self, doc: &Document, node: i64) -> Result<()> {
+    /// Starts the workflow of `doc`'s governance with `node` attached; the process id, when
+    /// the server names it.
+    pub(super) async fn start_workflow(&self, doc: &Document, node: i64) -> Result<Option<i64>> {
         let Some(w) = &doc.governance.workflow else {
-            return Ok(());
+            return Ok(None);
         };
         let map = self.workflow_map(doc, &w.map, node).await?;
         let mut start = self.client.workflows().start(map).attach([node]);
@@ -27,17 +83,18 @@ impl CsSink {
             .await
             .map_err(|e| Error::cs(&doc.path, Step::Workflow, e))?;
         tracing::info!(doc = %doc.path, node, map, process = ?started.process_id, "workflow started");
-        Ok(())
+        Ok(started.process_id)
     }
 
     /// Whether a process initiated by this user, of map `map` when the listing names maps, has
-    /// `node` attached (a shortcut to it in the process's attachment folder).
+    /// `node` attached (a shortcut to it in the process's attachment folder): `Some` with its
+    /// process id (`None` inside when the listing names none).
     pub(super) async fn workflow_attached(
         &self,
         doc: &Document,
         node: i64,
         map: &str,
-    ) -> Result<bool> {
+    ) -> Result<Option<Option<i64>>> {
         let err = |e| Error::cs(&doc.path, Step::Workflow, e);
         let mut lookup = self
             .client
@@ -50,9 +107,9 @@ impl CsSink {
         // The first match answers the question: no need to read every later process.
         if let Some(status) = lookup.first().await.map_err(err)? {
             tracing::info!(doc = %doc.path, node, process = ?status.process_id, "workflow found already started");
-            return Ok(true);
+            return Ok(Some(status.process_id));
         }
-        Ok(false)
+        Ok(None)
     }
 
     pub(super) async fn form_value(&self, doc: &Document, v: &Value) -> Result<serde_json::Value> {
