@@ -63,6 +63,7 @@ pub mod connectors;
 pub mod error;
 pub mod flows;
 pub mod model;
+pub mod names;
 pub mod rules;
 pub mod runner;
 pub mod sink;
@@ -70,5 +71,6 @@ pub mod source;
 pub mod state;
 pub mod transform;
 pub mod verify;
+pub mod webhook;
 
 pub use error::{Error, Result, Step};

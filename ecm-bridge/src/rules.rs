@@ -290,6 +290,11 @@ impl Rules {
     pub fn names(&self) -> Vec<&str> {
         self.rules.iter().map(|c| c.rule.name.as_str()).collect()
     }
+
+    /// The rules as written, in order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().map(|c| &c.rule)
+    }
 }
 
 fn check_typed(rule: &Rule) -> Result<()> {
@@ -478,14 +483,44 @@ impl Expander<'_> {
     }
 }
 
-impl Transform for Rules {
-    fn apply(&self, doc: Document) -> Result<Outcome> {
+/// What [`Rules::evaluate`] decided, and which rules it took: the names of the rules that
+/// matched, in order (the last one is the one that stopped or skipped, if any).
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The outcome, as [`Transform::apply`] gives it.
+    pub outcome: Outcome,
+    /// The rules that matched, in order.
+    pub matched: Vec<String>,
+}
+
+impl Rules {
+    /// Applies the rules to `doc` like [`Transform::apply`], and also says which rules
+    /// matched (for plans and reports).
+    pub fn evaluate(&self, doc: Document) -> Result<Evaluation> {
+        let mut matched = Vec::new();
+        let outcome = self.run(doc, &mut matched)?;
+        Ok(Evaluation { outcome, matched })
+    }
+
+    /// A fingerprint of the rules as written (their order and every field): the first 16 hex
+    /// digits of the SHA-256 of their JSON form. Equal rules give equal fingerprints in every
+    /// process; any change to a rule changes it. A flow stores it with what the rules decided
+    /// (a quarantine), to take the document up again when the rules change.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let all: Vec<&Rule> = self.rules.iter().map(|c| &c.rule).collect();
+        let json = serde_json::to_vec(&all).unwrap_or_default();
+        hex::encode(&Sha256::digest(&json)[..8])
+    }
+
+    fn run(&self, doc: Document, matched: &mut Vec<String>) -> Result<Outcome> {
         let mut doc = doc;
         for c in &self.rules {
             let Some(captures) = c.matches(&doc) else {
                 continue;
             };
             let r = &c.rule;
+            matched.push(r.name.clone());
             tracing::debug!(rule = %r.name, doc = %doc.path, "rule matches");
             // Values are computed from the document as it is before this rule changes it.
             let snapshot = doc.clone();
@@ -561,6 +596,12 @@ impl Transform for Rules {
             }
         }
         Ok(Outcome::Pass(doc))
+    }
+}
+
+impl Transform for Rules {
+    fn apply(&self, doc: Document) -> Result<Outcome> {
+        self.run(doc, &mut Vec::new())
     }
 }
 
@@ -700,6 +741,29 @@ mod tests {
             Outcome::Skip { reason } => assert_eq!(reason, "stopped before"),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn evaluation_names_the_rules_and_fingerprints_follow_changes() {
+        let text = r#"
+            [[rule]]
+            name = "all"
+            metadata = { Seen = true }
+            [[rule]]
+            name = "pdf"
+            extensions = ["pdf"]
+            target = { cs_folder = "Docs" }
+        "#;
+        let rules = Rules::from_toml(text).unwrap();
+        let ev = rules.evaluate(doc("a/b.pdf")).unwrap();
+        assert_eq!(ev.matched, ["all", "pdf"]);
+        assert!(matches!(ev.outcome, Outcome::Pass(_)));
+        assert_eq!(rules.evaluate(doc("a/b.txt")).unwrap().matched, ["all"]);
+        let same = Rules::from_toml(text).unwrap();
+        assert_eq!(rules.fingerprint(), same.fingerprint());
+        assert_eq!(rules.fingerprint().len(), 16);
+        let changed = Rules::from_toml(&text.replace("\"pdf\"]", "\"pdf\", \"txt\"]")).unwrap();
+        assert_ne!(rules.fingerprint(), changed.fingerprint());
     }
 
     #[test]

@@ -1,0 +1,304 @@
+//! [`IntakeSource`]: the intake folders as one change feed, with full paths, and the
+//! quarantined files taken up again when the rules change.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use dropbox_client::models::files::{GetMetadataArg, Metadata, RelocationArg};
+use futures::stream::{self, BoxStream, StreamExt};
+
+use super::quarantine::{fingerprint_of, QuarantineMode};
+use crate::connectors::dropbox::DropboxSource;
+use crate::error::{Error, Result, Step};
+use crate::model::{Checkpoint, DocRef, Document};
+use crate::source::{Change, Item, Source};
+use crate::state::{fold_path, DocStatus, DocumentStore};
+
+/// `/a/b` (no trailing slash), `""` for the root.
+pub(super) fn norm(folder: &str) -> String {
+    let t = folder.trim_matches('/');
+    if t.is_empty() {
+        String::new()
+    } else {
+        format!("/{t}")
+    }
+}
+
+/// The deepest folder that holds every one of `folders` (normalised with [`norm`]).
+pub(super) fn common_root(folders: &[String]) -> String {
+    let mut parts: Option<Vec<String>> = None;
+    for f in folders {
+        let these: Vec<String> = f
+            .trim_matches('/')
+            .split('/')
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+            .collect();
+        parts = Some(match parts {
+            None => these,
+            Some(p) => p
+                .iter()
+                .zip(&these)
+                .take_while(|(a, b)| a.to_lowercase() == b.to_lowercase())
+                .map(|(a, _)| a.clone())
+                .collect(),
+        });
+    }
+    norm(&parts.unwrap_or_default().join("/"))
+}
+
+/// Whether the folded path `path` (`/a/b.pdf`) lies below the folded folder `folder`.
+fn below(path: &str, folder: &str) -> bool {
+    folder.is_empty()
+        || path
+            .strip_prefix(folder)
+            .is_some_and(|r| r.starts_with('/'))
+}
+
+/// The intake folders as a [`Source`]. Each document's `path` is its full Dropbox path
+/// without the leading slash (`Intake/Finance/INV-1.pdf`), so rules match on the folders
+/// people see. A file in the Dropbox quarantine folder is shown at the path it came from, so
+/// a retried or re-examined quarantined file is decided as the intake file it was.
+///
+/// At the start of each listing, the quarantined records whose rules fingerprint is not the
+/// current one are taken up again: in Dropbox mode their files are moved back to where they
+/// came from (the feed then lists them again); in CS mode (the file never left the intake)
+/// they are fetched and put at the head of the feed. In a dry run nothing is moved: they are
+/// fetched instead.
+pub struct IntakeSource {
+    pub(super) flow: String,
+    pub(super) client: dropbox_client::Client,
+    /// Lists the common root of the intake folders.
+    pub(super) lister: DropboxSource,
+    /// Reads any file by id (root `""`).
+    pub(super) fetcher: DropboxSource,
+    /// Folded intake folders.
+    pub(super) intake: Vec<String>,
+    pub(super) mode: QuarantineMode,
+    pub(super) store: Arc<dyn DocumentStore>,
+    pub(super) fingerprint: String,
+    pub(super) dry_run: bool,
+}
+
+impl std::fmt::Debug for IntakeSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IntakeSource")
+            .field("intake", &self.intake)
+            .field("mode", &self.mode)
+            .finish_non_exhaustive()
+    }
+}
+
+impl IntakeSource {
+    /// The document as the flow sees it: full path; `None` when it is neither in an intake
+    /// folder nor in the Dropbox quarantine.
+    pub(super) fn rewrite(&self, mut doc: Document) -> Option<Document> {
+        let full = doc
+            .context
+            .full_path
+            .clone()
+            .unwrap_or_else(|| format!("/{}", doc.path));
+        let folded = fold_path(&full);
+        let path = if self.intake.iter().any(|i| below(&folded, i)) {
+            full
+        } else {
+            match &self.mode {
+                QuarantineMode::Dropbox(q) if below(&folded, &fold_path(q)) => {
+                    // The display path minus the quarantine folder's components.
+                    let depth = q.trim_matches('/').split('/').count();
+                    let rest: Vec<&str> = full
+                        .trim_start_matches('/')
+                        .split('/')
+                        .skip(depth)
+                        .collect();
+                    let original = format!("/{}", rest.join("/"));
+                    if !self.intake.iter().any(|i| below(&fold_path(&original), i)) {
+                        return None;
+                    }
+                    original
+                }
+                _ => return None,
+            }
+        };
+        doc.path = path.trim_start_matches('/').to_owned();
+        Some(doc)
+    }
+
+    /// Whether the folded full path lies in an intake folder.
+    fn in_intake(&self, full: &str) -> bool {
+        let f = fold_path(full);
+        self.intake.iter().any(|i| below(&f, i))
+    }
+
+    /// The quarantined records, and those whose fingerprint is not the current one.
+    async fn quarantined(&self) -> Result<(Vec<String>, Vec<DocRef>)> {
+        let records = self
+            .store
+            .records_by_status(&self.flow, DocStatus::Quarantined)
+            .await?;
+        let mut paths = Vec::new();
+        let mut stale = Vec::new();
+        for r in records {
+            if let Some(p) = &r.path {
+                paths.push(fold_path(&format!("/{p}")));
+            }
+            let fp = r.last_error.as_deref().and_then(fingerprint_of);
+            if fp != Some(self.fingerprint.as_str()) {
+                stale.push(r.source.unversioned());
+            }
+        }
+        Ok((paths, stale))
+    }
+
+    /// Moves a quarantined file back to where it came from; `false` when it is not in the
+    /// quarantine folder (any more).
+    async fn move_back(&self, id: &DocRef, quarantine: &str) -> Result<bool> {
+        let files = self.client.files();
+        let meta = match files.get_metadata(GetMetadataArg::new(id.id.clone())).await {
+            Ok(Metadata::File(f)) => f,
+            Ok(_) => return Ok(false),
+            Err(e) if e.kind() == dropbox_client::ErrorKind::NotFound => return Ok(false),
+            Err(e) => return Err(Error::dropbox(id.to_string(), Step::List, e)),
+        };
+        let Some(display_path) = meta.path_display.clone() else {
+            return Ok(false);
+        };
+        let folded = fold_path(&display_path);
+        let q = fold_path(quarantine);
+        if !below(&folded, &q) {
+            return Ok(false);
+        }
+        let depth = quarantine.trim_matches('/').split('/').count();
+        let rest: Vec<&str> = display_path
+            .trim_start_matches('/')
+            .split('/')
+            .skip(depth)
+            .collect();
+        let original = format!("/{}", rest.join("/"));
+        if !self.in_intake(&original) {
+            return Ok(false);
+        }
+        tracing::info!(flow = %self.flow, from = %display_path, to = %original, "rules changed; quarantined file taken up again");
+        files
+            .move_entry(RelocationArg::new(id.id.clone(), original.clone()).autorename(true))
+            .await
+            .map_err(|e| Error::dropbox(display_path, Step::Mark, e))?;
+        Ok(true)
+    }
+}
+
+#[async_trait]
+impl Source for IntakeSource {
+    async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
+        let (quarantined, stale) = self.quarantined().await?;
+        let mut head = Vec::new();
+        for id in &stale {
+            match (&self.mode, self.dry_run) {
+                (QuarantineMode::Dropbox(q), false) => {
+                    if let Err(e) = self.move_back(id, q).await {
+                        // The record keeps its old fingerprint: the next run tries again.
+                        tracing::warn!(flow = %self.flow, doc = %id, error = %e.chain(), "could not move a quarantined file back");
+                    }
+                }
+                _ => {
+                    if let Some(doc) = self.fetch(id).await? {
+                        head.push(Ok(Item::upsert(doc)));
+                    }
+                }
+            }
+        }
+        let gone: HashSet<String> = quarantined.into_iter().collect();
+        let feed = self.lister.changes(since).await?;
+        let this = IntakeView {
+            root: self.lister.root().to_owned(),
+            intake: self.intake.clone(),
+            gone,
+        };
+        let rewritten = feed.map(move |item| {
+            let mut item = item?;
+            item.change = match item.change {
+                Change::Upsert(doc) => match this.rewrite(*doc) {
+                    Some(d) => Change::Upsert(Box::new(d)),
+                    None => Change::Nothing,
+                },
+                Change::Deleted { path } => {
+                    let display = format!("{}/{}", this.root, path.trim_start_matches('/'));
+                    let full = fold_path(&display);
+                    if this.intake.iter().any(|i| below(&full, i)) && !this.gone.contains(&full) {
+                        Change::Deleted {
+                            path: display.trim_start_matches('/').to_owned(),
+                        }
+                    } else {
+                        Change::Nothing
+                    }
+                }
+                other => other,
+            };
+            Ok(item)
+        });
+        Ok(stream::iter(head).chain(rewritten).boxed())
+    }
+
+    async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
+        Ok(self.fetcher.fetch(id).await?.and_then(|d| self.rewrite(d)))
+    }
+
+    async fn recheck(&self, ids: &[DocRef]) -> Result<Vec<Option<Document>>> {
+        Ok(self
+            .fetcher
+            .recheck(ids)
+            .await?
+            .into_iter()
+            .map(|d| d.and_then(|d| self.rewrite(d)))
+            .collect())
+    }
+
+    async fn wake(&self) -> Option<BoxStream<'static, ()>> {
+        self.lister.wake().await
+    }
+}
+
+/// What the feed's mapping needs of the source (owned, for a `'static` stream).
+struct IntakeView {
+    /// The lister's root (`""` or `/a`): deleted paths are relative to it.
+    root: String,
+    intake: Vec<String>,
+    /// Folded full paths of quarantined files: their deletion at the intake is the move into
+    /// the quarantine, not news.
+    gone: HashSet<String>,
+}
+
+impl IntakeView {
+    fn rewrite(&self, mut doc: Document) -> Option<Document> {
+        let full = doc.context.full_path.clone()?;
+        let folded = fold_path(&full);
+        if !self.intake.iter().any(|i| below(&folded, i)) {
+            // Files of the quarantine folder (or anything else under the common root) are not
+            // listed: quarantined ones come back through the records.
+            return None;
+        }
+        doc.path = full.trim_start_matches('/').to_owned();
+        Some(doc)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn common_roots_and_containment() {
+        assert_eq!(
+            common_root(&["/Intake/Finance".into(), "/intake/Projects/".into()]),
+            "/Intake"
+        );
+        assert_eq!(common_root(&["/A/B".into()]), "/A/B");
+        assert_eq!(common_root(&["/A".into(), "/B".into()]), "");
+        assert!(below("/intake/a/x.pdf", "/intake/a"));
+        assert!(!below("/intake/ab/x.pdf", "/intake/a"));
+        assert!(below("/x", ""));
+        assert_eq!(norm("Intake/"), "/Intake");
+        assert_eq!(norm("/"), "");
+    }
+}
