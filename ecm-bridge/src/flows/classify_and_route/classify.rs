@@ -42,7 +42,9 @@ pub(super) enum Verdict {
 }
 
 /// Records an adapted name: the name at the target, and the original in the metadata and, when
-/// configured, a category attribute.
+/// configured, a category attribute. A text attribute holds at most 248 characters, so an
+/// original longer than that is cut there with a final `…` in the attribute; it is kept whole
+/// in the metadata, and in the CS node's description (its source path, written by the sink).
 pub(super) fn keep_original(doc: &mut Document, new: &str, names: &NameSettings) {
     let original = doc.name.clone();
     doc.governance.name = Some(new.to_owned());
@@ -54,7 +56,7 @@ pub(super) fn keep_original(doc: &mut Document, new: &str, names: &NameSettings)
             .categories
             .entry(a.category.clone())
             .or_default()
-            .insert(a.attribute.clone(), Value::Text(original));
+            .insert(a.attribute.clone(), Value::Text(fit_attribute(&original)));
     }
 }
 
@@ -146,4 +148,14 @@ impl AsyncTransform for Classifier {
             }
         }
     }
+}
+
+/// `text` within [`names::MAX_NAME_CHARS`] characters (cut with a final `…`).
+fn fit_attribute(text: &str) -> String {
+    if text.chars().count() <= names::MAX_NAME_CHARS {
+        return text.to_owned();
+    }
+    let mut cut: String = text.chars().take(names::MAX_NAME_CHARS - 1).collect();
+    cut.push('…');
+    cut
 }

@@ -79,6 +79,8 @@ pub struct IntakeSource {
     pub(super) store: Arc<dyn DocumentStore>,
     pub(super) fingerprint: String,
     pub(super) dry_run: bool,
+    /// Whether [`Source::wake`] long-polls Dropbox (else only webhooks wake the flow).
+    pub(super) longpoll: bool,
 }
 
 impl std::fmt::Debug for IntakeSource {
@@ -255,7 +257,11 @@ impl Source for IntakeSource {
     }
 
     async fn wake(&self) -> Option<BoxStream<'static, ()>> {
-        self.lister.wake().await
+        if self.longpoll {
+            self.lister.wake().await
+        } else {
+            None
+        }
     }
 }
 

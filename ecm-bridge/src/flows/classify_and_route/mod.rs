@@ -88,6 +88,7 @@ pub struct ClassifyAndRoute {
     retry: RetryPolicy,
     dry_run: bool,
     hub: Option<WakeHub>,
+    longpoll: bool,
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
 }
@@ -119,6 +120,7 @@ impl ClassifyAndRoute {
             retry: RetryPolicy::default(),
             dry_run: false,
             hub: None,
+            longpoll: true,
             progress: None,
             failpoint: None,
         }
@@ -146,6 +148,14 @@ impl ClassifyAndRoute {
     /// Also wakes [`Flow::watch`] on webhook notifications for the Dropbox account.
     pub fn wake_hub(mut self, hub: WakeHub) -> Self {
         self.hub = Some(hub);
+        self
+    }
+
+    /// Whether [`Flow::watch`] also long-polls Dropbox for changes (default yes). With a
+    /// [`ClassifyAndRoute::wake_hub`], `false` leaves the wake-ups to webhooks alone (no
+    /// connection held open per flow).
+    pub fn longpoll(mut self, yes: bool) -> Self {
+        self.longpoll = yes;
         self
     }
 
@@ -223,6 +233,7 @@ impl ClassifyAndRoute {
             store: self.documents.clone(),
             fingerprint,
             dry_run: self.dry_run,
+            longpoll: self.longpoll,
         });
         let filing: Arc<dyn crate::sink::Sink> =
             Arc::new(FilingSink::new(cs_sink.clone(), config.names.clone()));
@@ -346,6 +357,7 @@ impl ClassifyFlow {
             mode: self.source.mode.clone(),
             store: self.source.store.clone(),
             fingerprint: self.source.fingerprint.clone(),
+            longpoll: false,
         };
         let mut feed = looking.changes(since).await?;
         let mut docs = Vec::new();
