@@ -648,3 +648,68 @@ fn app(handler: ecm_bridge::webhook::WebhookHandler) -> axum::Router {
         ),
     )
 }
+
+#[tokio::test]
+async fn a_restart_after_a_stop_at_any_step_ends_in_the_same_state() {
+    use ecm_bridge::runner::Failpoint;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    for (at, nth) in [
+        (Failpoint::BeforeIntent, 1),
+        (Failpoint::BeforeWrite, 2),
+        (Failpoint::AfterWrite, 3),
+        (Failpoint::AfterRecord, 1),
+        (Failpoint::AfterHooks, 1),
+        (Failpoint::BeforeCheckpoint, 1),
+    ] {
+        let env = Env::start().await;
+        seed_intake(&env).await;
+        // CS quarantine mode: it has an after-write hook (the release of quarantine copies).
+        let q = QuarantineTarget::Cs("Quarantine".into());
+        let store = env.state();
+        let hits = Arc::new(AtomicU32::new(0));
+        let stop: ecm_bridge::runner::FailpointFn = {
+            let hits = hits.clone();
+            Arc::new(move |p| p == at && hits.fetch_add(1, Ordering::SeqCst) + 1 == nth)
+        };
+        let stopping = ClassifyAndRoute::new(
+            env.dropbox.clone(),
+            env.cs.clone(),
+            store.clone(),
+            config(q.clone()),
+        )
+        .failpoint(stop)
+        .build()
+        .unwrap();
+        let stopped = stopping.run_once().await;
+        assert!(
+            matches!(stopped, Err(ecm_bridge::Error::Stopped(_))),
+            "{at:?}: the run did not stop: {stopped:?}"
+        );
+        let flow = build(&env, store.clone(), config(q.clone()));
+        let report = flow.run_once().await.unwrap().run;
+        assert!(report.failed.is_empty(), "{at:?}: {:#?}", report.failed);
+        assert_filed(&env).await;
+        assert_eq!(
+            cs_children(&env, "Projects/P-1042/Intake").await.len(),
+            3,
+            "{at:?}"
+        );
+        assert_eq!(
+            cs_children(&env, "Finance/Invoices/2026").await.len(),
+            3,
+            "{at:?}"
+        );
+        assert_eq!(
+            cs_children(&env, "Quarantine/Intake/Finance").await.len(),
+            1,
+            "{at:?}"
+        );
+        let again = flow.run_once().await.unwrap().run;
+        assert!(
+            again.written.is_empty() && again.quarantined.is_empty() && again.failed.is_empty(),
+            "{at:?}: {}",
+            again.summary()
+        );
+    }
+}

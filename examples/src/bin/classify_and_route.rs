@@ -129,12 +129,12 @@ async fn target() -> Result<Target, BoxError> {
         sandbox::SandboxConfig::new().webhook(url.clone(), sandbox::dropbox::APP_SECRET),
     )
     .await?;
-    println!(
+    eprintln!(
         "Sandbox: Dropbox {} · Content Server {}",
         sandbox.dropbox_url(),
         sandbox.contentserver_url()
     );
-    println!("Webhook endpoint: {url} (notifications signed with the app secret)\n");
+    eprintln!("Webhook endpoint: {url} (notifications signed with the app secret)\n");
     let dropbox = dropbox_client::Client::builder()
         .base_url(sandbox.dropbox_url().parse()?)
         .access_token("sandbox-token")
@@ -149,7 +149,7 @@ async fn target() -> Result<Target, BoxError> {
             .upload_bytes(CommitInfo::new(path), Bytes::from(body))
             .await?;
     }
-    println!(
+    eprintln!(
         "Dropped {} files into the intake folders.\n",
         DEMO_INTAKE.len()
     );
