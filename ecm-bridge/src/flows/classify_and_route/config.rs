@@ -175,3 +175,40 @@ impl ClassifyConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn settings_that_cannot_work_are_refused() {
+        for (text, needle) in [
+            ("intake = []", "no intake folder"),
+            (
+                "intake = ['/Intake']\nquarantine = { dropbox = '/intake/Quarantine' }",
+                "lies in the intake folder",
+            ),
+            ("intake = ['/']", "lies in the intake folder"),
+            ("intake = ['/A']\nunknown = 1", "unknown field"),
+            (
+                "intake = ['/A']\nquarantine = { ftp = 'x' }",
+                "unknown variant",
+            ),
+            (
+                "intake = ['/A']\n[names]\npolicy = 'drop'",
+                "unknown variant",
+            ),
+        ] {
+            let err = ClassifyConfig::from_toml(text).unwrap_err().to_string();
+            assert!(err.contains(needle), "{text}: {err}");
+        }
+        let ok = ClassifyConfig::from_toml("intake = ['/Intake/A']").unwrap();
+        assert_eq!(ok, ClassifyConfig::new(["/Intake/A"]));
+        assert_eq!(
+            ok.quarantine,
+            QuarantineTarget::Dropbox("/Quarantine".into())
+        );
+        assert_eq!(ok.names.policy, NamePolicy::Adapt);
+        assert!(!ok.reclassify);
+    }
+}

@@ -308,3 +308,53 @@ mod tests {
         assert_eq!(norm("/"), "");
     }
 }
+
+#[cfg(test)]
+mod rewrite_tests {
+    use super::*;
+    use crate::model::{Body, DocRef};
+    use crate::state::MemoryStore;
+
+    fn source(mode: QuarantineMode) -> IntakeSource {
+        let client = dropbox_client::Client::new("offline").unwrap();
+        IntakeSource {
+            flow: "f".into(),
+            client: client.clone(),
+            lister: DropboxSource::new(client.clone(), "/Intake"),
+            fetcher: DropboxSource::new(client, ""),
+            intake: vec!["/intake/finance".into(), "/intake/projects".into()],
+            mode,
+            store: Arc::new(MemoryStore::new()),
+            fingerprint: "fp".into(),
+            dry_run: false,
+            longpoll: false,
+        }
+    }
+
+    fn doc(full: &str) -> Document {
+        let mut d = Document::new(DocRef::dropbox("id:1", "1"), "x", 1, Body::from_bytes("x"));
+        d.context.full_path = Some(full.into());
+        d
+    }
+
+    #[test]
+    fn paths_are_full_and_quarantined_files_show_where_they_came_from() {
+        let s = source(QuarantineMode::Dropbox("/Quarantine".into()));
+        let d = s.rewrite(doc("/Intake/FINANCE/Scans/a.pdf")).unwrap();
+        assert_eq!(d.path, "Intake/FINANCE/Scans/a.pdf");
+        let q = s
+            .rewrite(doc("/quarantine/Intake/Projects/P-1 x.bin"))
+            .unwrap();
+        assert_eq!(q.path, "Intake/Projects/P-1 x.bin");
+        assert!(s.rewrite(doc("/Intake/HR/a.pdf")).is_none());
+        assert!(s.rewrite(doc("/Quarantine/Other/a.pdf")).is_none());
+        assert!(s.rewrite(doc("/Intake/Financed/a.pdf")).is_none());
+        let cs = source(QuarantineMode::Cs {
+            folder: "Quarantine".into(),
+            root: None,
+        });
+        assert!(cs
+            .rewrite(doc("/Quarantine/Intake/Finance/a.pdf"))
+            .is_none());
+    }
+}

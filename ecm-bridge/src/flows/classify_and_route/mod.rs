@@ -40,6 +40,18 @@
 //! # Ok(()) }
 //! ```
 //!
+//! # Limits
+//! - Before the first write of a document, the target folder's children are listed once to
+//!   find a name taken after case folding (one listing per new document).
+//! - A quarantine copy in CS gets the adapted name even under the `refuse` policy (it is not
+//!   the filed record); a refused document is failed, retried each run (a renamed Dropbox
+//!   file is a new name) until it is dead-lettered.
+//! - A Dropbox quarantine move whose run stops before the record leaves the file in the
+//!   quarantine folder unrecorded; the listing replays its item (the checkpoint did not pass
+//!   it), and the file, read by id, is decided and recorded as quarantined then.
+//! - Re-classification applies categories and the RM class where the document is; when the
+//!   rules now give another folder it is reported ([`Reclassified::target_now`]), not moved.
+//!
 //! # Layout
 //! `config` (settings, TOML), `intake` (the intake folders as one source; quarantined files
 //! taken up again), `classify` (the verdict and the transform), `filing` (the CS sink with

@@ -70,8 +70,10 @@ pub struct Plan {
 
 impl Plan {
     /// Builds the plan of `docs`. Names that collide among the planned files of one folder
-    /// (after case folding) are disambiguated as the filing would do; collisions with names
-    /// already in CS are found only by the run itself.
+    /// (after case folding) are disambiguated as the filing would do, the later one in feed
+    /// order renamed; the run files them concurrently, and the one it files second is the one
+    /// renamed, which may be the other one. Collisions with names already in CS are found only
+    /// by the run itself (the plan reads nothing from CS).
     pub(super) fn build(
         flow: &str,
         classifier: &Classifier,
