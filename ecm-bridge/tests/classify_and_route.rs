@@ -713,3 +713,26 @@ async fn a_restart_after_a_stop_at_any_step_ends_in_the_same_state() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_file_in_the_quarantine_without_a_record_is_recorded() {
+    // What a run stopped between the quarantine move and its record leaves behind.
+    let env = Env::start().await;
+    seed_intake(&env).await;
+    let stray = "/Quarantine/Intake/Finance/stray.bin";
+    upload(&env, stray, "moved, never recorded").await;
+    let store = env.state();
+    let flow = build(&env, store.clone(), config(QuarantineTarget::default()));
+    let report = flow.run_once().await.unwrap().run;
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    let paths: Vec<&str> = report.quarantined.iter().map(|q| q.path.as_str()).collect();
+    assert!(paths.contains(&"Intake/Finance/stray.bin"), "{paths:?}");
+    assert!(dropbox_exists(&env, stray).await, "left where it is");
+    let recorded = store
+        .records_by_status("classify_and_route", DocStatus::Quarantined)
+        .await
+        .unwrap();
+    assert_eq!(recorded.len(), 2, "{recorded:#?}");
+    let again = flow.run_once().await.unwrap().run;
+    assert!(again.quarantined.is_empty(), "{}", again.summary());
+}

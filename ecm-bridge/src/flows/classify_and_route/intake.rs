@@ -5,7 +5,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use dropbox_client::models::files::{GetMetadataArg, Metadata, RelocationArg};
+use dropbox_client::models::files::{GetMetadataArg, ListFolderArg, Metadata, RelocationArg};
 use futures::stream::{self, BoxStream, StreamExt};
 
 use super::quarantine::{fingerprint_of, QuarantineMode};
@@ -133,24 +133,52 @@ impl IntakeSource {
         self.intake.iter().any(|i| below(&f, i))
     }
 
-    /// The quarantined records, and those whose fingerprint is not the current one.
-    async fn quarantined(&self) -> Result<(Vec<String>, Vec<DocRef>)> {
+    /// The quarantined records: their folded paths, those whose fingerprint is not the
+    /// current one, and the keys of those whose fingerprint is.
+    async fn quarantined(&self) -> Result<(Vec<String>, Vec<DocRef>, HashSet<String>)> {
         let records = self
             .store
             .records_by_status(&self.flow, DocStatus::Quarantined)
             .await?;
         let mut paths = Vec::new();
         let mut stale = Vec::new();
+        let mut current = HashSet::new();
         for r in records {
             if let Some(p) = &r.path {
                 paths.push(fold_path(&format!("/{p}")));
             }
             let fp = r.last_error.as_deref().and_then(fingerprint_of);
-            if fp != Some(self.fingerprint.as_str()) {
+            if fp == Some(self.fingerprint.as_str()) {
+                current.insert(r.source.key());
+            } else {
                 stale.push(r.source.unversioned());
             }
         }
-        Ok((paths, stale))
+        Ok((paths, stale, current))
+    }
+
+    /// Files in the Dropbox quarantine folder that no record holds as quarantined under the
+    /// current rules: moved there by a run that stopped before its record (or put there by
+    /// hand). Read by id, they are decided again, so none stays there unrecorded.
+    async fn unrecorded(&self, quarantine: &str, current: &HashSet<String>) -> Result<Vec<DocRef>> {
+        let arg = ListFolderArg::new(quarantine.to_owned()).recursive(true);
+        let mut entries = self.client.files().list_folder(arg).into_stream();
+        let mut out = Vec::new();
+        while let Some(entry) = entries.next().await {
+            match entry {
+                Ok(Metadata::File(f)) => {
+                    let id = DocRef::dropbox(&f.id, &f.rev);
+                    if !current.contains(&id.key()) {
+                        out.push(id.unversioned());
+                    }
+                }
+                Ok(_) => {}
+                // No quarantine folder yet: nothing was quarantined.
+                Err(e) if e.kind() == dropbox_client::ErrorKind::NotFound => break,
+                Err(e) => return Err(Error::dropbox(quarantine, Step::List, e)),
+            }
+        }
+        Ok(out)
     }
 
     /// Moves a quarantined file back to where it came from; `false` when it is not in the
@@ -193,7 +221,7 @@ impl IntakeSource {
 #[async_trait]
 impl Source for IntakeSource {
     async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
-        let (quarantined, stale) = self.quarantined().await?;
+        let (quarantined, stale, current) = self.quarantined().await?;
         let mut head = Vec::new();
         for id in &stale {
             match (&self.mode, self.dry_run) {
@@ -207,6 +235,18 @@ impl Source for IntakeSource {
                     if let Some(doc) = self.fetch(id).await? {
                         head.push(Ok(Item::upsert(doc)));
                     }
+                }
+            }
+        }
+        if let QuarantineMode::Dropbox(q) = &self.mode {
+            let mut seen: HashSet<String> = stale.iter().map(DocRef::key).collect();
+            for id in self.unrecorded(q, &current).await? {
+                if !seen.insert(id.key()) {
+                    continue;
+                }
+                if let Some(doc) = self.fetch(&id).await? {
+                    tracing::info!(flow = %self.flow, doc = %doc.path, "in the quarantine folder without a record; decided again");
+                    head.push(Ok(Item::upsert(doc)));
                 }
             }
         }

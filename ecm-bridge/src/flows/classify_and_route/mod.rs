@@ -46,9 +46,10 @@
 //! - A quarantine copy in CS gets the adapted name even under the `refuse` policy (it is not
 //!   the filed record); a refused document is failed, retried each run (a renamed Dropbox
 //!   file is a new name) until it is dead-lettered.
-//! - A Dropbox quarantine move whose run stops before the record leaves the file in the
-//!   quarantine folder unrecorded; the listing replays its item (the checkpoint did not pass
-//!   it), and the file, read by id, is decided and recorded as quarantined then.
+//! - In Dropbox mode each listing also lists the quarantine folder: a file there that no
+//!   record holds as quarantined under the current rules (a run stopped between the move and
+//!   its record, or a file put there by hand at an intake path) is read by id and decided
+//!   again, so none stays there unrecorded.
 //! - Re-classification applies categories and the RM class where the document is; when the
 //!   rules now give another folder it is reported ([`Reclassified::target_now`]), not moved.
 //!
