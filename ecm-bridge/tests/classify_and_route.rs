@@ -736,3 +736,49 @@ async fn a_file_in_the_quarantine_without_a_record_is_recorded() {
     let again = flow.run_once().await.unwrap().run;
     assert!(again.quarantined.is_empty(), "{}", again.summary());
 }
+
+#[tokio::test]
+async fn names_equal_after_nfc_and_case_folding_become_two_documents() {
+    let env = Env::start().await;
+    let nfc = "/Intake/Finance/INV-2026-003 Soci\u{e9}t\u{e9}.pdf";
+    let nfd = "/Intake/Finance/Scans/INV-2026-003 SOCIE\u{301}TE\u{301}.pdf";
+    upload(&env, nfc, "composed").await;
+    upload(&env, nfd, "decomposed").await;
+    let flow = build(&env, env.state(), config(QuarantineTarget::default()));
+    let report = flow.run_once().await.unwrap().run;
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    assert_eq!(report.written.len(), 2, "{}", report.summary());
+    let docs = cs_children(&env, "Finance/Invoices/2026").await;
+    assert_eq!(docs.len(), 2, "{docs:?}");
+    // Every name CS holds is NFC, and no two fold to the same key.
+    let keys: std::collections::HashSet<String> = docs
+        .iter()
+        .map(|d| ecm_bridge::names::fold_key(&d.name))
+        .collect();
+    assert_eq!(keys.len(), 2, "{docs:?}");
+    for d in &docs {
+        assert!(!d.name.contains('\u{301}'), "{:?} is not NFC", d.name);
+    }
+    let renamed = docs
+        .iter()
+        .find(|d| d.name.contains('~'))
+        .expect("one renamed");
+    let c = category(&env, renamed.id, "Intake Classification").await;
+    let original = c["Original Name"].as_str().unwrap();
+    assert!(
+        [nfc, nfd].iter().any(|p| p.ends_with(original)),
+        "{original:?}"
+    );
+    // The decomposed one keeps its original spelling wherever it went: renamed (its original
+    // is the decomposed name), or under the composed name with the decomposed one kept.
+    let nfd_name = nfd.rsplit('/').next().unwrap();
+    let plain = docs.iter().find(|d| d.id != renamed.id).unwrap();
+    let c = category(&env, plain.id, "Intake Classification").await;
+    if original == nfd_name {
+        assert!(c["Original Name"].is_null(), "{c:?}");
+    } else {
+        assert_eq!(c["Original Name"], nfd_name, "{docs:?}");
+    }
+    let again = flow.run_once().await.unwrap().run;
+    assert!(again.written.is_empty(), "{}", again.summary());
+}
