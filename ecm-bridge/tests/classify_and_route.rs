@@ -588,7 +588,7 @@ async fn a_signed_webhook_wakes_the_watching_flow() {
     .unwrap();
     let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
     let watcher = {
-        let f = flow.flow().clone();
+        let f = flow.clone();
         tokio::spawn(async move {
             f.watch(Duration::from_secs(3600), async {
                 let _ = stop_rx.await;

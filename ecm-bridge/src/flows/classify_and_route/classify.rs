@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::config::NameSettings;
 use super::quarantine::{reason, Quarantiner};
 use crate::error::{Error, Result, Step};
-use crate::model::{Document, Value};
+use crate::model::{Document, Location, Value};
 use crate::names::{self, NameDecision, NameRefused};
 use crate::rules::Rules;
 use crate::transform::{AsyncTransform, Outcome};
@@ -102,6 +102,12 @@ impl Classifier {
             };
             return Ok(Verdict::Quarantine { why, matched });
         };
+        if let Some(Location::CsFolder { path, .. }) = &mut doc.governance.target {
+            match folder_path(path, self.names.policy) {
+                Ok(p) => *path = p,
+                Err(error) => return Ok(Verdict::Refuse { error, matched }),
+            }
+        }
         let name = match names::decide(doc.target_name(), self.names.policy) {
             Ok(n) => n,
             Err(error) => return Ok(Verdict::Refuse { error, matched }),
@@ -158,4 +164,31 @@ fn fit_attribute(text: &str) -> String {
     let mut cut: String = text.chars().take(names::MAX_NAME_CHARS - 1).collect();
     cut.push('…');
     cut
+}
+
+/// A CS folder path whose every folder name is acceptable: adapted by the names rule, or
+/// refused (the first refused folder name) under [`names::NamePolicy::Refuse`].
+pub(super) fn folder_path(path: &str, policy: names::NamePolicy) -> Result<String, NameRefused> {
+    let mut out = Vec::new();
+    for part in path.split('/').filter(|s| !s.is_empty()) {
+        out.push(names::decide(part, policy)?.name);
+    }
+    Ok(out.join("/"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::NamePolicy;
+
+    #[test]
+    fn folder_names_follow_the_names_rule() {
+        assert_eq!(
+            folder_path("Finance/Q1: Reports /2026.", NamePolicy::Adapt).unwrap(),
+            "Finance/Q1- Reports/2026"
+        );
+        assert_eq!(folder_path("a//b", NamePolicy::Refuse).unwrap(), "a/b");
+        let err = folder_path("Finance/Q1: Reports", NamePolicy::Refuse).unwrap_err();
+        assert_eq!(err.name, "Q1: Reports");
+    }
 }

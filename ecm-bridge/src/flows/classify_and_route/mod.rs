@@ -313,7 +313,8 @@ pub struct ClassifyReport {
     pub reclassified: Vec<Reclassified>,
 }
 
-/// The built `classify_and_route` flow.
+/// The built `classify_and_route` flow. Cheap to clone (shared).
+#[derive(Clone)]
 pub struct ClassifyFlow {
     flow: Flow,
     classifier: Arc<Classifier>,
@@ -333,7 +334,7 @@ impl std::fmt::Debug for ClassifyFlow {
 }
 
 impl ClassifyFlow {
-    /// The runner's flow (for [`Flow::watch`], [`Flow::run_every`]).
+    /// The runner's flow (for [`Flow::run_every`]; its runs do not re-classify).
     pub fn flow(&self) -> &Flow {
         &self.flow
     }
@@ -353,6 +354,21 @@ impl ClassifyFlow {
         };
         let run = self.flow.run_once().await?;
         Ok(ClassifyReport { run, reclassified })
+    }
+
+    /// Runs once, then whenever Dropbox (longpoll) or a webhook wakes the flow, or every
+    /// `fallback`, until `stop` completes ([`Flow::watch`]); with
+    /// [`ClassifyConfig::reclassify`], the re-classification pass runs first (the rules of a
+    /// built flow do not change). Returns the number of runs.
+    pub async fn watch(
+        &self,
+        fallback: std::time::Duration,
+        stop: impl std::future::Future<Output = ()>,
+    ) -> Result<u64> {
+        if self.config.reclassify && !self.classifier.dry_run {
+            self.reclassify().await?;
+        }
+        self.flow.watch(fallback, stop).await
     }
 
     /// What a run would do now, without doing any of it: the files the feed lists since the

@@ -85,6 +85,8 @@ impl Quarantiner {
             .copied()
             .collect::<Vec<_>>()
             .join("/");
+        // Folder names CS refuses are adapted here whatever the policy: this is not the record.
+        let path = super::classify::folder_path(&path, names::NamePolicy::Adapt).unwrap_or(path);
         d.governance = Governance {
             target: Some(Location::CsFolder { root, path }),
             name: Some(names::adapt(&doc.name)).filter(|n| *n != doc.name),
