@@ -81,6 +81,9 @@ pub struct IntakeSource {
     pub(super) dry_run: bool,
     /// Whether [`Source::wake`] long-polls Dropbox (else only webhooks wake the flow).
     pub(super) longpoll: bool,
+    /// Moved at the start of every listing: what the filing sink read of CS folders in an
+    /// earlier run is read again.
+    pub(super) epoch: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl std::fmt::Debug for IntakeSource {
@@ -221,6 +224,7 @@ impl IntakeSource {
 #[async_trait]
 impl Source for IntakeSource {
     async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
+        self.epoch.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         let (quarantined, stale, current) = self.quarantined().await?;
         let mut head = Vec::new();
         for id in &stale {
@@ -368,6 +372,7 @@ mod rewrite_tests {
             fingerprint: "fp".into(),
             dry_run: false,
             longpoll: false,
+            epoch: Arc::default(),
         }
     }
 

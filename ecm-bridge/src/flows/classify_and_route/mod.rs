@@ -41,8 +41,9 @@
 //! ```
 //!
 //! # Limits
-//! - Before the first write of a document, the target folder's children are listed once to
-//!   find a name taken after case folding (one listing per new document).
+//! - To find names taken after case folding, each target folder that receives a new document
+//!   is listed once per run (measured: 300 intake files, 270 into one folder, filed in 2.7 s
+//!   against the sandbox, 111 files/s; listing per document instead took 25 s).
 //! - A quarantine copy in CS gets the adapted name even under the `refuse` policy (it is not
 //!   the filed record); a refused document is failed, retried each run (a renamed Dropbox
 //!   file is a new name) until it is dead-lettered.
@@ -229,6 +230,7 @@ impl ClassifyAndRoute {
             quarantine: quarantine.clone(),
             dry_run: self.dry_run,
         });
+        let epoch = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let intake: Vec<String> = config.intake.iter().map(|i| intake::norm(i)).collect();
         let mut lister = DropboxSource::new(self.dropbox.clone(), &intake::common_root(&intake));
         let mut fetcher = DropboxSource::new(self.dropbox.clone(), "");
@@ -247,9 +249,13 @@ impl ClassifyAndRoute {
             fingerprint,
             dry_run: self.dry_run,
             longpoll: self.longpoll,
+            epoch: epoch.clone(),
         });
-        let filing: Arc<dyn crate::sink::Sink> =
-            Arc::new(FilingSink::new(cs_sink.clone(), config.names.clone()));
+        let filing: Arc<dyn crate::sink::Sink> = Arc::new(FilingSink::new(
+            cs_sink.clone(),
+            config.names.clone(),
+            epoch,
+        ));
 
         let feed: Arc<dyn Source> = match &self.hub {
             Some(hub) => Arc::new(WokenSource::for_client(
@@ -387,6 +393,7 @@ impl ClassifyFlow {
             store: self.source.store.clone(),
             fingerprint: self.source.fingerprint.clone(),
             longpoll: false,
+            epoch: self.source.epoch.clone(),
         };
         let mut feed = looking.changes(since).await?;
         let mut docs = Vec::new();
