@@ -11,7 +11,9 @@
 //! | [`verify`] | hashes every transfer as it streams; the last chunk is held back until the bytes verify |
 //! | [`state::StateStore`] | checkpoints, source → target map, intents, failures, audit trail: [`state::SqliteStore`], [`state::MemoryStore`] |
 //! | [`runner::Flow`] | bounded concurrency, retries, acknowledged checkpoints, dead letters, dry runs, progress events, reports; `run_once`, `run_every`, `watch` |
-//! | [`flows`] | ready-made flows: [`flows::archive_on_approval`] (use case 1) |
+//! | [`flows`] | ready-made flows: [`flows::archive_on_approval`] (use case 1), [`flows::classify_and_route`] (use case 3) |
+//! | [`names`] | the names Content Server refuses, and the one documented rule that adapts them |
+//! | [`webhook`] | Dropbox webhooks (signature checked) wake the flows watching the notified accounts: a plain function, and an axum router (`webhook-server` feature) |
 //!
 //! ```no_run
 //! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
@@ -63,6 +65,7 @@ pub mod connectors;
 pub mod error;
 pub mod flows;
 pub mod model;
+pub mod names;
 pub mod rules;
 pub mod runner;
 pub mod sink;
@@ -70,5 +73,6 @@ pub mod source;
 pub mod state;
 pub mod transform;
 pub mod verify;
+pub mod webhook;
 
 pub use error::{Error, Result, Step};

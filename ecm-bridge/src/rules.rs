@@ -290,6 +290,11 @@ impl Rules {
     pub fn names(&self) -> Vec<&str> {
         self.rules.iter().map(|c| c.rule.name.as_str()).collect()
     }
+
+    /// The rules as written, in order.
+    pub fn rules(&self) -> impl Iterator<Item = &Rule> {
+        self.rules.iter().map(|c| &c.rule)
+    }
 }
 
 fn check_typed(rule: &Rule) -> Result<()> {
@@ -478,14 +483,44 @@ impl Expander<'_> {
     }
 }
 
-impl Transform for Rules {
-    fn apply(&self, doc: Document) -> Result<Outcome> {
+/// What [`Rules::evaluate`] decided, and which rules it took: the names of the rules that
+/// matched, in order (the last one is the one that stopped or skipped, if any).
+#[derive(Debug)]
+pub struct Evaluation {
+    /// The outcome, as [`Transform::apply`] gives it.
+    pub outcome: Outcome,
+    /// The rules that matched, in order.
+    pub matched: Vec<String>,
+}
+
+impl Rules {
+    /// Applies the rules to `doc` like [`Transform::apply`], and also says which rules
+    /// matched (for plans and reports).
+    pub fn evaluate(&self, doc: Document) -> Result<Evaluation> {
+        let mut matched = Vec::new();
+        let outcome = self.run(doc, &mut matched)?;
+        Ok(Evaluation { outcome, matched })
+    }
+
+    /// A fingerprint of the rules as written (their order and every field): the first 16 hex
+    /// digits of the SHA-256 of their JSON form. Equal rules give equal fingerprints in every
+    /// process; any change to a rule changes it. A flow stores it with what the rules decided
+    /// (a quarantine), to take the document up again when the rules change.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let all: Vec<&Rule> = self.rules.iter().map(|c| &c.rule).collect();
+        let json = serde_json::to_vec(&all).unwrap_or_default();
+        hex::encode(&Sha256::digest(&json)[..8])
+    }
+
+    fn run(&self, doc: Document, matched: &mut Vec<String>) -> Result<Outcome> {
         let mut doc = doc;
         for c in &self.rules {
             let Some(captures) = c.matches(&doc) else {
                 continue;
             };
             let r = &c.rule;
+            matched.push(r.name.clone());
             tracing::debug!(rule = %r.name, doc = %doc.path, "rule matches");
             // Values are computed from the document as it is before this rule changes it.
             let snapshot = doc.clone();
@@ -564,6 +599,12 @@ impl Transform for Rules {
     }
 }
 
+impl Transform for Rules {
+    fn apply(&self, doc: Document) -> Result<Outcome> {
+        self.run(doc, &mut Vec::new())
+    }
+}
+
 /// `a//b/` → `a/b`.
 fn normalize(path: &str) -> String {
     path.split('/')
@@ -573,152 +614,4 @@ fn normalize(path: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::model::{Body, DocRef};
-
-    fn doc(path: &str) -> Document {
-        let mut d = Document::new(
-            DocRef::dropbox("id:1", "r1"),
-            path,
-            3,
-            Body::from_bytes("abc"),
-        );
-        d.modified = Some(
-            chrono::DateTime::parse_from_rfc3339("2026-01-15T09:00:00Z")
-                .unwrap()
-                .with_timezone(&Utc),
-        );
-        d.context.account = Some("dana@example.com".into());
-        d.context.tags = vec!["approved".into()];
-        d.context
-            .properties
-            .insert("Governance.status".into(), "approved".into());
-        d
-    }
-
-    fn pass(o: Outcome) -> Document {
-        match o {
-            Outcome::Pass(d) => d,
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn conditions_must_all_hold() {
-        let rules = Rules::new(vec![Rule {
-            name: "pdf in approved".into(),
-            folder: Some("**/Approved".into()),
-            extensions: vec![".PDF".into()],
-            account: Some("DANA@example.com".into()),
-            tags: vec!["approved".into()],
-            properties: [("Governance.status".to_string(), "approved".to_string())].into(),
-            metadata: [("Hit".to_string(), ValueSpec::Bool(true))].into(),
-            ..Rule::default()
-        }])
-        .unwrap();
-        let hit = pass(rules.apply(doc("Marketing/Approved/a.pdf")).unwrap());
-        assert_eq!(hit.metadata.get("Hit"), Some(&Value::Bool(true)));
-        for miss in [
-            "Marketing/Drafts/a.pdf",
-            "Marketing/Approved/a.docx",
-            "a.pdf",
-        ] {
-            let d = pass(rules.apply(doc(miss)).unwrap());
-            assert!(d.metadata.is_empty(), "{miss}");
-        }
-        let mut untagged = doc("Marketing/Approved/a.pdf");
-        untagged.context.tags.clear();
-        assert!(pass(rules.apply(untagged).unwrap()).metadata.is_empty());
-    }
-
-    #[test]
-    fn captures_templates_and_order() {
-        let rules = Rules::from_toml(
-            r#"
-            [[rule]]
-            name = "default"
-            rm_class = "GEN-00 General"
-            target = { cs_folder = "Archive/{folder}" }
-            [rule.categories."Document Governance"]
-            "Source System" = "Dropbox"
-            "Source Path" = "{source_path}"
-
-            [[rule]]
-            name = "project"
-            name_pattern = '^(?P<project>P-\d+)\s(?P<title>.+)\.(?P<x>\w+)$'
-            rename_to = "{title} ({project}).{ext}"
-            rm_class = "PRJ-10 Project Records"
-            stop = true
-            [rule.metadata]
-            "Project Id" = "{project}"
-            "Year" = { integer = "2026" }
-            "Approved On" = { date = "{modified}" }
-            "Owner" = { user = "editor" }
-            [rule.categories."Document Governance"]
-            "Project Id" = "{Project Id}"
-            [[rule.permissions]]
-            member = "Outside Counsel"
-            permissions = ["see", "see_contents"]
-
-            [[rule]]
-            name = "never reached"
-            skip = "stopped before"
-            "#,
-        )
-        .unwrap();
-        assert_eq!(rules.names(), ["default", "project", "never reached"]);
-        let d = pass(rules.apply(doc("Projects/P-1042 Tower plan.pdf")).unwrap());
-        assert_eq!(d.metadata["Project Id"], Value::from("P-1042"));
-        assert_eq!(d.metadata["Year"], Value::Integer(2026));
-        assert_eq!(
-            d.metadata["Approved On"],
-            Value::Date(NaiveDate::from_ymd_opt(2026, 1, 15).unwrap())
-        );
-        assert_eq!(d.metadata["Owner"], Value::User("editor".into()));
-        let g = &d.governance;
-        assert_eq!(g.name.as_deref(), Some("Tower plan (P-1042).pdf"));
-        assert_eq!(g.rm_class.as_deref(), Some("PRJ-10 Project Records"));
-        assert_eq!(
-            g.target,
-            Some(Location::CsFolder {
-                root: None,
-                path: "Archive/Projects".into()
-            })
-        );
-        let dg = &g.categories["Document Governance"];
-        assert_eq!(dg["Source System"], Value::from("Dropbox"));
-        assert_eq!(
-            dg["Source Path"],
-            Value::from("Projects/P-1042 Tower plan.pdf")
-        );
-        assert_eq!(dg["Project Id"], Value::from("P-1042"));
-        assert_eq!(g.permissions.len(), 1);
-
-        // Without a match of the second rule, the third one skips.
-        match rules.apply(doc("Other/x.pdf")).unwrap() {
-            Outcome::Skip { reason } => assert_eq!(reason, "stopped before"),
-            other => panic!("{other:?}"),
-        }
-    }
-
-    #[test]
-    fn bad_rules_are_refused() {
-        for (text, needle) in [
-            ("[[rule]]\nname='x'\npath='('", "rule \"x\""),
-            ("[[rule]]\nname='x'\nfolder='a/[b'", "rule \"x\""),
-            (
-                "[[rule]]\nname='x'\ntarget={cs_folder='a', cs_node=3}",
-                "exactly one",
-            ),
-            ("[[rule]]\nname='x'\nmetadata={a={}}", "exactly one of date"),
-            ("[[rule]]\nname='x'\nunknown=1", "unknown field"),
-        ] {
-            let err = Rules::from_toml(text).unwrap_err().to_string();
-            assert!(err.contains(needle), "{text}: {err}");
-        }
-        let rules = Rules::from_toml("[[rule]]\nname='x'\nrm_class='{nope}'").unwrap();
-        let err = rules.apply(doc("a.pdf")).unwrap_err().to_string();
-        assert!(err.contains("no value for {nope}"), "{err}");
-    }
-}
+mod tests;

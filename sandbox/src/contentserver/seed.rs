@@ -378,7 +378,29 @@ impl Builder<'_> {
         self.records();
         self.workflows();
         self.workspaces();
+        // Last, so that every id above stays what it was before it was added.
+        self.intake_classification();
         Ok(())
+    }
+
+    /// The category of the `classify_and_route` demo: what the intake rules set, and the
+    /// original name of a file whose name Content Server refuses.
+    fn intake_classification(&mut self) {
+        use AttrKind::*;
+        let mut department = Self::attr(3, "Department", Text);
+        department.valid_values = ["Finance", "Projects", "HR", "Legal", "Marketing"]
+            .map(String::from)
+            .to_vec();
+        self.category(
+            "Intake Classification",
+            vec![
+                Self::attr(2, "Project Id", Text),
+                department,
+                Self::attr(4, "Document Type", Text),
+                Self::attr(5, "Retention Schedule", Text),
+                Self::attr(6, "Original Name", Text),
+            ],
+        );
     }
 
     fn attr(id: i64, name: &str, kind: AttrKind) -> AttrDef {
