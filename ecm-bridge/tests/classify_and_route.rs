@@ -425,11 +425,12 @@ async fn a_restart_after_a_stop_at_any_step_ends_in_the_same_state() {
     use std::sync::atomic::{AtomicU32, Ordering};
 
     for (at, nth) in [
-        (Failpoint::BeforeIntent, 1),
+        (Failpoint::BeforePending, 1),
         (Failpoint::BeforeWrite, 2),
         (Failpoint::AfterWrite, 3),
         (Failpoint::AfterRecord, 1),
-        (Failpoint::AfterHooks, 1),
+        (Failpoint::AfterSteps, 1),
+        (Failpoint::AfterStep, 1),
         (Failpoint::BeforeCheckpoint, 1),
     ] {
         let env = Env::start().await;

@@ -134,12 +134,12 @@ impl Flow {
         if let Some(r) = record.as_ref().filter(|r| r.source == doc.source) {
             let resume = Resume::of(r);
             match r.status {
-                DocStatus::Done
-                | DocStatus::Dead
-                | DocStatus::Conflict
-                | DocStatus::Quarantined => {
-                    // Decided before; a conflict or quarantine is not retried, nor is a dead
-                    // document (until a new version).
+                // A quarantined version is decided again when the source presents it again:
+                // it is never retried on its own, and a source lists an unchanged version
+                // only to have it decided again (after a rule change, say).
+                DocStatus::Done | DocStatus::Dead | DocStatus::Conflict => {
+                    // Decided before; a conflict is not retried, nor is a dead document
+                    // (until a new version).
                     let unchanged = Settled::Unchanged {
                         moved_from: None,
                         target: r.target.clone(),

@@ -12,9 +12,9 @@ use super::classify::keep_original;
 use super::config::NameSettings;
 use crate::connectors::contentserver::CsSink;
 use crate::error::{Error, Result, Step};
-use crate::model::{Document, Location};
+use crate::model::{DocRef, Document, Location};
 use crate::names::{self, NamePolicy, NameProblem, NameRefused};
-use crate::sink::{Receipt, Sink, WriteContext};
+use crate::sink::{Receipt, RemovalPolicy, Sink, WriteContext};
 
 /// The names of one target folder as this run knows them: by fold key, the name and the
 /// source key that holds it (from the node's description markers, or the document this run
@@ -199,15 +199,11 @@ impl Sink for FilingSink {
         self.inner.describe(doc)
     }
 
-    fn has_deferred(&self, doc: &Document) -> bool {
-        self.inner.has_deferred(doc)
+    fn steps(&self) -> Vec<Arc<dyn crate::runner::Step>> {
+        self.inner.steps()
     }
 
-    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
-        self.inner.run_deferred(doc, receipt).await
-    }
-
-    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
-        self.inner.deferred_done(doc, receipt).await
+    async fn remove(&self, target: &DocRef, policy: RemovalPolicy) -> Result<()> {
+        self.inner.remove(target, policy).await
     }
 }

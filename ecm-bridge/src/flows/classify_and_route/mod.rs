@@ -78,7 +78,7 @@ use crate::error::{Error, Result};
 use crate::rules::Rules;
 use crate::runner::{FailpointFn, Flow, ProgressFn, Report, RetryPolicy};
 use crate::source::{Change, Source};
-use crate::state::{fold_path, DocumentStore, StateStore, Store};
+use crate::state::{fold_path, DocumentStore, Store};
 use crate::webhook::{WakeHub, WokenSource};
 
 pub use classify::ORIGINAL_NAME;
@@ -95,7 +95,7 @@ use quarantine::{mode_of, QuarantineMode, Quarantiner, ReleaseQuarantine};
 pub struct ClassifyAndRoute {
     dropbox: dropbox_client::Client,
     cs: contentserver_client::Client,
-    state: Arc<dyn StateStore>,
+    state: Arc<dyn Store>,
     documents: Arc<dyn DocumentStore>,
     config: ClassifyConfig,
     rules: Option<Rules>,
@@ -268,7 +268,6 @@ impl ClassifyAndRoute {
         let mut b = Flow::builder(name.clone())
             .source_arc(feed)
             .state(self.state.clone())
-            .documents(self.documents.clone())
             .async_transform(ClassifierRef(classifier.clone()))
             .concurrency(config.concurrency)
             .retry(self.retry)
