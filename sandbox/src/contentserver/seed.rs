@@ -378,7 +378,27 @@ impl Builder<'_> {
         self.records();
         self.workflows();
         self.workspaces();
+        // Last, so that no id seeded before it moves.
+        self.intake_category();
         Ok(())
+    }
+
+    /// `Intake Submission`: how an outside party's submission arrived (use case 7).
+    fn intake_category(&mut self) {
+        use AttrKind::*;
+        let mut title = Self::attr(2, "Request Title", Text);
+        title.required = true;
+        self.category(
+            "Intake Submission",
+            vec![
+                title,
+                Self::attr(3, "Request Id", Text),
+                Self::attr(4, "Submitter Name", Text),
+                Self::attr(5, "Submitter Email", Text),
+                Self::attr(6, "Received On", Date),
+                Self::attr(7, "Received At", Text),
+            ],
+        );
     }
 
     fn attr(id: i64, name: &str, kind: AttrKind) -> AttrDef {

@@ -15,12 +15,14 @@
 
 mod directory;
 mod governance;
+mod owner;
 mod sink;
 mod source;
 mod workflow;
 
 use crate::model::DocRef;
 
+pub use owner::{CsOwner, Owner};
 pub use sink::CsSink;
 pub use source::CsSource;
 
