@@ -135,6 +135,9 @@ pub struct IntakeConfig {
     pub per_submitter: bool,
     /// Who owns each filed document.
     pub owner: Option<Owner>,
+    /// The owner's permissions (default: the entry's current ones; a new document's owner
+    /// group usually has none).
+    pub owner_permissions: Option<Vec<String>>,
     /// Access granted on each filed document.
     pub permissions: Vec<Grant>,
     /// Where the intake is described.
@@ -178,6 +181,7 @@ impl Default for IntakeConfig {
             cs_folder: "Intake".into(),
             per_submitter: true,
             owner: None,
+            owner_permissions: None,
             permissions: Vec::new(),
             describe: Some(Describe::default()),
             rm_class: None,
@@ -424,7 +428,11 @@ impl IntakeToWorkflow {
             b = b.transform(rules);
         }
         if let Some(owner) = c.owner.clone() {
-            b = b.after_write(CsOwner::new(&sink, owner));
+            let mut hook = CsOwner::new(&sink, owner);
+            if let Some(p) = c.owner_permissions.clone() {
+                hook = hook.permissions(p);
+            }
+            b = b.after_write(hook);
         }
         let mut marker = DropboxMarker::new(self.dropbox);
         let mut marks = false;

@@ -2,6 +2,7 @@
 //! hook; repeatable: it reads the current owner first and changes nothing when it is right).
 
 use async_trait::async_trait;
+use contentserver_client::Permission;
 use serde::{Deserialize, Serialize};
 
 use super::sink::CsSink;
@@ -42,6 +43,7 @@ impl std::fmt::Display for Owner {
 pub struct CsOwner {
     sink: CsSink,
     owner: Owner,
+    permissions: Option<Vec<String>>,
 }
 
 impl CsOwner {
@@ -50,7 +52,40 @@ impl CsOwner {
         CsOwner {
             sink: sink.clone(),
             owner,
+            permissions: None,
         }
+    }
+
+    /// The owner's (or owner group's) permissions, as Content Server spells them (`see`,
+    /// `see_contents`, `modify`, …), instead of keeping the entry's current ones (a new
+    /// document's owner group often has none).
+    pub fn permissions<I, S>(mut self, names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.permissions = Some(names.into_iter().map(Into::into).collect());
+        self
+    }
+
+    fn wanted(&self, doc: &Document) -> Result<Option<Vec<Permission>>> {
+        let Some(names) = &self.permissions else {
+            return Ok(None);
+        };
+        let mut out = Vec::with_capacity(names.len());
+        for name in names {
+            let p: Permission =
+                serde_json::from_value(serde_json::json!(name)).unwrap_or(Permission::Unknown);
+            if p == Permission::Unknown {
+                return Err(Error::governance(
+                    &doc.path,
+                    Step::Permissions,
+                    format!("owner: unknown permission {name:?}"),
+                ));
+            }
+            out.push(p);
+        }
+        Ok(Some(out))
     }
 
     /// The member id of the owner.
@@ -77,6 +112,7 @@ impl AfterWrite for CsOwner {
         let node = receipt.target.node_id().ok_or_else(|| {
             Error::governance(&doc.path, Step::Permissions, "not a Content Server receipt")
         })?;
+        let wanted = self.wanted(doc)?;
         let member = self.member(doc).await?;
         let perms = self.sink.client.permissions();
         let err = |e| Error::cs(&doc.path, Step::Permissions, e);
@@ -86,10 +122,16 @@ impl AfterWrite for CsOwner {
         };
         let entries = perms.get(node).await.map_err(err)?;
         let current = entries.iter().find(|e| e.kind == kind);
-        if current.is_some_and(|e| e.right_id == Some(member)) {
+        let same_perms = |have: &[Permission]| match &wanted {
+            Some(w) => w.len() == have.len() && w.iter().all(|p| have.contains(p)),
+            None => true,
+        };
+        if current.is_some_and(|e| e.right_id == Some(member) && same_perms(&e.permissions)) {
             return Ok(());
         }
-        let keep = current.map(|e| e.permissions.clone()).unwrap_or_default();
+        let keep = wanted
+            .clone()
+            .unwrap_or_else(|| current.map(|e| e.permissions.clone()).unwrap_or_default());
         let set = match self.owner {
             Owner::User(_) => perms.set_owner(node, &keep),
             Owner::Group(_) => perms.set_group(node, &keep),
