@@ -25,6 +25,7 @@ use crate::model::DocRef;
 pub use owner::{CsOwner, Owner};
 pub use sink::CsSink;
 pub use source::CsSource;
+pub use workflow::{Review, Verdict};
 
 /// Node types this module needs.
 mod types {

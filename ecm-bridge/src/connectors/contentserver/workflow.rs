@@ -1,18 +1,63 @@
-//! The workflow: started once after the record (the runner's deferred step), and found at the
-//! target when a run stopped while it was under way.
+//! The workflow: started once after the record (the runner's deferred step, or a flow's own
+//! step that records the process id), found at the target when a run stopped while it was
+//! under way, and read back while a flow waits on its outcome ([`Review`]).
 
-use contentserver_client::api::processes::StatusKind;
+use std::collections::BTreeMap;
+
+use contentserver_client::api::processes::{ProcessState, StatusKind, WorkflowStatus};
+use contentserver_client::ErrorKind;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::governance::Govern;
 use super::sink::CsSink;
 use crate::error::{Error, Result, Step};
 use crate::model::{Document, Value};
 
+/// Where a process stands, for a flow that waits on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Review {
+    /// Still running, at these steps.
+    Running {
+        /// The current steps' names.
+        at: Vec<String>,
+    },
+    /// Finished: approved or not.
+    Finished(Verdict),
+    /// The process is no longer there (deleted, or not visible to this user).
+    Gone,
+}
+
+/// How a finished process ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Approved: the process completed and its last step was not a rejection. A stopped
+    /// process (a rejection, or stopped by an administrator) is not approved.
+    pub approved: bool,
+    /// The process state as CS names it (`completed`, `stopped`).
+    pub state: String,
+    /// The last finished step's disposition (`Approve`, `Reject`, `SendOn`).
+    pub disposition: Option<String>,
+    /// That step's comment: the reviewer's.
+    pub comment: Option<String>,
+    /// Who finished that step.
+    pub reviewer: Option<String>,
+}
+
 impl CsSink {
     /// Starts the workflow of `doc`'s governance with `node` attached.
     pub(super) async fn start_workflow(&self, doc: &Document, node: i64) -> Result<()> {
+        self.start_process(doc, node).await.map(|_| ())
+    }
+
+    /// Starts the workflow of `doc`'s governance (map, form values from the rules: title, due
+    /// date, owner, …; comment) with `node` attached, and returns the process id when the
+    /// server gives one (`None` when `doc` has no workflow). Not repeatable: a caller that
+    /// stopped while this was under way asks [`CsSink::process_attached`] first.
+    pub async fn start_process(&self, doc: &Document, node: i64) -> Result<Option<i64>> {
         let Some(w) = &doc.governance.workflow else {
-            return Ok(());
+            return Ok(None);
         };
         let map = self.workflow_map(doc, &w.map, node).await?;
         let mut start = self.client.workflows().start(map).attach([node]);
@@ -27,7 +72,89 @@ impl CsSink {
             .await
             .map_err(|e| Error::cs(&doc.path, Step::Workflow, e))?;
         tracing::info!(doc = %doc.path, node, map, process = ?started.process_id, "workflow started");
-        Ok(())
+        Ok(started.process_id)
+    }
+
+    /// The id of a process this user initiated (of map `map`, when the listing names maps)
+    /// that has `node` attached, if there is one: the check at the target of a start in
+    /// doubt.
+    pub async fn process_attached(
+        &self,
+        doc: &Document,
+        node: i64,
+        map: &str,
+    ) -> Result<Option<i64>> {
+        Ok(self
+            .attached_status(doc, node, map)
+            .await?
+            .and_then(|s| s.process_id))
+    }
+
+    /// The first process (in listing order) this user initiated, of map `map` when the
+    /// listing names maps, with `node` attached: the first match answers, later processes are
+    /// not read.
+    async fn attached_status(
+        &self,
+        doc: &Document,
+        node: i64,
+        map: &str,
+    ) -> Result<Option<WorkflowStatus>> {
+        let err = |e| Error::cs(&doc.path, Step::Workflow, e);
+        let mut lookup = self
+            .client
+            .workflows()
+            .attached_to(node)
+            .kind(StatusKind::Initiated);
+        if map.parse::<i64>().is_err() {
+            lookup = lookup.map_name(map);
+        }
+        lookup.first().await.map_err(err)
+    }
+
+    /// Where process `process` stands: running (at which steps), finished with its verdict,
+    /// or gone.
+    pub async fn review(&self, doc: &Document, process: i64) -> Result<Review> {
+        let status = match self.client.workflows().status(process).await {
+            Ok(s) => s,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Review::Gone),
+            Err(e) => return Err(Error::cs(&doc.path, Step::Workflow, e)),
+        };
+        let Some(outcome) = status.outcome() else {
+            return Ok(Review::Running {
+                at: status
+                    .current_steps
+                    .iter()
+                    .filter_map(|s| s.task_name.clone())
+                    .collect(),
+            });
+        };
+        let rejected = outcome
+            .disposition
+            .as_deref()
+            .is_some_and(|d| d.eq_ignore_ascii_case("reject"));
+        Ok(Review::Finished(Verdict {
+            approved: outcome.state == ProcessState::Completed && !rejected,
+            state: outcome.state.as_str().to_owned(),
+            disposition: outcome.disposition,
+            comment: outcome.comment.filter(|c| !c.is_empty()),
+            reviewer: outcome.by.and_then(|m| m.name),
+        }))
+    }
+
+    /// Sets category values on `node` (category → attribute → value, applying a category not
+    /// on it yet); repeatable. For marking a version final after an approval.
+    pub async fn set_categories(
+        &self,
+        doc: &Document,
+        node: i64,
+        categories: &BTreeMap<String, BTreeMap<String, Value>>,
+    ) -> Result<()> {
+        let mut only = doc.clone();
+        only.governance = crate::model::Governance {
+            categories: categories.clone(),
+            ..Default::default()
+        };
+        self.govern(&only, node, None, Govern::AddedVersion).await
     }
 
     /// Whether a process initiated by this user, of map `map` when the listing names maps, has
@@ -38,17 +165,7 @@ impl CsSink {
         node: i64,
         map: &str,
     ) -> Result<bool> {
-        let err = |e| Error::cs(&doc.path, Step::Workflow, e);
-        let mut lookup = self
-            .client
-            .workflows()
-            .attached_to(node)
-            .kind(StatusKind::Initiated);
-        if map.parse::<i64>().is_err() {
-            lookup = lookup.map_name(map);
-        }
-        // The first match answers the question: no need to read every later process.
-        if let Some(status) = lookup.first().await.map_err(err)? {
+        if let Some(status) = self.attached_status(doc, node, map).await? {
             tracing::info!(doc = %doc.path, node, process = ?status.process_id, "workflow found already started");
             return Ok(true);
         }
