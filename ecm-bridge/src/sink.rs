@@ -4,8 +4,11 @@
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+use std::sync::Arc;
+
 use crate::error::Result;
 use crate::model::{ContentHash, DocRef, Document};
+use crate::runner::Step;
 
 /// How a sink wrote a document.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,7 +74,7 @@ pub struct WriteContext {
 /// source version that happened without being recorded (the target carries the source marker,
 /// [`DocRef::marker`]). `complete` re-applies what `write` does after the bytes (categories,
 /// classification, permissions, …) for an adopted write; it must be idempotent. A step that is
-/// not idempotent (starting a workflow) is deferred: [`Sink::has_deferred`].
+/// not idempotent (starting a workflow) is one of the sink's steps: [`Sink::steps`].
 #[async_trait]
 pub trait Sink: Send + Sync {
     /// Writes `doc` (a new document, or a new version of `ctx.previous`) with its governance.
@@ -89,35 +92,19 @@ pub trait Sink: Send + Sync {
     /// Where `doc` would be written, for dry runs and reports.
     fn describe(&self, doc: &Document) -> String;
 
-    /// Whether `doc` has a governance step that must run once per written version and cannot
-    /// be repeated safely (Content Server: starting a workflow). Such a step does not run in
-    /// `write`: the runner records it as pending together with the write (the mapping's
-    /// `hooks_done` stays false), calls [`Sink::run_deferred`] after the record, and records it
-    /// as done ([`crate::state::StateStore::mark_step_done`]); a run that stops before it
-    /// runs it on the next run, one that stops after it does not run it again, and one that
-    /// stops while it is under way asks [`Sink::deferred_done`] first.
-    fn has_deferred(&self, doc: &Document) -> bool {
-        let _ = doc;
-        false
-    }
-
-    /// Runs the deferred step of a written (or adopted) version; see [`Sink::has_deferred`].
-    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
-        let _ = (doc, receipt);
-        Ok(())
-    }
-
-    /// Whether the deferred step of this version already happened at the target. The runner
-    /// asks only when a run stopped while the step was under way (started, not recorded), so
-    /// the step is neither lost nor repeated. The default, `false`, repeats it.
-    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
-        let _ = (doc, receipt);
-        Ok(false)
+    /// The steps this sink brings, run after each write is recorded and before the flow's
+    /// own ([`crate::runner::FlowBuilder::step`]): what must follow the bytes but cannot go
+    /// in `write`, because it cannot be repeated safely (Content Server: starting a workflow,
+    /// whose process id is the step's output). See [`crate::runner::Step`]. Default: none.
+    fn steps(&self) -> Vec<Arc<dyn Step>> {
+        Vec::new()
     }
 }
 
 /// A hook run after a document is written and recorded (mark the source with a tag, a
-/// property, or move it). It must be idempotent: after a crash it may run again.
+/// property, or move it). It must be idempotent: after a crash it may run again. The runner
+/// runs it as a repeatable [`Step`] whose output is `null`
+/// ([`crate::runner::FlowBuilder::after_write`]); a hook with an output is a [`Step`].
 #[async_trait]
 pub trait AfterWrite: Send + Sync {
     /// Runs the hook.
@@ -166,16 +153,8 @@ impl<T: Sink + ?Sized> Sink for std::sync::Arc<T> {
         (**self).describe(doc)
     }
 
-    fn has_deferred(&self, doc: &Document) -> bool {
-        (**self).has_deferred(doc)
-    }
-
-    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
-        (**self).run_deferred(doc, receipt).await
-    }
-
-    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
-        (**self).deferred_done(doc, receipt).await
+    fn steps(&self) -> Vec<Arc<dyn Step>> {
+        (**self).steps()
     }
 }
 

@@ -69,8 +69,8 @@ async fn stopped_anywhere_and_restarted_each_document_lands_once() {
         Failpoint::BeforeWrite,
         Failpoint::AfterWrite,
         Failpoint::AfterRecord,
-        Failpoint::AfterDeferred,
-        Failpoint::AfterHooks,
+        Failpoint::AfterStep,
+        Failpoint::AfterSteps,
         Failpoint::BeforeCheckpoint,
     ] {
         assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");
@@ -118,7 +118,40 @@ async fn final_state_is_exact(env: &Env, n: usize) {
     );
 
     let state = env.state();
-    use ecm_bridge::state::StateStore;
+    use ecm_bridge::state::{DocStatus, DocumentStore, StateStore, StepState};
+    // The workflow start is a step done once, its output the process id.
+    let done = state
+        .records_by_status("archive_on_approval", DocStatus::Done)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), APPROVED.len(), "step {n}: {done:#?}");
+    let rec = done
+        .iter()
+        .find(|r| {
+            r.path
+                .as_deref()
+                .is_some_and(|p| p.ends_with("Press Release.pdf"))
+        })
+        .unwrap();
+    let steps = state
+        .steps(
+            "archive_on_approval",
+            &rec.key(),
+            rec.source.version.as_deref().unwrap(),
+        )
+        .await
+        .unwrap();
+    let wf = steps.iter().find(|s| s.name == "workflow").unwrap();
+    assert_eq!(wf.state, StepState::Done, "step {n}");
+    assert_eq!(
+        wf.output,
+        Some(serde_json::json!({ "process_id": process })),
+        "step {n}"
+    );
+    assert!(
+        steps.iter().all(|s| s.state == StepState::Done),
+        "step {n}: {steps:#?}"
+    );
     let mappings = state.mappings("archive_on_approval").await.unwrap();
     assert_eq!(mappings.len(), APPROVED.len(), "step {n}");
     assert!(
@@ -190,8 +223,8 @@ async fn retries_of_earlier_failures_stopped_anywhere_end_once() {
         Failpoint::BeforeWrite,
         Failpoint::AfterWrite,
         Failpoint::AfterRecord,
-        Failpoint::AfterDeferred,
-        Failpoint::AfterHooks,
+        Failpoint::AfterStep,
+        Failpoint::AfterSteps,
     ] {
         assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");
     }

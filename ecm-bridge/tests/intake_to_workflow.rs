@@ -371,8 +371,8 @@ async fn stopped_anywhere_and_restarted_each_submission_is_taken_in_once() {
         Failpoint::BeforeWrite,
         Failpoint::AfterWrite,
         Failpoint::AfterRecord,
-        Failpoint::AfterDeferred,
-        Failpoint::AfterHooks,
+        Failpoint::AfterStep,
+        Failpoint::AfterSteps,
         Failpoint::BeforeCheckpoint,
     ] {
         assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");

@@ -42,7 +42,7 @@ use crate::error::{Error, Result};
 use crate::model::{Document, Location, Value};
 use crate::rules::Rules;
 use crate::runner::{FailpointFn, Flow, ProgressFn, RetryPolicy};
-use crate::state::{DocumentStore, StateStore, Store};
+use crate::state::Store;
 use crate::transform::Outcome;
 
 /// When a file counts as approved: any one of the configured conditions.
@@ -219,8 +219,7 @@ pub struct ArchiveOnApproval {
     name: String,
     dropbox: dropbox_client::Client,
     cs: contentserver_client::Client,
-    state: Arc<dyn StateStore>,
-    documents: Option<Arc<dyn DocumentStore>>,
+    state: Arc<dyn Store>,
     recheck: Option<Duration>,
     source_root: String,
     approval: Approval,
@@ -254,14 +253,13 @@ impl ArchiveOnApproval {
     pub fn new(
         dropbox: dropbox_client::Client,
         cs: contentserver_client::Client,
-        state: Arc<dyn StateStore>,
+        state: Arc<dyn Store>,
     ) -> Self {
         ArchiveOnApproval {
             name: "archive_on_approval".into(),
             dropbox,
             cs,
             state,
-            documents: None,
             recheck: None,
             source_root: String::new(),
             approval: Approval::default().folder("**/Approved").tag("approved"),
@@ -278,23 +276,19 @@ impl ArchiveOnApproval {
         }
     }
 
-    /// Like [`ArchiveOnApproval::new`], with a store that also keeps document records
-    /// ([`crate::state::Store`]), which [`ArchiveOnApproval::recheck_unapproved`] needs.
+    /// Like [`ArchiveOnApproval::new`] (kept for callers that name it so).
     pub fn with_store<S: Store + 'static>(
         dropbox: dropbox_client::Client,
         cs: contentserver_client::Client,
         store: Arc<S>,
     ) -> Self {
-        let mut flow = Self::new(dropbox, cs, store.clone());
-        flow.documents = Some(store);
-        flow
+        Self::new(dropbox, cs, store)
     }
 
     /// Looks again, once `every` has passed, at the files seen as not approved: a tag or a
     /// property that approves a file after it was listed shows up in no change feed, so
     /// without this it is missed. The second look reads each file's metadata and its tags (in
-    /// batches of `files/tags/get`), not its bytes. Needs [`ArchiveOnApproval::with_store`]
-    /// (else [`ArchiveOnApproval::build`] fails).
+    /// batches of `files/tags/get`), not its bytes.
     pub fn recheck_unapproved(mut self, every: Duration) -> Self {
         self.recheck = Some(every);
         self
@@ -450,9 +444,6 @@ impl ArchiveOnApproval {
         }
         if let Some(f) = self.failpoint {
             b = b.failpoint(f);
-        }
-        if let Some(docs) = self.documents {
-            b = b.documents(docs);
         }
         if let Some(every) = self.recheck {
             b = b.recheck_skipped(every);

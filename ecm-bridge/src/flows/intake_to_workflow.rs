@@ -57,7 +57,7 @@ use crate::error::{Error, Result};
 use crate::model::{Document, Grant, Location, Value};
 use crate::rules::{Rule, Rules, TypedSpec, ValueSpec, WorkflowSpec};
 use crate::runner::{FailpointFn, Flow, ProgressFn, RetryPolicy};
-use crate::state::{DocumentStore, StateStore, Store};
+use crate::state::Store;
 use crate::transform::Outcome;
 
 /// Metadata key: the workflow's due date (received + [`IntakeConfig::due_in_days`]).
@@ -242,8 +242,7 @@ pub struct IntakeToWorkflow {
     dropbox: dropbox_client::Client,
     team: Option<dropbox_client::Client>,
     cs: contentserver_client::Client,
-    state: Arc<dyn StateStore>,
-    documents: Arc<dyn DocumentStore>,
+    store: Arc<dyn Store>,
     config: IntakeConfig,
     rules: Option<Rules>,
     retry: RetryPolicy,
@@ -265,17 +264,16 @@ impl std::fmt::Debug for IntakeToWorkflow {
 impl IntakeToWorkflow {
     /// The flow with [`IntakeConfig::default`], reading Dropbox as `dropbox` (the owner of the
     /// file requests) and writing to `cs`; `store` holds its state and document records.
-    pub fn new<S: Store + 'static>(
+    pub fn new(
         dropbox: dropbox_client::Client,
         cs: contentserver_client::Client,
-        store: Arc<S>,
+        store: Arc<dyn Store>,
     ) -> Self {
         IntakeToWorkflow {
             dropbox,
             team: None,
             cs,
-            state: store.clone(),
-            documents: store,
+            store,
             config: IntakeConfig::default(),
             rules: None,
             retry: RetryPolicy::default(),
@@ -419,8 +417,7 @@ impl IntakeToWorkflow {
 
         let mut b = Flow::builder(c.name.clone())
             .source(source)
-            .state(self.state)
-            .documents(self.documents)
+            .state(self.store)
             .async_transform(intake)
             .transform(file)
             .transform(governance);

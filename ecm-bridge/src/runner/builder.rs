@@ -4,11 +4,14 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::{FailpointFn, Flow, Inner, KeyedLocks, Progress, ProgressFn, RetryPolicy};
+use super::step::HookStep;
+use super::{
+    ClockFn, FailpointFn, Flow, Inner, KeyedLocks, Progress, ProgressFn, RetryPolicy, Step,
+};
 use crate::error::{Error, Result};
 use crate::sink::{AfterWrite, DeadLetterHook, Sink};
 use crate::source::Source;
-use crate::state::{DocumentStore, StateStore, Store};
+use crate::state::Store;
 use crate::transform::{AsyncTransform, Blocking, Transform};
 
 /// Builds a [`Flow`]; see [`Flow::builder`].
@@ -18,17 +21,18 @@ pub struct FlowBuilder {
     transforms: Vec<Arc<dyn AsyncTransform>>,
     sink: Option<Arc<dyn Sink>>,
     routes: HashMap<String, Arc<dyn Sink>>,
-    state: Option<Arc<dyn StateStore>>,
+    state: Option<Arc<dyn Store>>,
     concurrency: usize,
     retry: RetryPolicy,
     dead_after: u32,
     dry_run: bool,
-    after_write: Vec<Arc<dyn AfterWrite>>,
+    steps: Vec<Arc<dyn Step>>,
+    hooks: usize,
     dead_letter: Option<Arc<dyn DeadLetterHook>>,
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
-    documents: Option<Arc<dyn DocumentStore>>,
     recheck: Option<Duration>,
+    clock: Option<ClockFn>,
 }
 
 impl FlowBuilder {
@@ -74,8 +78,9 @@ impl FlowBuilder {
         self
     }
 
-    /// The state store.
-    pub fn state(mut self, state: Arc<dyn StateStore>) -> Self {
+    /// The state store: checkpoints and the audit trail ([`crate::state::StateStore`]), and
+    /// the document records, steps and runs ([`crate::state::DocumentStore`]).
+    pub fn state(mut self, state: Arc<dyn Store>) -> Self {
         self.state = Some(state);
         self
     }
@@ -105,10 +110,30 @@ impl FlowBuilder {
         self
     }
 
-    /// Appends a hook run after each write is recorded.
-    pub fn after_write(mut self, hook: impl AfterWrite + 'static) -> Self {
-        self.after_write.push(Arc::new(hook));
+    /// Appends a step run after each write is recorded, after the sink's own steps and the
+    /// steps declared before it ([`Step`]; its name must be unique in the flow).
+    pub fn step(self, step: impl Step + 'static) -> Self {
+        self.step_arc(Arc::new(step))
+    }
+
+    /// Appends a shared step (see [`FlowBuilder::step`]).
+    pub fn step_arc(mut self, step: Arc<dyn Step>) -> Self {
+        self.steps.push(step);
         self
+    }
+
+    /// Appends a hook run after each write is recorded, as a repeatable step with output
+    /// `null`, named `after_write` (the second `after_write_2`, …).
+    pub fn after_write(mut self, hook: impl AfterWrite + 'static) -> Self {
+        self.hooks += 1;
+        let name = match self.hooks {
+            1 => "after_write".to_owned(),
+            n => format!("after_write_{n}"),
+        };
+        self.step(HookStep {
+            name,
+            hook: Arc::new(hook),
+        })
     }
 
     /// The hook that receives documents whose attempts are exhausted.
@@ -123,28 +148,29 @@ impl FlowBuilder {
         self
     }
 
-    /// The state store, holding both contracts: what [`FlowBuilder::state`] sets, and the
-    /// document records that [`FlowBuilder::recheck_skipped`] keeps.
-    pub fn store<S: Store + 'static>(mut self, store: Arc<S>) -> Self {
-        self.state = Some(store.clone());
-        self.documents = Some(store);
-        self
-    }
-
-    /// The document records alone (the same store as [`FlowBuilder::state`]'s, seen through
-    /// its other contract), for a caller that holds the two as separate handles.
-    pub fn documents(mut self, documents: Arc<dyn DocumentStore>) -> Self {
-        self.documents = Some(documents);
-        self
+    /// The state store, as [`FlowBuilder::state`] (kept for callers that name it so).
+    pub fn store<S: Store + 'static>(self, store: Arc<S>) -> Self {
+        self.state(store)
     }
 
     /// Keeps each skipped document `awaiting` in the document records and looks at it again
     /// (through [`crate::source::Source::recheck`], without reading its bytes) once `every` has
     /// passed, at the start of a run; a document that the transforms now pass is written. For
     /// decisions that can change without a change the feed reports (a Dropbox tag or property
-    /// that approves a file after it was listed). Needs [`FlowBuilder::store`].
+    /// that approves a file after it was listed).
     pub fn recheck_skipped(mut self, every: Duration) -> Self {
         self.recheck = Some(every);
+        self
+    }
+
+    /// The clock the runner decides by: which `awaiting` documents are due, the `now` a step
+    /// is given. Default: the system's. For tests, and for a worker that must decide by a
+    /// shared clock.
+    pub fn clock(
+        mut self,
+        now: impl Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync + 'static,
+    ) -> Self {
+        self.clock = Some(Arc::new(now));
         self
     }
 
@@ -162,14 +188,23 @@ impl FlowBuilder {
         let state = self
             .state
             .ok_or_else(|| Error::Config(format!("flow {}: no state store", self.name)))?;
-        if self.recheck.is_some() && self.documents.is_none() {
-            return Err(Error::Config(format!(
-                "flow {}: recheck_skipped needs a store with document records (FlowBuilder::store)",
-                self.name
-            )));
-        }
-        if self.sink.is_none() && self.routes.is_empty() {
-            return Err(Error::Config(format!("flow {}: no sink", self.name)));
+        // A document's steps are its sink's, then the flow's: no two of one name.
+        let mut names = std::collections::BTreeSet::new();
+        let sink_steps: std::collections::BTreeSet<String> = self
+            .sink
+            .iter()
+            .chain(self.routes.values())
+            .flat_map(|s| s.steps())
+            .map(|s| s.name().to_owned())
+            .collect();
+        for step in &self.steps {
+            let name = step.name();
+            if !names.insert(name.to_owned()) || sink_steps.contains(name) {
+                return Err(Error::Config(format!(
+                    "flow {}: two steps named {name:?}",
+                    self.name
+                )));
+            }
         }
         Ok(Flow {
             inner: Arc::new(Inner {
@@ -183,12 +218,12 @@ impl FlowBuilder {
                 retry: self.retry,
                 dead_after: self.dead_after,
                 dry_run: self.dry_run,
-                after_write: self.after_write,
+                steps: self.steps,
                 dead_letter: self.dead_letter,
                 progress: self.progress,
                 failpoint: self.failpoint,
-                documents: self.documents,
                 recheck: self.recheck,
+                clock: self.clock,
                 locks: KeyedLocks::default(),
             }),
         })
@@ -209,12 +244,13 @@ impl Flow {
             retry: RetryPolicy::default(),
             dead_after: 10,
             dry_run: false,
-            after_write: Vec::new(),
+            steps: Vec::new(),
+            hooks: 0,
             dead_letter: None,
             progress: None,
             failpoint: None,
-            documents: None,
             recheck: None,
+            clock: None,
         }
     }
 }

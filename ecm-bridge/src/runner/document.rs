@@ -1,6 +1,6 @@
-//! The steps of one document: decide (transforms), record the intent, write (adopting an
-//! earlier write when in doubt), verify, record, run the deferred step and the hooks, or record
-//! the failure.
+//! The life of one document: decide (transforms), record the intent, write (adopting an
+//! earlier write when in doubt), verify, record, run its steps (`steps.rs`), or record the
+//! failure.
 
 use chrono::Utc;
 use futures::stream::StreamExt;
@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 use crate::model::Document;
 use crate::sink::{Receipt, Sink, WriteAction, WriteContext};
 use crate::source::Change;
-use crate::state::{Mapping, NewFailure, STEP_SINK_DEFERRED, STEP_SINK_DEFERRED_STARTED};
+use crate::state::{Mapping, NewFailure};
 use crate::transform::Outcome;
 use crate::verify;
 
@@ -94,8 +94,13 @@ impl Flow {
                 };
                 return self.settle(Subject::of(&doc), unchanged, report).await;
             }
-            // Written and recorded, but a post-record step (the sink's deferred step, the
-            // marking of the source) is pending. The transforms say which sink and governance.
+            // Written and recorded, but a step after the write is pending. A step that waits is
+            // left alone until its check is due.
+            if let Some(r) = self.awaiting_not_due(&key).await? {
+                tracing::debug!(flow = %inner.name, doc = %doc.path, next_check = ?r.next_check, "awaiting; not due");
+                return Ok(());
+            }
+            // The transforms say which sink and governance.
             let receipt = Receipt {
                 target: m.target.clone(),
                 bytes: doc.size,
@@ -105,11 +110,11 @@ impl Flow {
             };
             return match self.decide(doc.clone()).await {
                 Ok(Decision::Write(d, sink, _)) => {
-                    self.finish_hooks(&d, Some(&*sink), &receipt, report).await
+                    self.finish_steps(&d, Some(&*sink), &receipt, report).await
                 }
                 Ok(Decision::Skip(reason) | Decision::Quarantine(reason)) => {
-                    tracing::info!(flow = %inner.name, doc = %doc.path, reason, "now skipped; only the marking is finished");
-                    self.finish_hooks(&doc, None, &receipt, report).await
+                    tracing::info!(flow = %inner.name, doc = %doc.path, reason, "now skipped; only the flow's steps are finished");
+                    self.finish_steps(&doc, None, &receipt, report).await
                 }
                 Err(e) => self.fail(&doc, e, 1, report).await,
             };
@@ -250,7 +255,7 @@ impl Flow {
             source: doc.source.clone(),
             target: receipt.target.clone(),
             location: receipt.location.clone(),
-            hooks_done: inner.after_write.is_empty() && !sink.has_deferred(&doc),
+            hooks_done: self.steps_of(&doc, Some(&*sink)).is_empty(),
             recorded: Utc::now(),
         };
         let entry = self.audit(&doc, receipt.action.as_str(), "ok", Some(&receipt.target));
@@ -269,7 +274,7 @@ impl Flow {
         if mapping.hooks_done {
             return Ok(());
         }
-        self.finish_hooks(&doc, Some(&*sink), &receipt, report)
+        self.finish_steps(&doc, Some(&*sink), &receipt, report)
             .await
     }
 
@@ -311,110 +316,10 @@ impl Flow {
         Ok(receipt)
     }
 
-    /// Runs the sink's deferred step unless it is recorded as done (then records it), and the
-    /// after-write hooks (with retries), and records them as done.
-    pub(super) async fn finish_hooks(
-        &self,
-        doc: &Document,
-        sink: Option<&dyn Sink>,
-        receipt: &Receipt,
-        report: &Shared,
-    ) -> Result<()> {
-        let inner = &self.inner;
-        let mut deferred = match sink.filter(|s| s.has_deferred(doc)) {
-            Some(s)
-                if !inner
-                    .state
-                    .step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED)
-                    .await? =>
-            {
-                Some(s)
-            }
-            _ => None,
-        };
-        let mut attempt = 0;
-        loop {
-            attempt += 1;
-            let mut result = Ok(());
-            if let Some(s) = deferred {
-                result = self.deferred_step(s, doc, receipt).await;
-                if result.is_ok() {
-                    deferred = None;
-                }
-            }
-            if result.is_ok() {
-                for hook in &inner.after_write {
-                    result = hook.after_write(doc, receipt).await;
-                    if result.is_err() {
-                        break;
-                    }
-                }
-            }
-            match result {
-                Ok(()) => break,
-                Err(e @ Error::Stopped(_)) => return Err(e),
-                Err(e) if e.is_retryable() && attempt < inner.retry.max_attempts => {
-                    match inner.retry.delay(attempt, e.retry_after()) {
-                        Some(delay) => tokio::time::sleep(delay).await,
-                        None => return self.leave_for_later(doc, e, attempt, report).await,
-                    }
-                }
-                Err(e) => return self.fail(doc, e, attempt, report).await,
-            }
-        }
-        self.failpoint(Failpoint::AfterHooks)?;
-        inner
-            .state
-            .mark_hooks_done(&inner.name, &doc.source)
-            .await?;
-        // A failure left by an earlier attempt at these steps is settled.
-        inner
-            .state
-            .clear_failure(&inner.name, &doc.source.key())
-            .await?;
-        // Only the marking was left to do from an earlier run.
-        let unchanged = receipt.action == WriteAction::Adopted
-            && !lock(report).written.iter().any(|w| w.source == doc.source);
-        let done = Settled::StepsDone { receipt, unchanged };
-        self.settle(Subject::of(doc), done, report).await
-    }
-
-    /// The sink's deferred step: found done at the target when an earlier run stopped while it
-    /// was under way, else run; then recorded as done.
-    pub(super) async fn deferred_step(
-        &self,
-        sink: &dyn Sink,
-        doc: &Document,
-        receipt: &Receipt,
-    ) -> Result<()> {
-        let inner = &self.inner;
-        let state = &inner.state;
-        let in_doubt = state
-            .step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED_STARTED)
-            .await?;
-        let outcome = if in_doubt && sink.deferred_done(doc, receipt).await? {
-            tracing::info!(flow = %inner.name, doc = %doc.path, "deferred step found done at the target");
-            "found done"
-        } else {
-            state
-                .mark_step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED_STARTED)
-                .await?;
-            sink.run_deferred(doc, receipt).await?;
-            self.failpoint(Failpoint::AfterDeferred)?;
-            "ok"
-        };
-        state
-            .mark_step_done(&inner.name, &doc.source, STEP_SINK_DEFERRED)
-            .await?;
-        state
-            .append_audit(&self.audit(doc, "deferred", outcome, Some(&receipt.target)))
-            .await
-    }
-
     /// A document the server rate-limited for longer than the retry budget: recorded as a
     /// failure (so the next run fetches it again) without counting the refused attempt, and
     /// not tried again in this run.
-    async fn leave_for_later(
+    pub(super) async fn leave_for_later(
         &self,
         doc: &Document,
         error: Error,

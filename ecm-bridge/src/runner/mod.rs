@@ -24,11 +24,14 @@
 //!   doubt ([`crate::sink::WriteContext::in_doubt`]). A document skipped now whose earlier
 //!   write may have landed has that write recorded, not orphaned. The same source id is never
 //!   processed by two tasks at once.
-//! - **Deferred steps run once.** A governance step that cannot be repeated (a workflow start,
-//!   [`Sink::has_deferred`]) is recorded as pending with the write and run after the record;
-//!   a run stopped before it runs it on the next run, one stopped after it does not repeat it,
-//!   and one stopped while it was under way asks the sink whether it happened
-//!   ([`Sink::deferred_done`]).
+//! - **Steps run once per version.** What follows the bytes is a named [`Step`] with an
+//!   output (the sink's own first, [`Sink::steps`], then the flow's, [`FlowBuilder::step`]),
+//!   begun through [`crate::state::DocumentStore::begin_step`] ("begin if not begun") and
+//!   finished with its output; a run stopped before a step runs it on the next run, one
+//!   stopped after it does not repeat it, and one stopped while a step that is not
+//!   repeatable was under way asks the target whether it happened ([`Step::check`]). A step
+//!   may answer that it waits ([`StepOutcome::Awaiting`]): the document is `awaiting` with a
+//!   next check, and every run first polls the documents whose check is due.
 //! - **One path settles every outcome** (`settle`): report, progress, tracing, audit, and with
 //!   document records ([`FlowBuilder::store`]) the document's [`crate::state::DocRecord`].
 //!   A new version whose content hash equals its finished record's is unchanged (a copy or
@@ -60,7 +63,9 @@
 //! [`builder`](FlowBuilder) (configuration), `schedule` (`run_once`, `run_every`, `watch`),
 //! `document` (the steps of one document), `report` ([`Report`] and [`Progress`]), `acks`
 //! (the checkpoint tracker), `retry` ([`RetryPolicy`] within a run, earlier failures across
-//! runs), `settle` (the one path of every outcome: report, progress, audit, record).
+//! runs), `settle` (the one path of every outcome: report, progress, audit, record), `step`
+//! (the [`Step`] API) and `steps` (running them), `recheck` (due checks of `awaiting`
+//! documents).
 
 mod acks;
 mod builder;
@@ -70,6 +75,8 @@ mod report;
 mod retry;
 mod schedule;
 mod settle;
+mod step;
+mod steps;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -79,16 +86,17 @@ use tokio::sync::OwnedMutexGuard;
 
 use crate::error::{Error, Result};
 use crate::model::{DocRef, Document};
-use crate::sink::{AfterWrite, DeadLetterHook, Sink};
+use crate::sink::{DeadLetterHook, Sink};
 use crate::source::Source;
-use crate::state::{AuditEntry, StateStore};
+use crate::state::{AuditEntry, Store};
 use crate::transform::AsyncTransform;
 
 pub(crate) use acks::Acks;
 pub use builder::FlowBuilder;
-pub use report::{Failed, Held, Moved, Progress, ProgressFn, Report, Skipped, Written};
+pub use report::{Awaiting, Failed, Held, Moved, Progress, ProgressFn, Report, Skipped, Written};
 pub use retry::RetryPolicy;
 pub use settle::DEFAULT_SINK;
+pub use step::{Step, StepInput, StepOutcome};
 
 /// A point in a document's processing where a test can stop the run, as a crash would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,12 +108,13 @@ pub enum Failpoint {
     BeforeWrite,
     /// After the sink wrote, before the state records it.
     AfterWrite,
-    /// After the record, before the after-write hooks.
+    /// After the record, before the steps after the write.
     AfterRecord,
-    /// After the sink's deferred step (a workflow start) ran, before it is recorded as done.
-    AfterDeferred,
-    /// After the sink's deferred step (if any) and the hooks, before they are recorded as done.
-    AfterHooks,
+    /// After a step ran (a workflow start, the marking, a poll), before its outcome is
+    /// recorded.
+    AfterStep,
+    /// After every step is done, before the document is recorded as finished.
+    AfterSteps,
     /// Before a checkpoint is saved.
     BeforeCheckpoint,
 }
@@ -113,6 +122,9 @@ pub enum Failpoint {
 /// Decides, at each [`Failpoint`], whether the run stops there (returns
 /// [`Error::Stopped`] at once, dropping the work in flight). For crash-safety tests.
 pub type FailpointFn = Arc<dyn Fn(Failpoint) -> bool + Send + Sync>;
+
+/// The clock the runner decides by (due checks, when an awaiting step is next looked at).
+pub type ClockFn = Arc<dyn Fn() -> chrono::DateTime<Utc> + Send + Sync>;
 
 /// Locks per source id, so one document is never processed by two tasks at once.
 #[derive(Default)]
@@ -135,21 +147,22 @@ struct Inner {
     transforms: Vec<Arc<dyn AsyncTransform>>,
     sink: Option<Arc<dyn Sink>>,
     routes: HashMap<String, Arc<dyn Sink>>,
-    state: Arc<dyn StateStore>,
+    state: Arc<dyn Store>,
     concurrency: usize,
     retry: RetryPolicy,
     dead_after: u32,
     dry_run: bool,
-    after_write: Vec<Arc<dyn AfterWrite>>,
+    steps: Vec<Arc<dyn Step>>,
     dead_letter: Option<Arc<dyn DeadLetterHook>>,
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
-    documents: Option<Arc<dyn crate::state::DocumentStore>>,
     recheck: Option<std::time::Duration>,
+    clock: Option<ClockFn>,
     locks: KeyedLocks,
 }
 
-/// A flow: a source, transforms, a sink (or routed sinks) and a state store. Cheap to clone.
+/// A flow: a source, transforms, a sink (or routed sinks), steps after the write and a state
+/// store. Cheap to clone.
 #[derive(Clone)]
 pub struct Flow {
     inner: Arc<Inner>,
@@ -181,9 +194,15 @@ impl Flow {
         &self.inner.name
     }
 
-    /// The state store.
-    pub fn state(&self) -> &Arc<dyn StateStore> {
+    /// The state store (both contracts: [`crate::state::StateStore`] and
+    /// [`crate::state::DocumentStore`]).
+    pub fn state(&self) -> &Arc<dyn Store> {
         &self.inner.state
+    }
+
+    /// The time the runner decides by: [`FlowBuilder::clock`], or the system's.
+    pub(super) fn now(&self) -> chrono::DateTime<Utc> {
+        self.inner.clock.as_ref().map_or_else(Utc::now, |c| c())
     }
 
     pub(super) fn emit(&self, p: Progress) {

@@ -84,6 +84,17 @@ pub enum Progress {
         /// Whether it is a conflict at the target (else a quarantine).
         conflict: bool,
     },
+    /// A step after the write waits on something outside (see [`super::StepOutcome::Awaiting`]).
+    Awaiting {
+        /// The document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// The step.
+        step: String,
+        /// When it is looked at again.
+        until: chrono::DateTime<chrono::Utc>,
+    },
     /// An attempt failed and will be repeated.
     Retrying {
         /// The document.
@@ -174,6 +185,22 @@ pub struct Moved {
     pub to: String,
 }
 
+/// One document whose step waits on something outside (recorded `awaiting` with the time of
+/// its next check; polled by the first run at or after it).
+#[derive(Debug, Clone, Serialize)]
+pub struct Awaiting {
+    /// The source document and version.
+    pub source: DocRef,
+    /// Its path.
+    pub path: String,
+    /// The step that waits.
+    pub step: String,
+    /// When it is looked at again.
+    pub until: chrono::DateTime<chrono::Utc>,
+    /// The step's output so far.
+    pub output: serde_json::Value,
+}
+
 /// One document that failed in this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failed {
@@ -202,6 +229,8 @@ pub struct Report {
     pub found: u64,
     /// Documents taken from earlier failures or interrupted writes.
     pub retried: u64,
+    /// `awaiting` documents whose check was due, looked at again at the start of the run.
+    pub rechecked: u64,
     /// Bytes written (adopted writes not counted).
     pub bytes: u64,
     /// Documents written, adopted, or (dry run) to be written.
@@ -219,12 +248,15 @@ pub struct Report {
     /// Documents renamed or moved at the source whose new path was recorded (also counted in
     /// `unchanged`).
     pub moved: Vec<Moved>,
+    /// Documents whose step answered that it waits (recorded `awaiting`); not failed, not
+    /// done.
+    pub awaiting: Vec<Awaiting>,
     /// Paths reported deleted at the source.
     pub deleted: Vec<String>,
     /// The checkpoint saved at the end (unchanged when `None`).
     pub checkpoint: Option<Checkpoint>,
-    /// The run's id in the document records ([`crate::state::DocumentStore::begin_run`]),
-    /// when the flow has them ([`super::FlowBuilder::store`]) and this is not a dry run.
+    /// The run's id in the document records ([`crate::state::DocumentStore::begin_run`]);
+    /// `None` in a dry run.
     pub run: Option<crate::state::RunId>,
 }
 
@@ -235,6 +267,7 @@ impl Report {
         [
             ("found", self.found),
             ("retried", self.retried),
+            ("rechecked", self.rechecked),
             ("written", n(self.written.len())),
             ("unchanged", self.unchanged),
             ("skipped", n(self.skipped.len())),
@@ -242,6 +275,7 @@ impl Report {
             ("conflict", n(self.conflicts.len())),
             ("quarantined", n(self.quarantined.len())),
             ("moved", n(self.moved.len())),
+            ("awaiting", n(self.awaiting.len())),
             ("deleted", n(self.deleted.len())),
             ("bytes", self.bytes),
         ]
@@ -271,6 +305,7 @@ impl Report {
             (self.quarantined.len(), "quarantined"),
             (self.conflicts.len(), "conflicts"),
             (self.moved.len(), "moved"),
+            (self.awaiting.len(), "awaiting"),
         ] {
             if n > 0 {
                 held.push_str(&format!(", {n} {what}"));

@@ -96,8 +96,19 @@ impl Flow {
         // A write recorded whose after-write steps did not finish (a run stopped between the
         // record and the hooks): nothing else leads back to it when it came from an earlier
         // failure, since the record cleared that failure and the feed is past it.
+        // A step that waits is polled when its check is due (`recheck_due`), not before.
+        let now = self.now();
+        let waiting: std::collections::BTreeSet<String> = inner
+            .state
+            .records_by_status(&inner.name, crate::state::DocStatus::Awaiting)
+            .await?
+            .into_iter()
+            .filter(|r| r.next_check.is_some_and(|t| t > now))
+            .map(|r| r.key())
+            .collect();
         for m in inner.state.mappings(&inner.name).await? {
-            if !m.hooks_done && !dead.contains(&m.source.key()) {
+            let key = m.source.key();
+            if !m.hooks_done && !dead.contains(&key) && !waiting.contains(&key) {
                 refs.entry(m.source.key()).or_insert(m.source);
             }
         }

@@ -11,8 +11,8 @@ use super::{lock, Acks, Failpoint, Flow, Progress, Report, Shared};
 use crate::error::{Error, Result};
 
 impl Flow {
-    /// One run: earlier failures and interrupted writes first, then the changes since the
-    /// checkpoint. Returns an error when the source or the state store fails (what finished
+    /// One run: due checks of awaiting documents first, then earlier failures and interrupted
+    /// writes, then the changes since the checkpoint. Returns an error when the source or the state store fails (what finished
     /// before stays recorded) or a failpoint stops the run.
     pub async fn run_once(&self) -> Result<Report> {
         let started = tokio::time::Instant::now();
@@ -28,8 +28,8 @@ impl Flow {
         tracing::info!(flow = %inner.name, dry_run = inner.dry_run, "run starts");
 
         // A run stopped before its end stays unfinished in the records.
-        if let (Some(docs), false) = (&inner.documents, inner.dry_run) {
-            lock(&report).run = Some(docs.begin_run(&inner.name).await?);
+        if !inner.dry_run {
+            lock(&report).run = Some(inner.state.begin_run(&inner.name).await?);
         }
         if !inner.dry_run {
             self.recheck_due(&report).await?;
@@ -81,7 +81,8 @@ impl Flow {
         }
         let mut out = lock(&report).clone();
         out.elapsed = started.elapsed();
-        if let (Some(docs), Some(run)) = (&inner.documents, out.run) {
+        if let Some(run) = out.run {
+            let docs = &inner.state;
             let json = serde_json::to_value(&out)
                 .map_err(|e| Error::State(format!("run {run}: report as JSON: {e}")))?;
             docs.finish_run(run, &out.counts(), &json).await?;

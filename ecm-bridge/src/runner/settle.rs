@@ -8,7 +8,7 @@
 
 use chrono::Utc;
 
-use super::{lock, Failed, Flow, Held, Moved, Progress, Shared, Skipped, Written};
+use super::{lock, Awaiting, Failed, Flow, Held, Moved, Progress, Shared, Skipped, Written};
 use crate::error::Result;
 use crate::model::{ContentHash, DocRef, Document};
 use crate::sink::{DeadLetter, Receipt, WriteAction};
@@ -74,6 +74,13 @@ pub(super) enum Settled<'a> {
     Conflict { reason: String },
     /// Failed, with its attempts over all runs; the runner decides whether it is dead.
     Failed { error: String, attempts: u32 },
+    /// Written; its step `step` waits on something outside until `until`.
+    Awaiting {
+        step: String,
+        until: chrono::DateTime<Utc>,
+        output: serde_json::Value,
+        target: DocRef,
+    },
 }
 
 impl Flow {
@@ -91,7 +98,7 @@ impl Flow {
     ) -> Result<()> {
         let inner = &self.inner;
         let run = lock(report).run.unwrap_or(0);
-        let docs = inner.documents.as_ref().filter(|_| !inner.dry_run);
+        let docs = Some(&inner.state).filter(|_| !inner.dry_run);
         let prior = match docs {
             Some(d) => d.record(&inner.name, &subject.source.key()).await?,
             None => None,
@@ -294,6 +301,41 @@ impl Flow {
                 record.last_error = Some(reason);
                 true
             }
+            Settled::Awaiting {
+                step,
+                until,
+                output,
+                target,
+            } => {
+                tracing::info!(flow = %inner.name, doc = %path, step, %until, "awaiting");
+                if !inner.dry_run {
+                    let entry = self.audit_of(
+                        &subject,
+                        "step",
+                        &format!("{step}: awaiting until {}", until.to_rfc3339()),
+                        Some(&target),
+                    );
+                    inner.state.append_audit(&entry).await?;
+                }
+                self.emit(Progress::Awaiting {
+                    source: subject.source.clone(),
+                    path: path.clone(),
+                    step: step.clone(),
+                    until,
+                });
+                lock(report).awaiting.push(Awaiting {
+                    source: subject.source.clone(),
+                    path,
+                    step,
+                    until,
+                    output,
+                });
+                record.target = Some(target);
+                record.status = DocStatus::Awaiting;
+                record.next_check = Some(until);
+                record.last_error = None;
+                true
+            }
             Settled::Failed { error, attempts } => {
                 let dead = self.is_dead(attempts);
                 tracing::warn!(flow = %inner.name, doc = %path, attempts, dead, error = %error, "document failed");
@@ -372,7 +414,7 @@ impl Flow {
     /// rename or move at the source (another path; the pairing is kept, and under the only
     /// rename policy so far, record only, the new path is recorded and nothing is written).
     pub(super) async fn same_content(&self, doc: &Document) -> Result<Option<DocRecord>> {
-        let (Some(docs), Some(hash)) = (&self.inner.documents, &doc.hash) else {
+        let (docs, Some(hash)) = (&self.inner.state, &doc.hash) else {
             return Ok(None);
         };
         let Some(record) = docs.record(&self.inner.name, &doc.source.key()).await? else {

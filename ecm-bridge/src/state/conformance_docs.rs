@@ -221,6 +221,43 @@ async fn steps(s: &dyn DocumentStore) {
         (2, None)
     );
 
+    // An awaiting step keeps its output so far and is begun again; only a started step
+    // becomes awaiting.
+    assert!(s
+        .begin_step(FLOW, key, "r1", "outcome")
+        .await
+        .unwrap()
+        .began());
+    let so_far = json!({"process_id": 4711, "polls": 1});
+    assert!(s
+        .await_step(FLOW, key, "r1", "outcome", &so_far)
+        .await
+        .unwrap());
+    assert!(!s
+        .await_step(FLOW, key, "r1", "outcome", &json!(2))
+        .await
+        .unwrap());
+    let waiting = s.steps(FLOW, key, "r1").await.unwrap();
+    assert_eq!(
+        (waiting[2].state, waiting[2].output.clone()),
+        (StepState::Awaiting, Some(so_far.clone()))
+    );
+    let polled = s.begin_step(FLOW, key, "r1", "outcome").await.unwrap();
+    assert!(polled.began(), "an awaiting step is begun again");
+    assert_eq!(
+        (polled.step().state, polled.step().attempts),
+        (StepState::Started, 2)
+    );
+    assert_eq!(polled.step().output, Some(so_far));
+    assert!(!s
+        .await_step(FLOW, key, "r1", "workflow", &json!(0))
+        .await
+        .unwrap());
+    assert!(s
+        .finish_step(FLOW, key, "r1", "outcome", &json!("approved"))
+        .await
+        .unwrap());
+
     assert!(!s
         .finish_step(FLOW, key, "r1", "absent", &json!(null))
         .await
@@ -233,7 +270,7 @@ async fn steps(s: &dyn DocumentStore) {
         .into_iter()
         .map(|st| st.name)
         .collect();
-    assert_eq!(names, ["workflow", "share"]);
+    assert_eq!(names, ["workflow", "share", "outcome"]);
     assert!(s.steps(FLOW, key, "r2").await.unwrap().is_empty());
     assert!(s.steps("other", key, "r1").await.unwrap().is_empty());
 }

@@ -61,8 +61,9 @@ pub trait DocumentStore: Send + Sync {
 
     // Steps.
 
-    /// Begins the step `name` of (`key`, `version`) if it is not begun: when it is absent or
-    /// `failed` it becomes `started` (attempts + 1) and this answers
+    /// Begins the step `name` of (`key`, `version`) if it is not begun: when it is absent,
+    /// `failed` or `awaiting` it becomes `started` (attempts + 1; an awaiting step keeps its
+    /// output so far) and this answers
     /// [`BeginStep::Began`]; when it is `started` or `done` nothing changes and this answers
     /// [`BeginStep::Exists`] with it. A `started` step found this way is in doubt: check the
     /// target, then [`DocumentStore::finish_step`] it (it happened) or
@@ -75,7 +76,7 @@ pub trait DocumentStore: Send + Sync {
         name: &str,
     ) -> Result<BeginStep>;
 
-    /// Marks a `started` or `failed` step `done` with `output`. `false` (nothing changed)
+    /// Marks a `started`, `failed` or `awaiting` step `done` with `output`. `false` (nothing changed)
     /// when the step is absent or already done.
     async fn finish_step(
         &self,
@@ -95,6 +96,18 @@ pub trait DocumentStore: Send + Sync {
         version: &str,
         name: &str,
         error: &str,
+    ) -> Result<bool>;
+
+    /// Marks a `started` step `awaiting` with its `output` so far: it ran and waits on
+    /// something outside; a later [`DocumentStore::begin_step`] begins it again. `false`
+    /// (nothing changed) when it is absent or not `started`.
+    async fn await_step(
+        &self,
+        flow: &str,
+        key: &str,
+        version: &str,
+        name: &str,
+        output: &serde_json::Value,
     ) -> Result<bool>;
 
     /// The steps of (`key`, `version`) in the order they were first begun.

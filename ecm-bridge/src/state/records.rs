@@ -254,6 +254,11 @@ pub enum StepState {
     Done,
     /// Failed; [`super::DocumentStore::begin_step`] may begin it again.
     Failed,
+    /// Ran and answered that it waits on something outside (a workflow's outcome, an
+    /// approval), with its output so far ([`super::DocumentStore::await_step`]);
+    /// [`super::DocumentStore::begin_step`] begins it again (keeping that output) when the
+    /// document's check is due.
+    Awaiting,
 }
 
 impl StepState {
@@ -263,6 +268,7 @@ impl StepState {
             StepState::Started => "started",
             StepState::Done => "done",
             StepState::Failed => "failed",
+            StepState::Awaiting => "awaiting",
         }
     }
 }
@@ -271,10 +277,15 @@ impl FromStr for StepState {
     type Err = Error;
 
     fn from_str(s: &str) -> Result<Self> {
-        [StepState::Started, StepState::Done, StepState::Failed]
-            .into_iter()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| Error::State(format!("unknown step state {s:?}")))
+        [
+            StepState::Started,
+            StepState::Done,
+            StepState::Failed,
+            StepState::Awaiting,
+        ]
+        .into_iter()
+        .find(|st| st.as_str() == s)
+        .ok_or_else(|| Error::State(format!("unknown step state {s:?}")))
     }
 }
 
@@ -292,7 +303,8 @@ pub struct StepRecord {
     pub name: String,
     /// Its state.
     pub state: StepState,
-    /// What it produced (a process id, a link URL, a manifest node), once done.
+    /// What it produced (a process id, a link URL, a manifest node): once done, or so far
+    /// while it is awaiting (kept when it is begun again).
     pub output: Option<serde_json::Value>,
     /// Why it failed, when it did.
     pub error: Option<String>,
@@ -307,8 +319,8 @@ pub struct StepRecord {
 /// What [`super::DocumentStore::begin_step`] did.
 #[derive(Debug, Clone, PartialEq)]
 pub enum BeginStep {
-    /// The step was absent (or had failed) and is now `started` by this caller, who must
-    /// finish or fail it.
+    /// The step was absent (or had failed, or was awaiting) and is now `started` by this
+    /// caller, who must finish, fail or await it.
     Began(StepRecord),
     /// The step is already `started` (by someone else, or by a run that stopped: in doubt) or
     /// `done` (with its output); nothing changed.

@@ -15,6 +15,9 @@ use ecm_bridge::runner::RetryPolicy;
 use ecm_bridge::state::SqliteStore;
 use sandbox::{Sandbox, SandboxConfig};
 
+pub mod mem;
+pub mod store;
+
 /// The approved demo files (in the approval folder).
 pub const APPROVED: [&str; 3] = [
     "Press Release.pdf",

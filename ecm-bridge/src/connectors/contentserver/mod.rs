@@ -25,7 +25,7 @@ use crate::model::DocRef;
 pub use owner::{CsOwner, Owner};
 pub use sink::CsSink;
 pub use source::CsSource;
-pub use workflow::{Review, Verdict};
+pub use workflow::{Review, Verdict, WORKFLOW_STEP};
 
 /// Node types this module needs.
 mod types {

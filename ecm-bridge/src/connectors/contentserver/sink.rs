@@ -364,27 +364,10 @@ impl Sink for CsSink {
         self.location_text(doc)
     }
 
-    fn has_deferred(&self, doc: &Document) -> bool {
-        doc.governance.workflow.is_some()
-    }
-
-    async fn run_deferred(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
-        let node = receipt.target.node_id().ok_or_else(|| {
-            Error::governance(&doc.path, Step::Workflow, "not a Content Server receipt")
-        })?;
-        self.start_workflow(doc, node).await
-    }
-
-    /// Whether a process that this user initiated (of the governance's map, when the server
-    /// names maps) has the written node attached.
-    async fn deferred_done(&self, doc: &Document, receipt: &Receipt) -> Result<bool> {
-        let Some(w) = &doc.governance.workflow else {
-            return Ok(true);
-        };
-        let node = receipt.target.node_id().ok_or_else(|| {
-            Error::governance(&doc.path, Step::Workflow, "not a Content Server receipt")
-        })?;
-        self.workflow_attached(doc, node, &w.map).await
+    /// The workflow start ([`super::workflow::WORKFLOW_STEP`]), for documents whose
+    /// governance names a workflow.
+    fn steps(&self) -> Vec<Arc<dyn crate::runner::Step>> {
+        vec![Arc::new(super::workflow::WorkflowStart(self.clone()))]
     }
 }
 

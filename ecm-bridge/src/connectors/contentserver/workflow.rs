@@ -1,10 +1,11 @@
-//! The workflow: started once after the record (the runner's deferred step, or a flow's own
-//! step that records the process id), found at the target when a run stopped while it was
-//! under way, and read back while a flow waits on its outcome ([`Review`]).
+//! The workflow: started once after the record (the sink's step [`WORKFLOW_STEP`], not
+//! repeatable, whose output is the process id), found at the target when a run stopped
+//! while it was under way, and read back while a flow waits on its outcome ([`Review`]).
 
 use std::collections::BTreeMap;
 
-use contentserver_client::api::processes::{ProcessState, StatusKind, WorkflowStatus};
+use async_trait::async_trait;
+use contentserver_client::api::processes::{ProcessState, StatusKind};
 use contentserver_client::ErrorKind;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -13,6 +14,7 @@ use super::governance::Govern;
 use super::sink::CsSink;
 use crate::error::{Error, Result, Step};
 use crate::model::{Document, Value};
+use crate::runner::{StepInput, StepOutcome};
 
 /// Where a process stands, for a flow that waits on it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,17 +47,62 @@ pub struct Verdict {
     pub reviewer: Option<String>,
 }
 
-impl CsSink {
-    /// Starts the workflow of `doc`'s governance with `node` attached.
-    pub(super) async fn start_workflow(&self, doc: &Document, node: i64) -> Result<()> {
-        self.start_process(doc, node).await.map(|_| ())
+/// The name of the Content Server sink's workflow step in the step log.
+pub const WORKFLOW_STEP: &str = "workflow";
+
+/// The workflow start of a document whose governance names one: not repeatable; its output
+/// is `{"process_id": …}` (`null` inside when the server names no id).
+pub(super) struct WorkflowStart(pub(super) CsSink);
+
+impl WorkflowStart {
+    fn node(input: &StepInput<'_>) -> Result<i64> {
+        input.receipt.target.node_id().ok_or_else(|| {
+            Error::governance(
+                &input.doc.path,
+                Step::Workflow,
+                "not a Content Server receipt",
+            )
+        })
+    }
+}
+
+#[async_trait]
+impl crate::runner::Step for WorkflowStart {
+    fn name(&self) -> &str {
+        WORKFLOW_STEP
     }
 
-    /// Starts the workflow of `doc`'s governance (map, form values from the rules: title, due
-    /// date, owner, …; comment) with `node` attached, and returns the process id when the
-    /// server gives one (`None` when `doc` has no workflow). Not repeatable: a caller that
-    /// stopped while this was under way asks [`CsSink::process_attached`] first.
-    pub async fn start_process(&self, doc: &Document, node: i64) -> Result<Option<i64>> {
+    fn repeatable(&self) -> bool {
+        false
+    }
+
+    fn applies(&self, doc: &Document) -> bool {
+        doc.governance.workflow.is_some()
+    }
+
+    async fn run(&self, input: &StepInput<'_>) -> Result<StepOutcome> {
+        let process = self.0.start_workflow(input.doc, Self::node(input)?).await?;
+        Ok(StepOutcome::Done(json!({ "process_id": process })))
+    }
+
+    /// A process that this user initiated (of the governance's map, when the server names
+    /// maps) with the written node attached.
+    async fn check(&self, input: &StepInput<'_>) -> Result<Option<serde_json::Value>> {
+        let Some(w) = &input.doc.governance.workflow else {
+            return Ok(Some(serde_json::Value::Null));
+        };
+        let found = self
+            .0
+            .workflow_attached(input.doc, Self::node(input)?, &w.map)
+            .await?;
+        Ok(found.map(|process| json!({ "process_id": process })))
+    }
+}
+
+impl CsSink {
+    /// Starts the workflow of `doc`'s governance with `node` attached; the process id, when
+    /// the server names it.
+    pub(super) async fn start_workflow(&self, doc: &Document, node: i64) -> Result<Option<i64>> {
         let Some(w) = &doc.governance.workflow else {
             return Ok(None);
         };
@@ -75,30 +122,15 @@ impl CsSink {
         Ok(started.process_id)
     }
 
-    /// The id of a process this user initiated (of map `map`, when the listing names maps)
-    /// that has `node` attached, if there is one: the check at the target of a start in
-    /// doubt.
-    pub async fn process_attached(
+    /// Whether a process initiated by this user, of map `map` when the listing names maps, has
+    /// `node` attached (a shortcut to it in the process's attachment folder): `Some` with its
+    /// process id (`None` inside when the listing names none).
+    pub(super) async fn workflow_attached(
         &self,
         doc: &Document,
         node: i64,
         map: &str,
-    ) -> Result<Option<i64>> {
-        Ok(self
-            .attached_status(doc, node, map)
-            .await?
-            .and_then(|s| s.process_id))
-    }
-
-    /// The first process (in listing order) this user initiated, of map `map` when the
-    /// listing names maps, with `node` attached: the first match answers, later processes are
-    /// not read.
-    async fn attached_status(
-        &self,
-        doc: &Document,
-        node: i64,
-        map: &str,
-    ) -> Result<Option<WorkflowStatus>> {
+    ) -> Result<Option<Option<i64>>> {
         let err = |e| Error::cs(&doc.path, Step::Workflow, e);
         let mut lookup = self
             .client
@@ -108,7 +140,32 @@ impl CsSink {
         if map.parse::<i64>().is_err() {
             lookup = lookup.map_name(map);
         }
-        lookup.first().await.map_err(err)
+        // The first match answers the question: no need to read every later process.
+        if let Some(status) = lookup.first().await.map_err(err)? {
+            tracing::info!(doc = %doc.path, node, process = ?status.process_id, "workflow found already started");
+            return Ok(Some(status.process_id));
+        }
+        Ok(None)
+    }
+
+    /// Starts the workflow of `doc`'s governance (map, form values from the rules: title, due
+    /// date, owner, …; comment) with `node` attached, and returns the process id when the
+    /// server gives one (`None` also when `doc` has no workflow). Not repeatable: a caller
+    /// that stopped while this was under way asks [`CsSink::process_attached`] first. The
+    /// sink's own step ([`WORKFLOW_STEP`]) does this for flows that write through it.
+    pub async fn start_process(&self, doc: &Document, node: i64) -> Result<Option<i64>> {
+        self.start_workflow(doc, node).await
+    }
+
+    /// The id of a process this user initiated (of map `map`, when the listing names maps)
+    /// with `node` attached, if there is one: the check at the target of a start in doubt.
+    pub async fn process_attached(
+        &self,
+        doc: &Document,
+        node: i64,
+        map: &str,
+    ) -> Result<Option<i64>> {
+        Ok(self.workflow_attached(doc, node, map).await?.flatten())
     }
 
     /// Where process `process` stands: running (at which steps), finished with its verdict,
@@ -155,21 +212,6 @@ impl CsSink {
             ..Default::default()
         };
         self.govern(&only, node, None, Govern::AddedVersion).await
-    }
-
-    /// Whether a process initiated by this user, of map `map` when the listing names maps, has
-    /// `node` attached (a shortcut to it in the process's attachment folder).
-    pub(super) async fn workflow_attached(
-        &self,
-        doc: &Document,
-        node: i64,
-        map: &str,
-    ) -> Result<bool> {
-        if let Some(status) = self.attached_status(doc, node, map).await? {
-            tracing::info!(doc = %doc.path, node, process = ?status.process_id, "workflow found already started");
-            return Ok(true);
-        }
-        Ok(false)
     }
 
     pub(super) async fn form_value(&self, doc: &Document, v: &Value) -> Result<serde_json::Value> {

@@ -174,7 +174,7 @@ impl DocumentStore for MemoryStore {
         );
         let now = Utc::now();
         if let Some((_, step)) = d.steps.get_mut(&id) {
-            if step.state != StepState::Failed {
+            if !matches!(step.state, StepState::Failed | StepState::Awaiting) {
                 return Ok(BeginStep::Exists(step.clone()));
             }
             step.state = StepState::Started;
@@ -249,6 +249,33 @@ impl DocumentStore for MemoryStore {
                 step.state = StepState::Failed;
                 step.error = Some(error.to_owned());
                 step.finished = Some(Utc::now());
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn await_step(
+        &self,
+        flow: &str,
+        key: &str,
+        version: &str,
+        name: &str,
+        output: &serde_json::Value,
+    ) -> Result<bool> {
+        let mut d = self.docs();
+        let id = (
+            flow.to_owned(),
+            key.to_owned(),
+            version.to_owned(),
+            name.to_owned(),
+        );
+        match d.steps.get_mut(&id) {
+            Some((_, step)) if step.state == StepState::Started => {
+                step.state = StepState::Awaiting;
+                step.output = Some(output.clone());
+                step.error = None;
+                step.finished = None;
                 Ok(true)
             }
             _ => Ok(false),

@@ -243,7 +243,7 @@ impl DocumentStore for PostgresStore {
                              ON CONFLICT (flow, key, version, name) DO UPDATE SET
                                  state = 'started', error = NULL, finished = NULL,
                                  attempts = doc_steps.attempts + 1, started = excluded.started
-                             WHERE doc_steps.state = 'failed'
+                             WHERE doc_steps.state IN ('failed', 'awaiting')
                              RETURNING {STEP_COLS}"
                         ),
                         &[&flow, &key, &version, &name, &ts(&Utc::now())],
@@ -253,10 +253,12 @@ impl DocumentStore for PostgresStore {
                     return Ok(BeginStep::Began(step_row(&row)?));
                 }
                 match get_step(&c, flow, key, version, name).await? {
-                    Some(step) if step.state != StepState::Failed => {
+                    Some(step)
+                        if !matches!(step.state, StepState::Failed | StepState::Awaiting) =>
+                    {
                         return Ok(BeginStep::Exists(step))
                     }
-                    // Failed (or gone) since the insert looked: begin it now.
+                    // Failed or awaiting (or gone) since the insert looked: begin it now.
                     _ => continue,
                 }
             }
@@ -311,6 +313,30 @@ impl DocumentStore for PostgresStore {
                      WHERE flow = $1 AND key = $2 AND version = $3 AND name = $4
                        AND state = 'started'",
                     &[&flow, &key, &version, &name, &error, &ts(&Utc::now())],
+                )
+                .await?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn await_step(
+        &self,
+        flow: &str,
+        key: &str,
+        version: &str,
+        name: &str,
+        output: &serde_json::Value,
+    ) -> Result<bool> {
+        call("await_step", async {
+            let c = self.client().await?;
+            let n = c
+                .execute(
+                    "UPDATE doc_steps SET state = 'awaiting', output = $5, error = NULL,
+                         finished = NULL
+                     WHERE flow = $1 AND key = $2 AND version = $3 AND name = $4
+                       AND state = 'started'",
+                    &[&flow, &key, &version, &name, &to_json(output)?],
                 )
                 .await?;
             Ok(n == 1)

@@ -196,7 +196,7 @@ impl DocumentStore for SqliteStore {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let now = ts(&Utc::now());
             match get_step(&tx, &flow, &key, &version, &name)? {
-                Some(step) if step.state != StepState::Failed => {
+                Some(step) if !matches!(step.state, StepState::Failed | StepState::Awaiting) => {
                     return Ok(BeginStep::Exists(step))
                 }
                 Some(_) => tx.execute(
@@ -259,6 +259,30 @@ impl DocumentStore for SqliteStore {
                  WHERE flow = ?1 AND key = ?2 AND version = ?3 AND name = ?4
                    AND state = 'started'",
                 params![flow, key, version, name, error, ts(&Utc::now())],
+            )?;
+            Ok(n == 1)
+        })
+        .await
+    }
+
+    async fn await_step(
+        &self,
+        flow: &str,
+        key: &str,
+        version: &str,
+        name: &str,
+        output: &serde_json::Value,
+    ) -> Result<bool> {
+        let (flow, key) = owned(flow, key);
+        let (version, name) = owned(version, name);
+        let output = to_json(output)?;
+        self.call("await_step", move |c| {
+            let n = c.execute(
+                "UPDATE doc_steps SET state = 'awaiting', output = ?5, error = NULL,
+                     finished = NULL
+                 WHERE flow = ?1 AND key = ?2 AND version = ?3 AND name = ?4
+                   AND state = 'started'",
+                params![flow, key, version, name, output],
             )?;
             Ok(n == 1)
         })

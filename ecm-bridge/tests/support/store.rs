@@ -1,0 +1,291 @@
+//! A store wrapper for the runner tests: forwards every call to a [`MemoryStore`], counts the
+//! calls by name, and writes checkpoint saves into a shared log (to order them against other
+//! events).
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use ecm_bridge::model::{Checkpoint, DocRef};
+use ecm_bridge::state::*;
+use ecm_bridge::Result;
+
+/// A shared log of what happened, in order.
+pub type Log = Arc<Mutex<Vec<String>>>;
+
+/// Counts the calls made to a [`MemoryStore`].
+#[derive(Default)]
+pub struct CountingStore {
+    pub inner: MemoryStore,
+    /// Checkpoint saves go here as `checkpoint {value}`.
+    pub log: Log,
+    calls: Mutex<BTreeMap<&'static str, usize>>,
+}
+
+impl CountingStore {
+    /// A store logging its checkpoint saves into `log`.
+    pub fn with_log(log: Log) -> Self {
+        CountingStore {
+            log,
+            ..CountingStore::default()
+        }
+    }
+
+    fn count(&self, name: &'static str) {
+        *self.calls.lock().unwrap().entry(name).or_default() += 1;
+    }
+
+    /// The calls so far, by name.
+    pub fn calls(&self) -> BTreeMap<&'static str, usize> {
+        self.calls.lock().unwrap().clone()
+    }
+
+    /// The number of calls so far.
+    pub fn total(&self) -> usize {
+        self.calls.lock().unwrap().values().sum()
+    }
+
+    /// Forgets the counts.
+    pub fn reset(&self) {
+        self.calls.lock().unwrap().clear();
+    }
+}
+
+#[async_trait]
+impl StateStore for CountingStore {
+    async fn checkpoint(&self, flow: &str) -> Result<Option<Checkpoint>> {
+        self.count("checkpoint");
+        self.inner.checkpoint(flow).await
+    }
+    async fn set_checkpoint(&self, flow: &str, cp: &Checkpoint) -> Result<()> {
+        self.count("set_checkpoint");
+        self.log
+            .lock()
+            .unwrap()
+            .push(format!("checkpoint {}", cp.0));
+        self.inner.set_checkpoint(flow, cp).await
+    }
+    async fn latest_mapping(&self, flow: &str, key: &str) -> Result<Option<Mapping>> {
+        self.count("latest_mapping");
+        self.inner.latest_mapping(flow, key).await
+    }
+    async fn mappings(&self, flow: &str) -> Result<Vec<Mapping>> {
+        self.count("mappings");
+        self.inner.mappings(flow).await
+    }
+    async fn begin_intent(&self, flow: &str, source: &DocRef) -> Result<()> {
+        self.count("begin_intent");
+        self.inner.begin_intent(flow, source).await
+    }
+    async fn intent(&self, flow: &str, key: &str) -> Result<Option<Intent>> {
+        self.count("intent");
+        self.inner.intent(flow, key).await
+    }
+    async fn intents(&self, flow: &str) -> Result<Vec<Intent>> {
+        self.count("intents");
+        self.inner.intents(flow).await
+    }
+    async fn clear_intent(&self, flow: &str, key: &str) -> Result<()> {
+        self.count("clear_intent");
+        self.inner.clear_intent(flow, key).await
+    }
+    async fn record_write(&self, flow: &str, m: &Mapping, a: &AuditEntry) -> Result<()> {
+        self.count("record_write");
+        self.inner.record_write(flow, m, a).await
+    }
+    async fn mark_hooks_done(&self, flow: &str, source: &DocRef) -> Result<()> {
+        self.count("mark_hooks_done");
+        self.inner.mark_hooks_done(flow, source).await
+    }
+    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool> {
+        self.count("step_done");
+        self.inner.step_done(flow, source, step).await
+    }
+    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()> {
+        self.count("mark_step_done");
+        self.inner.mark_step_done(flow, source, step).await
+    }
+    async fn record_failure(
+        &self,
+        flow: &str,
+        failure: &NewFailure<'_>,
+        audit: &AuditEntry,
+    ) -> Result<Failure> {
+        self.count("record_failure");
+        self.inner.record_failure(flow, failure, audit).await
+    }
+    async fn clear_failure(&self, flow: &str, key: &str) -> Result<()> {
+        self.count("clear_failure");
+        self.inner.clear_failure(flow, key).await
+    }
+    async fn failures(&self, flow: &str) -> Result<Vec<Failure>> {
+        self.count("failures");
+        self.inner.failures(flow).await
+    }
+    async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
+        self.count("append_audit");
+        self.inner.append_audit(e).await
+    }
+    async fn audit(&self, flow: Option<&str>) -> Result<Vec<AuditEntry>> {
+        self.count("audit");
+        self.inner.audit(flow).await
+    }
+}
+
+#[async_trait]
+impl DocumentStore for CountingStore {
+    async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool> {
+        self.count("save_record");
+        self.inner.save_record(record, fence).await
+    }
+    async fn record(&self, flow: &str, key: &str) -> Result<Option<DocRecord>> {
+        self.count("record");
+        self.inner.record(flow, key).await
+    }
+    async fn records_by_status(&self, flow: &str, status: DocStatus) -> Result<Vec<DocRecord>> {
+        self.count("records_by_status");
+        self.inner.records_by_status(flow, status).await
+    }
+    async fn due_checks(&self, flow: &str, now: DateTime<Utc>) -> Result<Vec<DocRecord>> {
+        self.count("due_checks");
+        self.inner.due_checks(flow, now).await
+    }
+    async fn records_under(&self, flow: &str, path: &str) -> Result<Vec<DocRecord>> {
+        self.count("records_under");
+        self.inner.records_under(flow, path).await
+    }
+    async fn history(&self, flow: &str, key: &str) -> Result<Vec<HistoryEntry>> {
+        self.count("history");
+        self.inner.history(flow, key).await
+    }
+    async fn after_run(&self, flow: &str, run: RunId) -> Result<Vec<HistoryEntry>> {
+        self.count("after_run");
+        self.inner.after_run(flow, run).await
+    }
+    async fn begin_step(&self, flow: &str, key: &str, v: &str, name: &str) -> Result<BeginStep> {
+        self.count("begin_step");
+        self.inner.begin_step(flow, key, v, name).await
+    }
+    async fn finish_step(
+        &self,
+        flow: &str,
+        key: &str,
+        v: &str,
+        name: &str,
+        output: &serde_json::Value,
+    ) -> Result<bool> {
+        self.count("finish_step");
+        self.inner.finish_step(flow, key, v, name, output).await
+    }
+    async fn fail_step(&self, flow: &str, key: &str, v: &str, name: &str, e: &str) -> Result<bool> {
+        self.count("fail_step");
+        self.inner.fail_step(flow, key, v, name, e).await
+    }
+    async fn await_step(
+        &self,
+        flow: &str,
+        key: &str,
+        v: &str,
+        name: &str,
+        output: &serde_json::Value,
+    ) -> Result<bool> {
+        self.count("await_step");
+        self.inner.await_step(flow, key, v, name, output).await
+    }
+    async fn steps(&self, flow: &str, key: &str, v: &str) -> Result<Vec<StepRecord>> {
+        self.count("steps");
+        self.inner.steps(flow, key, v).await
+    }
+    async fn begin_run(&self, flow: &str) -> Result<RunId> {
+        self.count("begin_run");
+        self.inner.begin_run(flow).await
+    }
+    async fn finish_run(
+        &self,
+        id: RunId,
+        counts: &RunCounts,
+        report: &serde_json::Value,
+    ) -> Result<()> {
+        self.count("finish_run");
+        self.inner.finish_run(id, counts, report).await
+    }
+    async fn runs(&self, flow: &str) -> Result<Vec<RunRecord>> {
+        self.count("runs");
+        self.inner.runs(flow).await
+    }
+    async fn claim(
+        &self,
+        flow: &str,
+        key: &str,
+        owner: &str,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<ClaimOutcome> {
+        self.count("claim");
+        self.inner.claim(flow, key, owner, lease, now).await
+    }
+    async fn renew_claim(
+        &self,
+        flow: &str,
+        key: &str,
+        owner: &str,
+        token: u64,
+        lease: Duration,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.count("renew_claim");
+        self.inner
+            .renew_claim(flow, key, owner, token, lease, now)
+            .await
+    }
+    async fn release_claim(&self, flow: &str, key: &str, owner: &str, token: u64) -> Result<bool> {
+        self.count("release_claim");
+        self.inner.release_claim(flow, key, owner, token).await
+    }
+    async fn current_claim(&self, flow: &str, key: &str) -> Result<Option<Claim>> {
+        self.count("current_claim");
+        self.inner.current_claim(flow, key).await
+    }
+    async fn partition_checkpoint(
+        &self,
+        flow: &str,
+        partition: &str,
+    ) -> Result<Option<PartitionCheckpoint>> {
+        self.count("partition_checkpoint");
+        self.inner.partition_checkpoint(flow, partition).await
+    }
+    async fn swap_checkpoint(
+        &self,
+        flow: &str,
+        partition: &str,
+        expected: Option<u64>,
+        cp: &Checkpoint,
+    ) -> Result<CasOutcome> {
+        self.count("swap_checkpoint");
+        self.inner
+            .swap_checkpoint(flow, partition, expected, cp)
+            .await
+    }
+    async fn add_to_job(&self, flow: &str, job: &str, key: &str) -> Result<()> {
+        self.count("add_to_job");
+        self.inner.add_to_job(flow, job, key).await
+    }
+    async fn finish_job_listing(&self, flow: &str, job: &str) -> Result<()> {
+        self.count("finish_job_listing");
+        self.inner.finish_job_listing(flow, job).await
+    }
+    async fn job(&self, flow: &str, job: &str) -> Result<Option<Job>> {
+        self.count("job");
+        self.inner.job(flow, job).await
+    }
+    async fn job_members(&self, flow: &str, job: &str) -> Result<Vec<String>> {
+        self.count("job_members");
+        self.inner.job_members(flow, job).await
+    }
+    async fn job_barrier(&self, flow: &str, job: &str) -> Result<JobBarrier> {
+        self.count("job_barrier");
+        self.inner.job_barrier(flow, job).await
+    }
+}
