@@ -2,3 +2,4 @@
 
 pub mod archive_on_approval;
 pub mod intake_to_workflow;
+pub mod submit_for_approval;

@@ -1,0 +1,169 @@
+//! [`UnderReview`]: a source wrapper that keeps the version under review the one the flow sees
+//! while its review runs, holds the edits made meanwhile, and offers them once the review
+//! ended.
+//!
+//! While version V of a file is under review (its write recorded, its steps not all done), a
+//! newer Dropbox rev of it must not become a new CS version or start a second process. The
+//! wrapper answers V instead (its path as now, its size and hash as recorded), so the runner
+//! leaves it waiting or polls V's review, and records the edit: an audit entry
+//! `edit_during_review` and membership of the job [`HELD_JOB`]. At the start of each later
+//! listing, a held file whose review has ended and whose current rev was not decided yet is
+//! listed again: it is the next submission (written as the next version when it is still in
+//! the approval stage, else skipped until it is put there).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use futures::stream::{self, BoxStream, StreamExt};
+
+use crate::error::Result;
+use crate::model::{Checkpoint, DocRef, Document};
+use crate::source::{Change, Item, Source};
+use crate::state::{AuditEntry, Store};
+
+/// The job whose members are the files edited while under review.
+pub const HELD_JOB: &str = "edited_during_review";
+
+/// See the module docs.
+pub(super) struct UnderReview {
+    pub(super) inner: Arc<dyn Source>,
+    pub(super) store: Arc<dyn Store>,
+    pub(super) flow: String,
+}
+
+impl UnderReview {
+    /// The version under review of `doc`'s file, when it is not `doc`'s own.
+    async fn under_review(&self, doc: &Document) -> Result<Option<DocRef>> {
+        let key = doc.source.key();
+        let Some(m) = self.store.latest_mapping(&self.flow, &key).await? else {
+            return Ok(None);
+        };
+        Ok((!m.hooks_done && m.source.version != doc.source.version).then_some(m.source))
+    }
+
+    /// `doc` as the version under review, and the edit recorded; `doc` itself otherwise.
+    async fn pin(&self, doc: Document) -> Result<Document> {
+        let Some(v) = self.under_review(&doc).await? else {
+            return Ok(doc);
+        };
+        let key = doc.source.key();
+        let record = crate::state::DocumentStore::record(&*self.store, &self.flow, &key).await?;
+        let held = self.store.job_members(&self.flow, HELD_JOB).await?;
+        if !held.contains(&key) {
+            tracing::info!(flow = %self.flow, doc = %doc.path, under_review = %v, edit = %doc.source, "edited during review: held as the next submission");
+            self.store.add_to_job(&self.flow, HELD_JOB, &key).await?;
+            self.store
+                .append_audit(&AuditEntry {
+                    time: Utc::now(),
+                    flow: self.flow.clone(),
+                    source: doc.source.clone(),
+                    source_hash: doc.hash.as_ref().map(ToString::to_string),
+                    path: Some(doc.path.clone()),
+                    target: None,
+                    account: doc.context.account.clone(),
+                    action: "edit_during_review".into(),
+                    outcome: format!("held: {v} is under review"),
+                })
+                .await?;
+        }
+        let mut pinned = doc;
+        pinned.source = v;
+        if let Some(r) = record.filter(|r| r.source == pinned.source) {
+            pinned.hash = r.hash;
+            if let Some(size) = r.size {
+                pinned.size = size;
+            }
+        }
+        Ok(pinned)
+    }
+
+    /// The held files whose review ended and whose current rev is still undecided.
+    async fn released(&self) -> Result<Vec<Document>> {
+        let keys = self.store.job_members(&self.flow, HELD_JOB).await?;
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = Vec::new();
+        for key in &keys {
+            let Some(m) = self.store.latest_mapping(&self.flow, key).await? else {
+                continue;
+            };
+            if m.hooks_done {
+                ids.push(m.source.unversioned());
+            }
+        }
+        let current = self.inner.recheck(&ids).await?;
+        let mut out = Vec::new();
+        for doc in current.into_iter().flatten() {
+            let key = doc.source.key();
+            let record =
+                crate::state::DocumentStore::record(&*self.store, &self.flow, &key).await?;
+            let decided = record.is_some_and(|r| r.source.version == doc.source.version);
+            let mapped = self
+                .store
+                .latest_mapping(&self.flow, &key)
+                .await?
+                .is_some_and(|m| m.source.version == doc.source.version);
+            if !decided && !mapped {
+                tracing::info!(flow = %self.flow, doc = %doc.path, "edited during review: offered as the next submission");
+                out.push(doc);
+            }
+        }
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Source for UnderReview {
+    async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
+        let released = self.released().await?;
+        let feed = self.inner.changes(since).await?;
+        let this = UnderReview {
+            inner: self.inner.clone(),
+            store: self.store.clone(),
+            flow: self.flow.clone(),
+        };
+        let this = Arc::new(this);
+        let feed = feed.then(move |item| {
+            let this = this.clone();
+            async move {
+                let item = item?;
+                Ok(match item.change {
+                    Change::Upsert(doc) => Item {
+                        change: Change::Upsert(Box::new(this.pin(*doc).await?)),
+                        checkpoint: item.checkpoint,
+                    },
+                    _ => item,
+                })
+            }
+        });
+        Ok(
+            stream::iter(released.into_iter().map(|d| Ok(Item::upsert(d))))
+                .chain(feed)
+                .boxed(),
+        )
+    }
+
+    async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
+        match self.inner.fetch(id).await? {
+            Some(doc) => Ok(Some(self.pin(doc).await?)),
+            None => Ok(None),
+        }
+    }
+
+    async fn recheck(&self, ids: &[DocRef]) -> Result<Vec<Option<Document>>> {
+        let mut out = Vec::with_capacity(ids.len());
+        for doc in self.inner.recheck(ids).await? {
+            out.push(match doc {
+                Some(d) => Some(self.pin(d).await?),
+                None => None,
+            });
+        }
+        Ok(out)
+    }
+
+    async fn wake(&self) -> Option<BoxStream<'static, ()>> {
+        self.inner.wake().await
+    }
+}
