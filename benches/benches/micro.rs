@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use ecm_benches::micro;
-use ecm_bridge::state::{MemoryStore, SqliteStore, StateStore};
+use ecm_bridge::state::{MemoryStore, SqliteStore, Store};
 
 fn content_hash(c: &mut Criterion) {
     let data = micro::pattern(256 << 20);
@@ -52,9 +52,9 @@ fn state_store(c: &mut Criterion) {
         .expect("a runtime");
     // On the real disk: synchronous = FULL means an fsync per commit there.
     let dir = tempfile::tempdir().expect("a temp dir");
-    let sqlite: Arc<dyn StateStore> =
+    let sqlite: Arc<dyn Store> =
         Arc::new(SqliteStore::open(dir.path().join("bench.db")).expect("opens"));
-    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let mut g = c.benchmark_group("settle_100_docs");
     g.throughput(Throughput::Elements(DOCS as u64));
     g.sample_size(10);

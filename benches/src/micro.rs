@@ -8,7 +8,7 @@ use contentserver_client::api::nodes::Node;
 use dropbox_client::models::files::ListFolderResult;
 use dropbox_client::ContentHasher;
 use ecm_bridge::model::DocRef;
-use ecm_bridge::state::{AuditEntry, Mapping, StateStore};
+use ecm_bridge::state::{AuditEntry, DocRecord, DocStatus, Store};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
@@ -129,46 +129,40 @@ pub fn parse_untyped(body: &[u8]) -> Result<usize> {
     Ok(v.as_object().map_or(0, |o| o.len()))
 }
 
-/// Settles `n` documents through `store` the way the flow runner does for each written one:
-/// look up its mapping and intent, begin the intent, record the write (mapping + audit
-/// entry), mark the hooks done, clear any failure. `offset` keeps the keys of successive
-/// calls on one store distinct.
-pub async fn settle(store: &Arc<dyn StateStore>, offset: usize, n: usize) -> Result<()> {
+/// Settles `n` documents through `store` the way the flow runner does for each written one
+/// without steps: read its record, save it `pending`, save it `done` with its target, append
+/// the audit entry. `offset` keeps the keys of successive calls on one store distinct.
+pub async fn settle(store: &Arc<dyn Store>, offset: usize, n: usize) -> Result<()> {
     const FLOW: &str = "bench";
     for i in offset..offset + n {
         let source = DocRef::dropbox(format!("id:bench{i:08}"), "015e0000000001");
         let key = source.key();
-        ctx(store.latest_mapping(FLOW, &key).await, "latest_mapping")?;
-        ctx(store.intent(FLOW, &key).await, "intent")?;
-        ctx(store.begin_intent(FLOW, &source).await, "begin_intent")?;
+        ctx(store.record(FLOW, &key).await, "record")?;
+        let path = format!("Approved/report-{i}.pdf");
+        let mut record = DocRecord::new(FLOW, source.clone(), Some(path.clone()), 1);
+        ctx(
+            store.save_record(&record, None).await,
+            "save_record pending",
+        )?;
         let target = DocRef::cs(40_000 + i as i64, 1);
-        let mapping = Mapping {
-            source: source.clone(),
-            target: target.clone(),
-            location: format!("Enterprise/Archive/report-{i}.pdf"),
-            hooks_done: false,
-            recorded: Utc::now(),
-        };
+        record.target = Some(target.clone());
+        record.location = Some(format!("Enterprise/Archive/report-{i}.pdf"));
+        record.status = DocStatus::Done;
+        record.attempts = 1;
+        ctx(store.save_record(&record, None).await, "save_record done")?;
         let audit = AuditEntry {
             time: Utc::now(),
             flow: FLOW.into(),
             source: source.clone(),
             source_hash: Some(format!("dropbox:{:064x}", i)),
-            path: Some(format!("Approved/report-{i}.pdf")),
+            path: Some(path),
             target: Some(target),
             account: Some("dbid:dana".into()),
             action: "create".into(),
             outcome: "ok".into(),
+            run: Some(1),
         };
-        ctx(
-            store.record_write(FLOW, &mapping, &audit).await,
-            "record_write",
-        )?;
-        ctx(
-            store.mark_hooks_done(FLOW, &source).await,
-            "mark_hooks_done",
-        )?;
-        ctx(store.clear_failure(FLOW, &key).await, "clear_failure")?;
+        ctx(store.append_audit(&audit).await, "append_audit")?;
     }
     Ok(())
 }
@@ -193,11 +187,14 @@ mod tests {
 
     #[tokio::test]
     async fn settled_documents_are_recorded() {
-        let store: Arc<dyn StateStore> = Arc::new(ecm_bridge::state::MemoryStore::new());
+        let store: Arc<dyn Store> = Arc::new(ecm_bridge::state::MemoryStore::new());
         settle(&store, 0, 3).await.unwrap();
         settle(&store, 3, 2).await.unwrap();
-        let all = store.mappings("bench").await.unwrap();
+        let all = store
+            .records_by_status("bench", DocStatus::Done)
+            .await
+            .unwrap();
         assert_eq!(all.len(), 5);
-        assert!(all.iter().all(|m| m.hooks_done));
+        assert_eq!(store.audit(Some("bench")).await.unwrap().len(), 5);
     }
 }

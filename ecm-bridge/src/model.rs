@@ -449,6 +449,55 @@ pub struct Document {
     pub body: Body,
 }
 
+/// A [`Document`] without its bytes: what the runner keeps in a document's record once the
+/// transforms have decided (its metadata and governance), so that a resumed document runs no
+/// transform again. [`Document::meta`] / [`DocumentMeta::with_body`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DocumentMeta {
+    /// [`Document::source`].
+    pub source: DocRef,
+    /// [`Document::path`].
+    pub path: String,
+    /// [`Document::name`].
+    pub name: String,
+    /// [`Document::size`].
+    pub size: u64,
+    /// [`Document::hash`].
+    pub hash: Option<ContentHash>,
+    /// [`Document::mime_type`].
+    pub mime_type: Option<String>,
+    /// [`Document::created`].
+    pub created: Option<DateTime<Utc>>,
+    /// [`Document::modified`].
+    pub modified: Option<DateTime<Utc>>,
+    /// [`Document::context`].
+    pub context: SourceContext,
+    /// [`Document::metadata`].
+    pub metadata: BTreeMap<String, Value>,
+    /// [`Document::governance`].
+    pub governance: Governance,
+}
+
+impl DocumentMeta {
+    /// The document again, reading its bytes from `body`.
+    pub fn with_body(self, body: Body) -> Document {
+        Document {
+            source: self.source,
+            path: self.path,
+            name: self.name,
+            size: self.size,
+            hash: self.hash,
+            mime_type: self.mime_type,
+            created: self.created,
+            modified: self.modified,
+            context: self.context,
+            metadata: self.metadata,
+            governance: self.governance,
+            body,
+        }
+    }
+}
+
 impl Document {
     /// A document with identity, path, size and body; everything else empty.
     pub fn new(source: DocRef, path: impl Into<String>, size: u64, body: Body) -> Self {
@@ -468,6 +517,23 @@ impl Document {
             metadata: BTreeMap::new(),
             governance: Governance::default(),
             body,
+        }
+    }
+
+    /// Everything but the bytes.
+    pub fn meta(&self) -> DocumentMeta {
+        DocumentMeta {
+            source: self.source.clone(),
+            path: self.path.clone(),
+            name: self.name.clone(),
+            size: self.size,
+            hash: self.hash.clone(),
+            mime_type: self.mime_type.clone(),
+            created: self.created,
+            modified: self.modified,
+            context: self.context.clone(),
+            metadata: self.metadata.clone(),
+            governance: self.governance.clone(),
         }
     }
 

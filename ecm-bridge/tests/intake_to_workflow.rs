@@ -367,7 +367,7 @@ async fn stopped_anywhere_and_restarted_each_submission_is_taken_in_once() {
         env.sandbox.shutdown().await;
     }
     for fp in [
-        Failpoint::BeforeIntent,
+        Failpoint::BeforePending,
         Failpoint::BeforeWrite,
         Failpoint::AfterWrite,
         Failpoint::AfterRecord,

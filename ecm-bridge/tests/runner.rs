@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use ecm_bridge::model::{Checkpoint, DocRef, Document};
 use ecm_bridge::runner::{Flow, RetryPolicy};
 use ecm_bridge::sink::{DeadLetter, DeadLetterHook, WriteAction};
-use ecm_bridge::state::{MemoryStore, StateStore};
+use ecm_bridge::state::{DocStatus, DocumentStore, MemoryStore, StateStore};
 use ecm_bridge::transform::filter;
 use tokio::sync::Notify;
 
@@ -118,7 +118,11 @@ async fn transient_failures_are_retried_and_lost_acks_adopted() {
     assert_eq!(report.count(WriteAction::Created), 1);
     let audit = state.audit(Some("t")).await.unwrap();
     assert_eq!(audit.iter().filter(|e| e.action == "adopt").count(), 1);
-    assert!(state.intents("t").await.unwrap().is_empty());
+    assert!(state
+        .records_by_status("t", DocStatus::Pending)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 struct Letters(Mutex<Vec<DeadLetter>>);
@@ -182,9 +186,14 @@ async fn failures_do_not_block_the_checkpoint_are_retried_and_then_dead_lettered
     let r3 = flow.run_once().await.unwrap();
     assert_eq!(source.fetches.load(Ordering::SeqCst), 1);
     assert!(r3.failed.is_empty());
-    let failures = state.failures("t").await.unwrap();
-    assert_eq!(failures.len(), 1);
-    assert!(failures[0].dead);
+    let dead = state.records_by_status("t", DocStatus::Dead).await.unwrap();
+    assert_eq!(dead.len(), 1);
+    assert_eq!((dead[0].source.id.as_str(), dead[0].attempts), ("id:z", 2));
+    assert!(state
+        .records_by_status("t", DocStatus::Failed)
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 #[tokio::test(start_paused = true)]
@@ -211,13 +220,9 @@ async fn a_failed_document_succeeds_on_the_next_run_and_new_revs_carry_the_previ
     assert_eq!(r1.failed.len(), 1);
     let r2 = flow.run_once().await.unwrap();
     assert_eq!(r2.count(WriteAction::Created), 1);
-    assert!(state.failures("t").await.unwrap().is_empty());
-    let first_target = state
-        .latest_mapping("t", "dropbox:id:q")
-        .await
-        .unwrap()
-        .unwrap()
-        .target;
+    let rec = state.record("t", "dropbox:id:q").await.unwrap().unwrap();
+    assert_eq!((rec.status, rec.attempts), (DocStatus::Done, 2));
+    let first_target = rec.target.unwrap();
 
     // A new rev: the sink is told where the previous one went.
     source.push_page(vec![doc("q", "2", &opens)]);
@@ -289,8 +294,8 @@ async fn dry_runs_write_nothing() {
     assert!(sink.attempts.lock().unwrap().is_empty());
     assert_eq!(state.checkpoint("t").await.unwrap(), None);
     assert!(state.audit(None).await.unwrap().is_empty());
-    assert!(state.intents("t").await.unwrap().is_empty());
-    assert!(state.mappings("t").await.unwrap().is_empty());
+    assert_eq!(state.record("t", "dropbox:id:a").await.unwrap(), None);
+    assert!(state.runs("t").await.unwrap().is_empty());
 }
 
 /// A flow over `source` and `sink` whose progress callback pushes a page with document `b`
@@ -389,7 +394,8 @@ async fn a_write_that_landed_before_the_document_became_skipped_is_recorded() {
     let r1 = first.run_once().await.unwrap();
     assert_eq!(r1.failed.len(), 1, "{}", r1.summary());
     assert_eq!(sink.copies("id:s"), 1);
-    assert!(state.intent("t", "dropbox:id:s").await.unwrap().is_some());
+    let rec = state.record("t", "dropbox:id:s").await.unwrap().unwrap();
+    assert_eq!(rec.status, DocStatus::Failed, "its write in doubt");
 
     // The rules change: the document is skipped now. Its landed write is paired with it
     // (before, the intent was cleared and the target copy became an orphan).
@@ -403,13 +409,11 @@ async fn a_write_that_landed_before_the_document_became_skipped_is_recorded() {
         .unwrap();
     let r2 = second.run_once().await.unwrap();
     assert_eq!(r2.skipped.len(), 1, "{}", r2.summary());
-    let m = state
-        .latest_mapping("t", "dropbox:id:s")
-        .await
-        .unwrap()
-        .expect("the landed write is recorded");
-    assert_eq!(m.target, DocRef::cs(1001, 1));
-    assert!(state.intent("t", "dropbox:id:s").await.unwrap().is_none());
-    assert!(state.failures("t").await.unwrap().is_empty());
+    let rec = state.record("t", "dropbox:id:s").await.unwrap().unwrap();
+    assert_eq!(
+        (rec.status, rec.target),
+        (DocStatus::Done, Some(DocRef::cs(1001, 1))),
+        "the landed write is recorded"
+    );
     assert_eq!(sink.copies("id:s"), 1, "nothing written again");
 }

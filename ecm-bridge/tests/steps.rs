@@ -413,5 +413,47 @@ async fn an_awaiting_step_is_polled_when_its_check_is_due_and_not_before() {
     let r5 = flow.run_once().await.unwrap();
     assert_eq!(outcome.polls.lock().unwrap().len(), 3, "{}", r5.summary());
     assert_eq!(r5.rechecked, 0);
-    assert!(state.mappings("await").await.unwrap()[0].hooks_done);
+    assert_eq!(
+        state.record("await", key).await.unwrap().unwrap().status,
+        DocStatus::Done
+    );
+}
+
+/// The store calls of a document written with one step after it: its record read once,
+/// saved `pending`, `written` and `done`, the step begun and finished, three audit lines
+/// (create, the step, mark). Nine per document (sixteen before the runner read the records,
+/// with intents, mappings, failures and `hooks_done` beside them); the run itself costs eight
+/// more (run, due checks, three status lists, checkpoint read and save, run end).
+#[tokio::test(start_paused = true)]
+async fn store_calls_per_document() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let docs: Vec<_> = (0..10)
+        .map(|i| doc(&format!("d{i}"), "1", &opens))
+        .collect();
+    let source = MemSource::new(vec![docs]);
+    let state = Arc::new(support::store::CountingStore::default());
+    let flow = Flow::builder("count")
+        .source_arc(source)
+        .sink(MemSink::default())
+        .after_write(Counter(Arc::default()))
+        .state(state.clone())
+        .build()
+        .unwrap();
+    let r = flow.run_once().await.unwrap();
+    assert_eq!(r.written.len(), 10);
+    let calls = state.calls();
+    let per_doc: std::collections::BTreeMap<&str, usize> = [
+        ("record", 1),
+        ("save_record", 3),
+        ("append_audit", 3),
+        ("begin_step", 1),
+        ("finish_step", 1),
+    ]
+    .into_iter()
+    .collect();
+    for (name, n) in &per_doc {
+        assert_eq!(calls.get(name), Some(&(n * 10)), "{name}: {calls:?}");
+    }
+    let run_level = state.total() - per_doc.values().sum::<usize>() * 10;
+    assert_eq!(run_level, 8, "{calls:?}");
 }

@@ -506,7 +506,7 @@ async fn stopped_anywhere_and_restarted_each_file_is_reviewed_and_returned_once(
         env.sandbox.shutdown().await;
     }
     for fp in [
-        Failpoint::BeforeIntent,
+        Failpoint::BeforePending,
         Failpoint::BeforeWrite,
         Failpoint::AfterWrite,
         Failpoint::AfterRecord,

@@ -24,7 +24,7 @@ use ecm_benches::micro;
 use ecm_benches::table::{self, Row};
 use ecm_benches::upload::{self, Mode};
 use ecm_benches::Result;
-use ecm_bridge::state::{MemoryStore, SqliteStore, StateStore};
+use ecm_bridge::state::{MemoryStore, SqliteStore, Store};
 use serde_json::json;
 
 #[derive(Debug, Parser)]
@@ -257,8 +257,8 @@ async fn micro_rows(plan: &Plan, rows: &mut Vec<Row>) -> Result<()> {
         .prefix("ecm-bench-state-")
         .tempdir()?;
     let n = plan.settle_docs;
-    let sqlite: Arc<dyn StateStore> = Arc::new(SqliteStore::open(dir.path().join("s.db"))?);
-    let memory: Arc<dyn StateStore> = Arc::new(MemoryStore::new());
+    let sqlite: Arc<dyn Store> = Arc::new(SqliteStore::open(dir.path().join("s.db"))?);
+    let memory: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let (mut a, mut b) = (0, 0);
     let durable = rate(plan.min_time, n as f64, || {
         a += n;

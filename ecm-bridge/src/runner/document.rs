@@ -1,19 +1,67 @@
-//! The life of one document: decide (transforms), record the intent, write (adopting an
-//! earlier write when in doubt), verify, record, run its steps (`steps.rs`), or record the
-//! failure.
+//! The life of one document, decided from its record ([`DocRecord`]): a version already done is
+//! unchanged; one `written` (or whose steps failed) resumes at its first unfinished step, and
+//! one `pending` (a write in doubt) asks the sink its record names to find the write, both
+//! without running the transforms again; anything else is decided by the transforms, saved
+//! `pending` before the write, written (adopting an earlier write when in doubt), verified,
+//! recorded and taken through its steps (`steps.rs`), or failed.
 
-use chrono::Utc;
 use futures::stream::StreamExt;
+use serde::{Deserialize, Serialize};
 
 use super::settle::{Settled, Subject};
 use super::{lock, Decision, Failpoint, Flow, Progress, Shared};
 use crate::error::{Error, Result};
-use crate::model::Document;
+use crate::model::{Body, Document, DocumentMeta};
 use crate::sink::{Receipt, Sink, WriteAction, WriteContext};
 use crate::source::Change;
-use crate::state::{Mapping, NewFailure};
+use crate::state::{fold_path, DocRecord, DocStatus};
 use crate::transform::Outcome;
 use crate::verify;
+
+/// What the runner keeps in [`DocRecord::context`] to resume a document without its
+/// transforms.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub(super) struct Resume {
+    /// The document as the transforms left it, without its bytes.
+    pub doc: DocumentMeta,
+    /// Whether this version's bytes are at the target (recorded), so only steps remain.
+    pub written: bool,
+}
+
+impl Resume {
+    /// The resume context of `record`, when it has one the runner can read.
+    pub fn of(record: &DocRecord) -> Option<Resume> {
+        let ctx = record.context.clone()?;
+        match serde_json::from_value::<Resume>(ctx) {
+            Ok(r) if r.doc.source == record.source => Some(r),
+            Ok(_) => None,
+            Err(e) => {
+                tracing::warn!(flow = %record.flow, doc = %record.source, error = %e, "record context unreadable; deciding again");
+                None
+            }
+        }
+    }
+
+    /// As [`DocRecord::context`].
+    pub fn to_value(&self) -> Option<serde_json::Value> {
+        serde_json::to_value(self).ok()
+    }
+}
+
+/// The route a record names (`None`: the default sink).
+fn route_of(record: &DocRecord) -> Option<&str> {
+    record.sink.as_deref().filter(|s| *s != super::DEFAULT_SINK)
+}
+
+/// Whether `record` is of a write that may have landed without being recorded: `pending`, or
+/// `failed` before its bytes were recorded.
+fn write_in_doubt(record: &DocRecord) -> bool {
+    match record.status {
+        DocStatus::Pending => true,
+        DocStatus::Failed => Resume::of(record).is_some_and(|r| !r.written),
+        _ => false,
+    }
+}
 
 impl Flow {
     /// One feed item. `Err` only for what ends the run (state store, failpoint).
@@ -52,18 +100,22 @@ impl Flow {
                 }
             }
         }
-        let sink = match &route {
-            Some(name) => self.inner.routes.get(name).cloned().ok_or_else(|| {
-                Error::Config(format!(
-                    "flow {}: no sink for route {name:?}",
-                    self.inner.name
-                ))
-            })?,
-            None => self.inner.sink.clone().ok_or_else(|| {
-                Error::Config(format!("flow {}: no default sink", self.inner.name))
-            })?,
-        };
+        let sink = self.sink_named(route.as_deref())?;
         Ok(Decision::Write(Box::new(doc), sink, route))
+    }
+
+    /// The sink of a route (`None`: the default sink).
+    pub(super) fn sink_named(&self, route: Option<&str>) -> Result<std::sync::Arc<dyn Sink>> {
+        let inner = &self.inner;
+        match route {
+            Some(name) => inner.routes.get(name).cloned().ok_or_else(|| {
+                Error::Config(format!("flow {}: no sink for route {name:?}", inner.name))
+            }),
+            None => inner
+                .sink
+                .clone()
+                .ok_or_else(|| Error::Config(format!("flow {}: no default sink", inner.name))),
+        }
     }
 
     /// One document, start to finish. `Err` only for what ends the run.
@@ -78,134 +130,192 @@ impl Flow {
             size: doc.size,
         });
 
-        let latest = inner.state.latest_mapping(&inner.name, &key).await?;
-        if let Some(m) = latest.as_ref().filter(|m| m.source == doc.source) {
-            if m.hooks_done || inner.dry_run {
-                // A failure or intent left for a version that is recorded is stale.
-                if !inner.dry_run {
-                    inner.state.clear_failure(&inner.name, &key).await?;
-                    inner.state.clear_intent(&inner.name, &key).await?;
-                }
-                let unchanged = Settled::Unchanged {
-                    moved_from: None,
-                    target: Some(m.target.clone()),
-                    location: Some(m.location.clone()),
-                    why: "version recorded",
-                };
-                return self.settle(Subject::of(&doc), unchanged, report).await;
-            }
-            // Written and recorded, but a step after the write is pending. A step that waits is
-            // left alone until its check is due.
-            if let Some(r) = self.awaiting_not_due(&key).await? {
-                tracing::debug!(flow = %inner.name, doc = %doc.path, next_check = ?r.next_check, "awaiting; not due");
-                return Ok(());
-            }
-            // The transforms say which sink and governance.
-            let receipt = Receipt {
-                target: m.target.clone(),
-                bytes: doc.size,
-                sent_hashes: Vec::new(),
-                action: WriteAction::Adopted,
-                location: m.location.clone(),
-            };
-            return match self.decide(doc.clone()).await {
-                Ok(Decision::Write(d, sink, _)) => {
-                    self.finish_steps(&d, Some(&*sink), &receipt, report).await
-                }
-                Ok(Decision::Skip(reason) | Decision::Quarantine(reason)) => {
-                    tracing::info!(flow = %inner.name, doc = %doc.path, reason, "now skipped; only the flow's steps are finished");
-                    self.finish_steps(&doc, None, &receipt, report).await
-                }
-                Err(e) => self.fail(&doc, e, 1, report).await,
-            };
-        }
-
-        if let Some(record) = self.same_content(&doc).await? {
-            // A new version with the bytes already recorded (a copy, a move back, a rename):
-            // not a new version at the target, and never a second target document.
-            if !inner.dry_run {
-                inner.state.clear_failure(&inner.name, &key).await?;
-                inner.state.clear_intent(&inner.name, &key).await?;
-            }
-            let moved = record.index_path() != Some(crate::state::fold_path(&doc.path));
-            let unchanged = Settled::Unchanged {
-                moved_from: record.path.filter(|_| moved),
-                target: record.target,
-                location: record.location,
-                why: "same content hash",
-            };
-            return self.settle(Subject::of(&doc), unchanged, report).await;
-        }
-
-        let (doc, sink, route) = match self.decide(doc.clone()).await {
-            Ok(Decision::Write(d, s, route)) => (*d, s, route),
-            Ok(Decision::Quarantine(reason)) => {
-                if !inner.dry_run {
-                    inner.state.clear_failure(&inner.name, &key).await?;
-                    inner.state.clear_intent(&inner.name, &key).await?;
-                }
-                return self
-                    .settle(Subject::of(&doc), Settled::Quarantined { reason }, report)
-                    .await;
-            }
-            Ok(Decision::Skip(reason)) => {
-                if !inner.dry_run && inner.state.intent(&inner.name, &key).await?.is_some() {
-                    // A write begun before the document became skipped may have landed: pair
-                    // what a sink finds with the source instead of forgetting it (an orphan).
-                    let ctx = WriteContext {
-                        flow: inner.name.clone(),
-                        previous: latest.as_ref().map(|m| m.target.clone()),
-                        attempt: 1,
-                        in_doubt: true,
+        let record = inner.state.record(&inner.name, &key).await?;
+        if let Some(r) = record.as_ref().filter(|r| r.source == doc.source) {
+            let resume = Resume::of(r);
+            match r.status {
+                DocStatus::Done
+                | DocStatus::Dead
+                | DocStatus::Conflict
+                | DocStatus::Quarantined => {
+                    // Decided before; a conflict or quarantine is not retried, nor is a dead
+                    // document (until a new version).
+                    let unchanged = Settled::Unchanged {
+                        moved_from: None,
+                        target: r.target.clone(),
+                        location: r.location.clone(),
+                        why: "version recorded",
+                        save: false,
                     };
-                    match self.find_landed(&doc, &ctx).await {
-                        Ok(Some(found)) => {
-                            tracing::info!(flow = %inner.name, doc = %doc.path, target = %found.target, "now skipped; its earlier write is recorded");
-                            let mapping = Mapping {
-                                source: doc.source.clone(),
-                                target: found.target.clone(),
-                                location: found.location.clone(),
-                                hooks_done: true,
-                                recorded: Utc::now(),
-                            };
-                            let outcome = format!("written before it was skipped ({reason})");
-                            let entry = self.audit(
-                                &doc,
-                                WriteAction::Adopted.as_str(),
-                                &outcome,
-                                Some(&found.target),
-                            );
-                            inner
-                                .state
-                                .record_write(&inner.name, &mapping, &entry)
-                                .await?;
-                        }
-                        Ok(None) => {}
-                        // The intent stays: the next run looks again.
-                        Err(e) => return self.fail(&doc, e, 1, report).await,
+                    return self
+                        .settle(Subject::of(&doc, record), unchanged, report)
+                        .await;
+                }
+                DocStatus::Written | DocStatus::Awaiting | DocStatus::Failed
+                    if resume.as_ref().is_some_and(|c| c.written) =>
+                {
+                    if inner.dry_run {
+                        let unchanged = Settled::Unchanged {
+                            moved_from: None,
+                            target: r.target.clone(),
+                            location: r.location.clone(),
+                            why: "version recorded; steps left",
+                            save: false,
+                        };
+                        return self
+                            .settle(Subject::of(&doc, record), unchanged, report)
+                            .await;
+                    }
+                    if r.status == DocStatus::Awaiting
+                        && r.next_check.is_some_and(|t| t > self.now())
+                    {
+                        tracing::debug!(flow = %inner.name, doc = %doc.path, next_check = ?r.next_check, "awaiting; not due");
+                        return Ok(());
+                    }
+                    let r = r.clone();
+                    return self.resume_steps(r, Some(doc), report).await;
+                }
+                DocStatus::Pending if !inner.dry_run => {
+                    if let Some(c) = resume {
+                        // A write in doubt: to the sink it was going to, with the document as
+                        // the transforms left it then, and the bytes as listed now.
+                        let sink = match self.sink_named(route_of(r)) {
+                            Ok(s) => s,
+                            Err(e) => return self.fail(&doc, e, 1, record, report).await,
+                        };
+                        let route = route_of(r).map(str::to_owned);
+                        let decided = c.doc.with_body(doc.body);
+                        return self.write(decided, sink, route, record, true, report).await;
                     }
                 }
-                if !inner.dry_run {
-                    inner.state.clear_failure(&inner.name, &key).await?;
-                    inner.state.clear_intent(&inner.name, &key).await?;
-                }
-                return self
-                    .settle(Subject::of(&doc), Settled::Skipped { reason }, report)
-                    .await;
+                _ => {}
             }
-            Err(e) => return self.fail(&doc, e, 1, report).await,
-        };
+        }
 
-        if inner.dry_run {
-            let location = sink.describe(&doc);
+        if let Some(r) = self.same_content(&doc, record.as_ref()) {
+            // A new version with the bytes already recorded (a copy, a move back, a rename):
+            // not a new version at the target, and never a second target document.
+            let moved = r.index_path() != Some(fold_path(&doc.path));
+            let unchanged = Settled::Unchanged {
+                moved_from: r.path.clone().filter(|_| moved),
+                target: r.target.clone(),
+                location: r.location.clone(),
+                why: "same content hash",
+                save: true,
+            };
             return self
-                .settle(Subject::of(&doc), Settled::WouldWrite { location }, report)
+                .settle(Subject::of(&doc, record), unchanged, report)
                 .await;
         }
 
-        let in_doubt = inner.state.intent(&inner.name, &key).await?.is_some();
-        self.failpoint(Failpoint::BeforeIntent)?;
-        inner.state.begin_intent(&inner.name, &doc.source).await?;
+        let in_doubt = record.as_ref().is_some_and(write_in_doubt);
+        let (decided, sink, route) = match self.decide(doc.clone()).await {
+            Ok(Decision::Write(d, s, route)) => (*d, s, route),
+            Ok(Decision::Quarantine(reason)) => {
+                let held = Settled::Quarantined { reason };
+                return self.settle(Subject::of(&doc, record), held, report).await;
+            }
+            Ok(Decision::Skip(reason)) => {
+                return self.skip(doc, reason, record, in_doubt, report).await;
+            }
+            Err(e) => return self.fail(&doc, e, 1, record, report).await,
+        };
+
+        if inner.dry_run {
+            let location = sink.describe(&decided);
+            let would = Settled::WouldWrite { location };
+            return self
+                .settle(Subject::of(&decided, record), would, report)
+                .await;
+        }
+        self.write(decided, sink, route, record, in_doubt, report)
+            .await
+    }
+
+    /// A document the transforms skip. A write of it that may have landed is looked for at
+    /// every sink of the flow and recorded when found (not orphaned); else a record left
+    /// `pending` or `failed` is settled `skipped`, so no later run takes it up.
+    async fn skip(
+        &self,
+        doc: Document,
+        reason: String,
+        record: Option<DocRecord>,
+        in_doubt: bool,
+        report: &Shared,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let resolve = !inner.dry_run
+            && record
+                .as_ref()
+                .is_some_and(|r| matches!(r.status, DocStatus::Pending | DocStatus::Failed));
+        if in_doubt && !inner.dry_run {
+            let ctx = WriteContext {
+                flow: inner.name.clone(),
+                previous: record.as_ref().and_then(|r| r.target.clone()),
+                attempt: 1,
+                in_doubt: true,
+            };
+            match self.find_landed(&doc, &ctx).await {
+                Ok(Some(found)) => {
+                    tracing::info!(flow = %inner.name, doc = %doc.path, target = %found.target, "now skipped; its earlier write is recorded");
+                    let landed = Settled::Landed {
+                        receipt: &found,
+                        reason,
+                    };
+                    return self.settle(Subject::of(&doc, record), landed, report).await;
+                }
+                Ok(None) => {}
+                // The record stays as it is: the next run looks again.
+                Err(e) => return self.fail(&doc, e, 1, record, report).await,
+            }
+        }
+        let skipped = Settled::Skipped { reason, resolve };
+        self.settle(Subject::of(&doc, record), skipped, report)
+            .await
+    }
+
+    /// Saves the document `pending` (with what a resume needs), writes it through `sink`
+    /// (adopting an earlier write when in doubt), records it, and runs its steps.
+    async fn write(
+        &self,
+        doc: Document,
+        sink: std::sync::Arc<dyn Sink>,
+        route: Option<String>,
+        record: Option<DocRecord>,
+        in_doubt: bool,
+        report: &Shared,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        self.failpoint(Failpoint::BeforePending)?;
+        let run = lock(report).run.unwrap_or(0);
+        let mut pending = match &record {
+            Some(r) => r.clone(),
+            None => DocRecord::new(
+                inner.name.clone(),
+                doc.source.clone(),
+                Some(doc.path.clone()),
+                run,
+            ),
+        };
+        if pending.source != doc.source {
+            pending.attempts = 0;
+        }
+        pending.source = doc.source.clone();
+        pending.path = Some(doc.path.clone());
+        pending.path_lower = Some(fold_path(&doc.path));
+        pending.size = Some(doc.size);
+        pending.hash = doc.hash.clone();
+        pending.sink = Some(route.clone().unwrap_or_else(|| super::DEFAULT_SINK.into()));
+        pending.status = DocStatus::Pending;
+        pending.next_check = None;
+        pending.run = run;
+        pending.updated = chrono::Utc::now();
+        pending.context = Resume {
+            doc: doc.meta(),
+            written: false,
+        }
+        .to_value();
+        inner.state.save_record(&pending, None).await?;
         self.emit(Progress::Started {
             source: doc.source.clone(),
             path: doc.path.clone(),
@@ -214,10 +324,12 @@ impl Flow {
         let doc = self.counted(doc);
         let mut ctx = WriteContext {
             flow: inner.name.clone(),
-            previous: latest.map(|m| m.target),
+            // Until this version is recorded, the record's target is the previous version's.
+            previous: pending.target.clone(),
             attempt: 0,
             in_doubt,
         };
+        let record = Some(pending);
         let receipt = loop {
             ctx.attempt += 1;
             ctx.in_doubt = in_doubt || ctx.attempt > 1;
@@ -226,16 +338,15 @@ impl Flow {
                 Err(e @ Error::Stopped(_)) => return Err(e),
                 Err(e @ Error::Conflict { .. }) => {
                     // The target refused the write: nothing landed, nothing to retry.
-                    inner.state.clear_failure(&inner.name, &key).await?;
-                    inner.state.clear_intent(&inner.name, &key).await?;
                     let reason = e.chain();
-                    return self
-                        .settle(Subject::of(&doc), Settled::Conflict { reason }, report)
-                        .await;
+                    let held = Settled::Conflict { reason };
+                    return self.settle(Subject::of(&doc, record), held, report).await;
                 }
                 Err(e) if e.is_retryable() && ctx.attempt < inner.retry.max_attempts => {
                     let Some(delay) = inner.retry.delay(ctx.attempt, e.retry_after()) else {
-                        return self.leave_for_later(&doc, e, ctx.attempt, report).await;
+                        return self
+                            .leave_for_later(&doc, e, ctx.attempt, record, report)
+                            .await;
                     };
                     tracing::warn!(flow = %inner.name, doc = %doc.path, attempt = ctx.attempt, ?delay, error = %e.chain(), "write failed; retrying");
                     self.emit(Progress::Retrying {
@@ -246,40 +357,85 @@ impl Flow {
                     });
                     tokio::time::sleep(delay).await;
                 }
-                Err(e) => return self.fail(&doc, e, ctx.attempt, report).await,
+                Err(e) => return self.fail(&doc, e, ctx.attempt, record, report).await,
             }
         };
 
         self.failpoint(Failpoint::AfterWrite)?;
-        let mapping = Mapping {
-            source: doc.source.clone(),
-            target: receipt.target.clone(),
-            location: receipt.location.clone(),
-            hooks_done: self.steps_of(&doc, Some(&*sink)).is_empty(),
-            recorded: Utc::now(),
-        };
-        let entry = self.audit(&doc, receipt.action.as_str(), "ok", Some(&receipt.target));
-        inner
-            .state
-            .record_write(&inner.name, &mapping, &entry)
-            .await?;
-        self.failpoint(Failpoint::AfterRecord)?;
+        let steps_left = !self.steps_of(&doc, Some(&*sink)).is_empty();
         let written = Settled::Written {
             receipt: &receipt,
             route: route.as_deref(),
             attempts: ctx.attempt,
-            steps_left: !mapping.hooks_done,
+            steps_left,
         };
-        self.settle(Subject::of(&doc), written, report).await?;
-        if mapping.hooks_done {
+        let saved = self
+            .settle_rec(Subject::of(&doc, record), written, report)
+            .await?;
+        self.failpoint(Failpoint::AfterRecord)?;
+        if !steps_left {
             return Ok(());
         }
-        self.finish_steps(&doc, Some(&*sink), &receipt, report)
+        self.finish_steps(&doc, Some(&*sink), &receipt, saved, report)
             .await
     }
 
+    /// Resumes a written document at its first unfinished step, from its record: the document
+    /// as the transforms left it, the sink its record names, the target it records. A record
+    /// without a resume context (written by an older runner) is decided again from `listed`
+    /// (or the source's current state) to learn its sink and governance.
+    pub(super) async fn resume_steps(
+        &self,
+        record: DocRecord,
+        listed: Option<Document>,
+        report: &Shared,
+    ) -> Result<()> {
+        let inner = &self.inner;
+        let Some(target) = record.target.clone() else {
+            return Ok(());
+        };
+        let receipt = Receipt {
+            target,
+            bytes: record.size.unwrap_or(0),
+            sent_hashes: Vec::new(),
+            action: WriteAction::Adopted,
+            location: record.location.clone().unwrap_or_default(),
+        };
+        if let Some(c) = Resume::of(&record) {
+            let sink = self.sink_named(route_of(&record))?;
+            let doc = c.doc.with_body(Body::from_bytes(bytes::Bytes::new()));
+            return self
+                .finish_steps(&doc, Some(&*sink), &receipt, Some(record), report)
+                .await;
+        }
+        let listed = match listed {
+            Some(d) => d,
+            None => match inner.source.fetch(&record.source).await {
+                Ok(Some(d)) if d.source == record.source => d,
+                Ok(_) => return Ok(()),
+                Err(e) => {
+                    return self
+                        .fail_unread(record.source, record.path, e, report)
+                        .await
+                }
+            },
+        };
+        match self.decide(listed.clone()).await {
+            Ok(Decision::Write(d, sink, _)) => {
+                self.finish_steps(&d, Some(&*sink), &receipt, Some(record), report)
+                    .await
+            }
+            Ok(Decision::Skip(reason) | Decision::Quarantine(reason)) => {
+                tracing::info!(flow = %inner.name, doc = %listed.path, reason, "now skipped; only the flow's steps are finished");
+                self.finish_steps(&listed, None, &receipt, Some(record), report)
+                    .await
+            }
+            Err(e) => self.fail(&listed, e, 1, Some(record), report).await,
+        }
+    }
+
     /// A write of `doc` found at any of the flow's sinks (the default first, then the routes),
-    /// for a document whose intent survived but which the transforms now skip.
+    /// for a document whose write was in doubt but which the transforms now skip.
     async fn find_landed(&self, doc: &Document, ctx: &WriteContext) -> Result<Option<Receipt>> {
         let inner = &self.inner;
         for sink in inner.sink.iter().chain(inner.routes.values()) {
@@ -316,51 +472,37 @@ impl Flow {
         Ok(receipt)
     }
 
-    /// A document the server rate-limited for longer than the retry budget: recorded as a
-    /// failure (so the next run fetches it again) without counting the refused attempt, and
-    /// not tried again in this run.
+    /// A document the server rate-limited for longer than the retry budget: failed (so the
+    /// next run fetches it again) without counting the refused attempt, and not tried again
+    /// in this run.
     pub(super) async fn leave_for_later(
         &self,
         doc: &Document,
         error: Error,
         attempt: u32,
+        record: Option<DocRecord>,
         report: &Shared,
     ) -> Result<()> {
         tracing::info!(flow = %self.inner.name, doc = %doc.path, wait = ?error.retry_after(), "rate-limited beyond the retry budget; left for a later run");
-        self.fail(doc, error, attempt.saturating_sub(1), report)
+        self.fail(doc, error, attempt.saturating_sub(1), record, report)
             .await
     }
 
-    /// Records a failure; dead-letters it when its attempts are exhausted.
+    /// Settles a failure of `doc` with `attempts` made now; the record (or the one stored)
+    /// gives the attempts before.
     pub(super) async fn fail(
         &self,
         doc: &Document,
         error: Error,
         attempts: u32,
+        record: Option<DocRecord>,
         report: &Shared,
     ) -> Result<()> {
-        let inner = &self.inner;
-        let text = error.chain();
-        let entry = self.audit(doc, "fail", &text, None);
-        let f = inner
-            .state
-            .record_failure(
-                &inner.name,
-                &NewFailure {
-                    source: &doc.source,
-                    path: Some(&doc.path),
-                    error: &text,
-                    attempts,
-                    dead_after: inner.dead_after,
-                },
-                &entry,
-            )
-            .await?;
         let failed = Settled::Failed {
-            error: text,
-            attempts: f.attempts,
+            error: error.chain(),
+            attempts,
         };
-        self.settle(Subject::of(doc), failed, report).await
+        self.settle(Subject::of(doc, record), failed, report).await
     }
 
     /// The document with a body that reports the bytes it hands out.

@@ -1,6 +1,7 @@
-//! The flow runner: reads a source's changes, passes each document through the transforms,
-//! writes it through a sink with retries, verifies and records it, runs the after-write hooks,
-//! and moves the checkpoint only past documents that are finished.
+//! The flow runner: reads a source's changes, decides each document from its record
+//! ([`crate::state::DocRecord`]), passes a new version through the transforms, writes it
+//! through a sink with retries, verifies and records it, runs its steps after the write, and
+//! moves the checkpoint only past documents that are finished.
 //!
 //! # Guarantees
 //! - **Checkpoints follow acknowledgements.** Items are numbered as they arrive; they finish in
@@ -8,20 +9,21 @@
 //!   that it and every item before it are finished (written, unchanged, skipped, or recorded as
 //!   a failure).
 //! - **Nothing is lost.** A document that fails (after its in-run retries), or that the source
-//!   listed but could not read ([`crate::source::Change::Unreadable`]), is recorded in the
-//!   state store's failures and fetched again from the source at the start of the next run,
-//!   until it succeeds, is gone from the source, or its attempts reach
-//!   [`FlowBuilder::dead_letter_after`]; then the [`DeadLetterHook`] gets it (it stays listed
-//!   as dead in the failures). A recorded write whose after-write steps did not finish is also
-//!   taken up again at the start of each run.
+//!   listed but could not read ([`crate::source::Change::Unreadable`]), is recorded `failed`
+//!   and fetched again from the source at the start of the next run, until it succeeds, is
+//!   gone from the source, or its attempts reach [`FlowBuilder::dead_letter_after`]; then the
+//!   runner records it `dead` and the [`DeadLetterHook`] gets it. A `written` document whose
+//!   steps did not finish resumes at its first unfinished step at the start of each run, from
+//!   its record (no transform, no source call).
 //! - **A server's wait is honoured.** A `Retry-After` longer than the retry policy's
 //!   `max_backoff` is not cut short: the document is left for a later run
 //!   ([`RetryPolicy::delay`] returns `None`), and the refused attempt is not counted.
-//! - **Nothing is duplicated.** Before a write the runner records an intent; the write, its
-//!   mapping and the audit entry are recorded together afterwards. A retried write, or one whose
-//!   intent survived a crash, first asks the sink to find it ([`Sink::find_existing`]) and
-//!   adopts it instead of writing again; when it finds none, the sink is told the write is in
-//!   doubt ([`crate::sink::WriteContext::in_doubt`]). A document skipped now whose earlier
+//! - **Nothing is duplicated.** Before a write the runner saves the record `pending`, with the
+//!   route and the document as the transforms left it; after it, `written` with the target. A
+//!   retried write, or a `pending` one found after a crash, first asks the sink its record
+//!   names to find it ([`Sink::find_existing`]) and adopts it instead of writing again; when it
+//!   finds none, the sink is told the write is in doubt
+//!   ([`crate::sink::WriteContext::in_doubt`]). A document skipped now whose earlier
 //!   write may have landed has that write recorded, not orphaned. The same source id is never
 //!   processed by two tasks at once.
 //! - **Steps run once per version.** What follows the bytes is a named [`Step`] with an
@@ -102,11 +104,11 @@ pub use step::{Step, StepInput, StepOutcome};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Failpoint {
-    /// Before the intent is recorded.
-    BeforeIntent,
-    /// After the intent, before the sink writes.
+    /// Before the document's record is saved `pending` (its write about to begin).
+    BeforePending,
+    /// After the `pending` record, before the sink writes.
     BeforeWrite,
-    /// After the sink wrote, before the state records it.
+    /// After the sink wrote, before the record says `written`.
     AfterWrite,
     /// After the record, before the steps after the write.
     AfterRecord,
@@ -235,6 +237,7 @@ impl Flow {
             account: doc.context.account.clone(),
             action: action.to_owned(),
             outcome: outcome.to_owned(),
+            run: None,
         }
     }
 }

@@ -1,12 +1,15 @@
-//! Due checks: every run first takes the `awaiting` documents whose next check is due, asks
-//! the source for their current state in one batch ([`crate::source::Source::recheck`], no
-//! bytes), and processes them again. One path serves both kinds of waiting:
+//! Due checks: every run first takes the `awaiting` documents whose next check is due, and
+//! processes them again. One path serves both kinds of waiting:
 //!
-//! - a document skipped by the transforms, kept for a second look
-//!   ([`super::FlowBuilder::recheck_skipped`]): decided again, and written once they pass it;
 //! - a written document whose step answered that it waits ([`super::StepOutcome::Awaiting`]):
-//!   its steps resume at that step, polled again with its output so far.
+//!   its steps resume at that step from its record (no source call, no transform), polled
+//!   again with its output so far;
+//! - a document skipped by the transforms, kept for a second look
+//!   ([`super::FlowBuilder::recheck_skipped`]): the source gives the current state of all of
+//!   them in one batch ([`crate::source::Source::recheck`], no bytes), they are decided again,
+//!   and written once the transforms pass them.
 
+use super::document::Resume;
 use super::{lock, Flow, Shared};
 use crate::error::Result;
 use crate::model::Document;
@@ -21,9 +24,21 @@ impl Flow {
             return Ok(());
         }
         tracing::info!(flow = %inner.name, n = due.len(), "due checks of awaiting documents");
-        let ids: Vec<_> = due.iter().map(|r| r.source.clone()).collect();
+        let (steps, skipped): (Vec<_>, Vec<_>) = due
+            .into_iter()
+            .partition(|r| Resume::of(r).is_some_and(|c| c.written));
+        for record in steps {
+            lock(report).rechecked += 1;
+            let key = record.key();
+            let _guard = inner.locks.lock(&key).await;
+            self.resume_steps(record, None, report).await?;
+        }
+        if skipped.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<_> = skipped.iter().map(|r| r.source.clone()).collect();
         let current = inner.source.recheck(&ids).await?;
-        for (record, doc) in due.into_iter().zip(current) {
+        for (record, doc) in skipped.into_iter().zip(current) {
             match doc {
                 Some(doc) => {
                     lock(report).rechecked += 1;
@@ -41,29 +56,38 @@ impl Flow {
         Ok(())
     }
 
-    /// Keeps a skipped document for a second look (when the flow rechecks skips).
+    /// Keeps a skipped document for a second look (when the flow rechecks skips): its record
+    /// becomes `awaiting` with a next check, keeping what an earlier version left at the
+    /// target. Whether it was kept.
     pub(super) async fn keep_for_recheck(
         &self,
         doc: &Document,
         reason: &str,
+        prior: Option<&DocRecord>,
         report: &Shared,
-    ) -> Result<()> {
+    ) -> Result<bool> {
         let inner = &self.inner;
         let Some(every) = inner.recheck else {
-            return Ok(());
+            return Ok(false);
         };
-        let mut record = DocRecord::new(
-            inner.name.clone(),
-            doc.source.clone(),
-            Some(doc.path.clone()),
-            lock(report).run.unwrap_or(0),
-        );
+        let run = lock(report).run.unwrap_or(0);
+        let mut record = match prior {
+            Some(r) => r.clone(),
+            None => DocRecord::new(inner.name.clone(), doc.source.clone(), None, run),
+        };
+        record.source = doc.source.clone();
+        record.path = Some(doc.path.clone());
+        record.path_lower = Some(crate::state::fold_path(&doc.path));
         record.size = Some(doc.size);
         record.hash = doc.hash.clone();
         record.status = DocStatus::Awaiting;
+        record.attempts = 0;
+        record.context = None;
+        record.run = run;
         record.last_error = Some(format!("skipped: {reason}"));
         record.next_check = Some(self.now() + every);
+        record.updated = chrono::Utc::now();
         inner.state.save_record(&record, None).await?;
-        Ok(())
+        Ok(true)
     }
 }

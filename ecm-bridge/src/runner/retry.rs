@@ -10,7 +10,7 @@ use futures::stream::{self, StreamExt};
 use super::{lock, Flow, Shared};
 use crate::error::Result;
 use crate::model::DocRef;
-use crate::state::{AuditEntry, NewFailure};
+use crate::state::{AuditEntry, DocRecord, DocStatus};
 
 /// How a document is retried within one run.
 #[derive(Debug, Clone)]
@@ -74,48 +74,37 @@ impl RetryPolicy {
 }
 
 impl Flow {
-    /// Fetches and processes the documents of earlier failures (not dead), interrupted writes,
-    /// and recorded writes whose after-write steps are not done.
+    /// Takes up, from the records, what earlier runs left unfinished: writes in doubt
+    /// (`pending`) and failures (`failed`, not `dead`) are fetched from the source and
+    /// processed again; written documents whose steps did not finish (`written`) resume at
+    /// their first unfinished step without the source.
     pub(super) async fn retry_earlier(&self, report: &Shared) -> Result<()> {
         let inner = &self.inner;
-        let mut refs: BTreeMap<String, DocRef> = BTreeMap::new();
-        let mut dead = std::collections::BTreeSet::new();
-        for f in inner.state.failures(&inner.name).await? {
-            if f.dead {
-                dead.insert(f.source.key());
-            } else {
-                refs.insert(f.source.key(), f.source);
+        let mut refs: BTreeMap<String, DocRecord> = BTreeMap::new();
+        for status in [DocStatus::Pending, DocStatus::Failed] {
+            for r in inner.state.records_by_status(&inner.name, status).await? {
+                refs.insert(r.key(), r);
             }
         }
-        // A failed write keeps its intent (it may have landed); a dead one is not retried.
-        for i in inner.state.intents(&inner.name).await? {
-            if !dead.contains(&i.source.key()) {
-                refs.insert(i.source.key(), i.source);
-            }
-        }
-        // A write recorded whose after-write steps did not finish (a run stopped between the
-        // record and the hooks): nothing else leads back to it when it came from an earlier
-        // failure, since the record cleared that failure and the feed is past it.
-        // A step that waits is polled when its check is due (`recheck_due`), not before.
-        let now = self.now();
-        let waiting: std::collections::BTreeSet<String> = inner
+        let written = inner
             .state
-            .records_by_status(&inner.name, crate::state::DocStatus::Awaiting)
-            .await?
-            .into_iter()
-            .filter(|r| r.next_check.is_some_and(|t| t > now))
-            .map(|r| r.key())
-            .collect();
-        for m in inner.state.mappings(&inner.name).await? {
-            let key = m.source.key();
-            if !m.hooks_done && !dead.contains(&key) && !waiting.contains(&key) {
-                refs.entry(m.source.key()).or_insert(m.source);
-            }
-        }
-        if refs.is_empty() {
+            .records_by_status(&inner.name, DocStatus::Written)
+            .await?;
+        if refs.is_empty() && written.is_empty() {
             return Ok(());
         }
-        tracing::info!(flow = %inner.name, n = refs.len(), "retrying earlier failures, interrupted writes and unfinished steps");
+        tracing::info!(flow = %inner.name, n = refs.len() + written.len(), "taking up earlier failures, writes in doubt and unfinished steps");
+        let mut tasks = stream::iter(written)
+            .map(|r| async move {
+                lock(report).retried += 1;
+                let _guard = self.inner.locks.lock(&r.key()).await;
+                self.resume_steps(r, None, report).await
+            })
+            .buffer_unordered(inner.concurrency);
+        while let Some(res) = tasks.next().await {
+            res?;
+        }
+        drop(tasks);
         let mut tasks = stream::iter(refs.into_values())
             .map(|r| self.retry_one(r, report))
             .buffer_unordered(inner.concurrency);
@@ -125,39 +114,44 @@ impl Flow {
         Ok(())
     }
 
-    pub(super) async fn retry_one(&self, source: DocRef, report: &Shared) -> Result<()> {
+    pub(super) async fn retry_one(&self, record: DocRecord, report: &Shared) -> Result<()> {
         let inner = &self.inner;
-        let key = source.key();
-        match inner.source.fetch(&source).await {
+        match inner.source.fetch(&record.source).await {
             Ok(Some(doc)) => {
                 lock(report).retried += 1;
                 self.process(doc, report).await
             }
             Ok(None) => {
-                tracing::info!(flow = %inner.name, source = %source, "gone from the source; failure forgotten");
-                inner.state.clear_failure(&inner.name, &key).await?;
-                inner.state.clear_intent(&inner.name, &key).await?;
-                inner
-                    .state
-                    .append_audit(&AuditEntry {
-                        time: Utc::now(),
-                        flow: inner.name.clone(),
-                        source,
-                        source_hash: None,
-                        path: None,
-                        target: None,
-                        account: None,
-                        action: "gone".into(),
-                        outcome: "no longer at the source".into(),
-                    })
-                    .await
+                tracing::info!(flow = %inner.name, source = %record.source, "gone from the source; not taken up again");
+                let entry = AuditEntry {
+                    time: Utc::now(),
+                    flow: inner.name.clone(),
+                    source: record.source.clone(),
+                    source_hash: None,
+                    path: record.path.clone(),
+                    target: None,
+                    account: None,
+                    action: "gone".into(),
+                    outcome: "no longer at the source".into(),
+                    run: None,
+                };
+                self.append(entry, report).await?;
+                let mut gone = record;
+                gone.status = DocStatus::Removed;
+                gone.run = lock(report).run.unwrap_or(gone.run);
+                gone.updated = Utc::now();
+                inner.state.save_record(&gone, None).await?;
+                Ok(())
             }
             // The source could not be read: count an attempt, keep it for the next run.
-            Err(e) => self.fail_unread(source, None, e, report).await,
+            Err(e) => {
+                self.fail_unread(record.source, record.path, e, report)
+                    .await
+            }
         }
     }
 
-    /// Records a failure for a document that could not be read from the source (no
+    /// Settles a failure of a document that could not be read from the source (no
     /// [`crate::model::Document`] to hand on): one attempt, retried on the next run.
     pub(super) async fn fail_unread(
         &self,
@@ -166,56 +160,18 @@ impl Flow {
         e: crate::Error,
         report: &Shared,
     ) -> Result<()> {
-        let inner = &self.inner;
         let error = e.chain();
-        tracing::warn!(flow = %inner.name, source = %source, path = ?path, error = %error, "document could not be read");
-        if inner.dry_run {
-            let subject = super::settle::Subject {
-                source: &source,
-                path: path.as_deref(),
-                size: None,
-                hash: None,
-                doc: None,
-            };
-            let failed = super::settle::Settled::Failed { error, attempts: 1 };
-            return self.settle(subject, failed, report).await;
-        }
-        let entry = AuditEntry {
-            time: Utc::now(),
-            flow: inner.name.clone(),
-            source: source.clone(),
-            source_hash: None,
-            path: path.clone(),
-            target: None,
-            account: None,
-            action: "fail".into(),
-            outcome: error.clone(),
-        };
-        let f = inner
-            .state
-            .record_failure(
-                &inner.name,
-                &NewFailure {
-                    source: &source,
-                    path: path.as_deref(),
-                    error: &error,
-                    attempts: 1,
-                    dead_after: inner.dead_after,
-                },
-                &entry,
-            )
-            .await?;
+        tracing::warn!(flow = %self.inner.name, source = %source, path = ?path, error = %error, "document could not be read");
         let subject = super::settle::Subject {
             source: &source,
-            path: f.path.as_deref(),
+            path: path.as_deref(),
             size: None,
             hash: None,
             doc: None,
+            record: None,
+            known: false,
         };
-        let failed = super::settle::Settled::Failed {
-            error,
-            attempts: f.attempts,
-        };
+        let failed = super::settle::Settled::Failed { error, attempts: 1 };
         self.settle(subject, failed, report).await
     }
 }

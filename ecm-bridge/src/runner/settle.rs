@@ -1,13 +1,10 @@
 //! The one path every outcome of a document goes through ([`Flow::settle`]): the report, the
-//! progress events, tracing and the audit trail together, and — when the flow has document
-//! records ([`super::FlowBuilder::store`]) — the document's [`DocRecord`].
-//!
-//! The older [`crate::state::StateStore`] writes (mapping with its audit line, intent, failure
-//! with its audit line) stay where they are, next to the sink calls, so the crash tests keep
-//! their guarantees; `settle` comes after them.
+//! progress events, tracing, the audit trail (each entry with the run's id) and the document's
+//! [`DocRecord`] together. The runner decides every status here, `dead` included.
 
 use chrono::Utc;
 
+use super::document::Resume;
 use super::{lock, Awaiting, Failed, Flow, Held, Moved, Progress, Shared, Skipped, Written};
 use crate::error::Result;
 use crate::model::{ContentHash, DocRef, Document};
@@ -18,7 +15,8 @@ use crate::state::{fold_path, AuditEntry, DocRecord, DocStatus};
 /// own name).
 pub const DEFAULT_SINK: &str = "default";
 
-/// What a settled document is: its id and version, and what is known of it.
+/// What a settled document is: its id and version, what is known of it, and its record as the
+/// runner last read or saved it (`None`: read from the store, or there is none).
 pub(super) struct Subject<'a> {
     pub source: &'a DocRef,
     pub path: Option<&'a str>,
@@ -27,23 +25,30 @@ pub(super) struct Subject<'a> {
     /// The document, for the audit trail's account and hash (absent for one the source could
     /// not read).
     pub doc: Option<&'a Document>,
+    pub record: Option<DocRecord>,
+    /// Whether `record` is what the store holds (else it is read when needed).
+    pub known: bool,
 }
 
 impl<'a> Subject<'a> {
-    pub fn of(doc: &'a Document) -> Self {
+    /// `doc`, with the record the runner holds of it (read at the start of its processing, or
+    /// saved since).
+    pub fn of(doc: &'a Document, record: Option<DocRecord>) -> Self {
         Subject {
             source: &doc.source,
             path: Some(&doc.path),
             size: Some(doc.size),
             hash: doc.hash.as_ref(),
             doc: Some(doc),
+            record,
+            known: true,
         }
     }
 }
 
 /// What became of a document.
 pub(super) enum Settled<'a> {
-    /// Written (or adopted) and recorded; `steps_left` when the deferred step or hooks remain.
+    /// Written (or adopted) and recorded; `steps_left` when steps after the write remain.
     Written {
         receipt: &'a Receipt,
         route: Option<&'a str>,
@@ -52,27 +57,37 @@ pub(super) enum Settled<'a> {
     },
     /// A dry run's document that would be written at `location`.
     WouldWrite { location: String },
-    /// Written before: by version, or by content hash and path (`why`); or by content hash
-    /// at another path (`moved_from`: renamed or moved at the source, new path recorded).
+    /// Written before: by version (`save: false`, the record stays), or by content hash and
+    /// path (`why`); or by content hash at another path (`moved_from`: renamed or moved at the
+    /// source, new path recorded).
     Unchanged {
         moved_from: Option<String>,
         target: Option<DocRef>,
         location: Option<String>,
         why: &'static str,
+        save: bool,
     },
     /// The steps after the write are done; `unchanged` when nothing else of it happened in
-    /// this run (only the marking was left from an earlier run).
+    /// this run (only the steps were left from an earlier run).
     StepsDone {
         receipt: &'a Receipt,
         unchanged: bool,
     },
-    /// Skipped by a transform.
-    Skipped { reason: String },
+    /// Skipped by a transform; `resolve` when its record was left `pending` or `failed` (then
+    /// it is saved `skipped`, so no later run takes it up).
+    Skipped { reason: String, resolve: bool },
+    /// Skipped by a transform now, but a write of it begun before had landed: recorded `done`
+    /// with that target (not orphaned), reported as skipped.
+    Landed {
+        receipt: &'a Receipt,
+        reason: String,
+    },
     /// Quarantined by a transform: recorded, reported, not retried.
     Quarantined { reason: String },
     /// In conflict at the target ([`crate::Error::Conflict`]): recorded, reported, not retried.
     Conflict { reason: String },
-    /// Failed, with its attempts over all runs; the runner decides whether it is dead.
+    /// Failed, with the attempts made now; the runner adds the attempts recorded before (of
+    /// this version) and decides whether it is dead.
     Failed { error: String, attempts: u32 },
     /// Written; its step `step` waits on something outside until `until`.
     Awaiting {
@@ -89,6 +104,12 @@ impl Flow {
         self.inner.dead_after > 0 && attempts >= self.inner.dead_after
     }
 
+    /// Appends `entry` to the audit trail with this run's id.
+    pub(super) async fn append(&self, mut entry: AuditEntry, report: &Shared) -> Result<()> {
+        entry.run = lock(report).run;
+        self.inner.state.append_audit(&entry).await
+    }
+
     /// Settles one outcome of a document: report, progress, tracing, audit and record.
     pub(super) async fn settle(
         &self,
@@ -96,13 +117,35 @@ impl Flow {
         outcome: Settled<'_>,
         report: &Shared,
     ) -> Result<()> {
+        self.settle_rec(subject, outcome, report).await.map(|_| ())
+    }
+
+    /// [`Flow::settle`], answering the record as it now is (saved, or kept).
+    pub(super) async fn settle_rec(
+        &self,
+        mut subject: Subject<'_>,
+        outcome: Settled<'_>,
+        report: &Shared,
+    ) -> Result<Option<DocRecord>> {
         let inner = &self.inner;
         let run = lock(report).run.unwrap_or(0);
-        let docs = Some(&inner.state).filter(|_| !inner.dry_run);
-        let prior = match docs {
-            Some(d) => d.record(&inner.name, &subject.source.key()).await?,
+        let live = !inner.dry_run;
+        let prior = match subject.record.take() {
+            Some(r) => Some(r),
+            None if !subject.known => {
+                inner
+                    .state
+                    .record(&inner.name, &subject.source.key())
+                    .await?
+            }
             None => None,
         };
+        let kept = prior.clone();
+        let same_version = prior.as_ref().is_some_and(|r| r.source == *subject.source);
+        let attempts_before = prior
+            .as_ref()
+            .filter(|_| same_version)
+            .map_or(0, |r| r.attempts);
         let mut record = prior.unwrap_or_else(|| {
             DocRecord::new(
                 inner.name.clone(),
@@ -111,6 +154,10 @@ impl Flow {
                 run,
             )
         });
+        if !same_version {
+            // What the runner kept to resume belongs to the version recorded before.
+            record.context = None;
+        }
         record.source = subject.source.clone();
         if let Some(p) = subject.path {
             record.path = Some(p.to_owned());
@@ -132,6 +179,13 @@ impl Flow {
                 steps_left,
             } => {
                 tracing::info!(flow = %inner.name, doc = %path, target = %receipt.target, action = receipt.action.as_str(), "written");
+                let entry = self.audit_of(
+                    &subject,
+                    receipt.action.as_str(),
+                    "ok",
+                    Some(&receipt.target),
+                );
+                self.append(entry, report).await?;
                 {
                     let mut r = lock(report);
                     if receipt.action != WriteAction::Adopted {
@@ -161,13 +215,20 @@ impl Flow {
                 record.target = Some(receipt.target.clone());
                 record.location = Some(receipt.location.clone());
                 record.sink = Some(route.unwrap_or(DEFAULT_SINK).to_owned());
-                record.attempts = attempts;
+                record.attempts = attempts_before + attempts;
                 record.last_error = None;
                 record.status = if steps_left {
                     DocStatus::Written
                 } else {
                     DocStatus::Done
                 };
+                if let Some(doc) = subject.doc {
+                    record.context = Resume {
+                        doc: doc.meta(),
+                        written: true,
+                    }
+                    .to_value();
+                }
                 true
             }
             Settled::WouldWrite { location } => {
@@ -191,18 +252,19 @@ impl Flow {
                 target,
                 location,
                 why,
+                save,
             } => {
                 tracing::debug!(flow = %inner.name, doc = %path, why, "unchanged");
                 if let Some(from) = moved_from {
                     tracing::info!(flow = %inner.name, from, to = %path, "moved at the source; new path recorded");
-                    if !inner.dry_run {
+                    if live {
                         let entry = self.audit_of(
                             &subject,
                             "move",
                             &format!("from {from}"),
                             target.as_ref(),
                         );
-                        inner.state.append_audit(&entry).await?;
+                        self.append(entry, report).await?;
                     }
                     lock(report).moved.push(Moved {
                         source: subject.source.clone(),
@@ -223,17 +285,15 @@ impl Flow {
                 }
                 record.status = DocStatus::Done;
                 record.last_error = None;
-                true
+                save
             }
             Settled::StepsDone { receipt, unchanged } => {
                 if unchanged {
                     lock(report).unchanged += 1;
                 }
-                if !inner.dry_run {
-                    inner
-                        .state
-                        .append_audit(&self.audit_of(&subject, "mark", "ok", Some(&receipt.target)))
-                        .await?;
+                if live {
+                    let entry = self.audit_of(&subject, "mark", "ok", Some(&receipt.target));
+                    self.append(entry, report).await?;
                 }
                 record.target = Some(receipt.target.clone());
                 record.location = Some(receipt.location.clone());
@@ -241,17 +301,45 @@ impl Flow {
                 record.last_error = None;
                 true
             }
-            Settled::Skipped { reason } => {
+            Settled::Skipped { reason, resolve } => {
                 tracing::debug!(flow = %inner.name, doc = %path, reason, "skipped");
-                if !inner.dry_run {
-                    inner
-                        .state
-                        .append_audit(&self.audit_of(&subject, "skip", &reason, None))
-                        .await?;
-                    if let Some(doc) = subject.doc {
-                        self.keep_for_recheck(doc, &reason, report).await?;
-                    }
+                if live {
+                    let entry = self.audit_of(&subject, "skip", &reason, None);
+                    self.append(entry, report).await?;
                 }
+                let kept_for_recheck = match subject.doc {
+                    Some(doc) if live => {
+                        self.keep_for_recheck(doc, &reason, kept.as_ref(), report)
+                            .await?
+                    }
+                    _ => false,
+                };
+                self.emit(Progress::Skipped {
+                    source: subject.source.clone(),
+                    path: path.clone(),
+                    reason: reason.clone(),
+                });
+                lock(report).skipped.push(Skipped {
+                    source: subject.source.clone(),
+                    path,
+                    reason: reason.clone(),
+                });
+                // A skip keeps the last record (or the awaiting one just kept for a recheck),
+                // unless it is a write in doubt or a failure, which would be taken up again.
+                record.status = DocStatus::Skipped;
+                record.last_error = Some(reason);
+                record.attempts = 0;
+                resolve && !kept_for_recheck
+            }
+            Settled::Landed { receipt, reason } => {
+                let outcome = format!("written before it was skipped ({reason})");
+                let entry = self.audit_of(
+                    &subject,
+                    WriteAction::Adopted.as_str(),
+                    &outcome,
+                    Some(&receipt.target),
+                );
+                self.append(entry, report).await?;
                 self.emit(Progress::Skipped {
                     source: subject.source.clone(),
                     path: path.clone(),
@@ -262,8 +350,11 @@ impl Flow {
                     path,
                     reason,
                 });
-                // A skip keeps the last record (or the awaiting one just kept for a recheck).
-                false
+                record.target = Some(receipt.target.clone());
+                record.location = Some(receipt.location.clone());
+                record.status = DocStatus::Done;
+                record.last_error = None;
+                true
             }
             Settled::Quarantined { reason } | Settled::Conflict { reason } => {
                 let (action, status) = if conflict {
@@ -272,11 +363,9 @@ impl Flow {
                     ("quarantine", DocStatus::Quarantined)
                 };
                 tracing::warn!(flow = %inner.name, doc = %path, reason, action, "held back");
-                if !inner.dry_run {
-                    inner
-                        .state
-                        .append_audit(&self.audit_of(&subject, action, &reason, None))
-                        .await?;
+                if live {
+                    let entry = self.audit_of(&subject, action, &reason, None);
+                    self.append(entry, report).await?;
                 }
                 self.emit(Progress::Held {
                     source: subject.source.clone(),
@@ -301,6 +390,56 @@ impl Flow {
                 record.last_error = Some(reason);
                 true
             }
+            Settled::Failed { error, attempts } => {
+                let attempts = attempts_before + attempts;
+                let dead = self.is_dead(attempts);
+                tracing::warn!(flow = %inner.name, doc = %path, attempts, dead, error = %error, "document failed");
+                if live {
+                    let entry = self.audit_of(&subject, "fail", &error, None);
+                    self.append(entry, report).await?;
+                }
+                lock(report).failed.push(Failed {
+                    source: subject.source.clone(),
+                    path: subject
+                        .path
+                        .map(str::to_owned)
+                        .or_else(|| record.path.clone()),
+                    error: error.clone(),
+                    attempts,
+                    dead,
+                });
+                self.emit(Progress::Failed {
+                    source: subject.source.clone(),
+                    path,
+                    error: error.clone(),
+                    dead,
+                });
+                if dead && live {
+                    if let Some(hook) = &inner.dead_letter {
+                        hook.dead_letter(&DeadLetter {
+                            flow: inner.name.clone(),
+                            source: subject.source.clone(),
+                            path: subject
+                                .path
+                                .map(str::to_owned)
+                                .or_else(|| record.path.clone()),
+                            error: error.clone(),
+                            attempts,
+                        })
+                        .await;
+                    }
+                    let entry = self.audit_of(&subject, "dead_letter", &error, None);
+                    self.append(entry, report).await?;
+                }
+                record.attempts = attempts;
+                record.last_error = Some(error);
+                record.status = if dead {
+                    DocStatus::Dead
+                } else {
+                    DocStatus::Failed
+                };
+                true
+            }
             Settled::Awaiting {
                 step,
                 until,
@@ -308,14 +447,14 @@ impl Flow {
                 target,
             } => {
                 tracing::info!(flow = %inner.name, doc = %path, step, %until, "awaiting");
-                if !inner.dry_run {
+                if live {
                     let entry = self.audit_of(
                         &subject,
                         "step",
                         &format!("{step}: awaiting until {}", until.to_rfc3339()),
                         Some(&target),
                     );
-                    inner.state.append_audit(&entry).await?;
+                    self.append(entry, report).await?;
                 }
                 self.emit(Progress::Awaiting {
                     source: subject.source.clone(),
@@ -336,53 +475,13 @@ impl Flow {
                 record.last_error = None;
                 true
             }
-            Settled::Failed { error, attempts } => {
-                let dead = self.is_dead(attempts);
-                tracing::warn!(flow = %inner.name, doc = %path, attempts, dead, error = %error, "document failed");
-                lock(report).failed.push(Failed {
-                    source: subject.source.clone(),
-                    path: subject.path.map(str::to_owned),
-                    error: error.clone(),
-                    attempts,
-                    dead,
-                });
-                self.emit(Progress::Failed {
-                    source: subject.source.clone(),
-                    path,
-                    error: error.clone(),
-                    dead,
-                });
-                if dead && !inner.dry_run {
-                    if let Some(hook) = &inner.dead_letter {
-                        hook.dead_letter(&DeadLetter {
-                            flow: inner.name.clone(),
-                            source: subject.source.clone(),
-                            path: subject.path.map(str::to_owned),
-                            error: error.clone(),
-                            attempts,
-                        })
-                        .await;
-                    }
-                    inner
-                        .state
-                        .append_audit(&self.audit_of(&subject, "dead_letter", &error, None))
-                        .await?;
-                }
-                record.attempts = attempts;
-                record.last_error = Some(error);
-                record.status = if dead {
-                    DocStatus::Dead
-                } else {
-                    DocStatus::Failed
-                };
-                true
-            }
         };
-        if let (true, Some(d)) = (save, docs) {
+        if save && live {
             record.updated = Utc::now();
-            d.save_record(&record, None).await?;
+            inner.state.save_record(&record, None).await?;
+            return Ok(Some(record));
         }
-        Ok(())
+        Ok(kept)
     }
 
     /// The audit line of `subject`.
@@ -405,6 +504,7 @@ impl Flow {
                 account: None,
                 action: action.to_owned(),
                 outcome: outcome.to_owned(),
+                run: None,
             },
         }
     }
@@ -413,14 +513,17 @@ impl Flow {
     /// copy or move-back that gave it a new version with the same bytes (same path), or a
     /// rename or move at the source (another path; the pairing is kept, and under the only
     /// rename policy so far, record only, the new path is recorded and nothing is written).
-    pub(super) async fn same_content(&self, doc: &Document) -> Result<Option<DocRecord>> {
-        let (docs, Some(hash)) = (&self.inner.state, &doc.hash) else {
-            return Ok(None);
-        };
-        let Some(record) = docs.record(&self.inner.name, &doc.source.key()).await? else {
-            return Ok(None);
-        };
-        let same = record.status == DocStatus::Done && record.hash.as_ref() == Some(hash);
-        Ok(same.then_some(record))
+    pub(super) fn same_content<'r>(
+        &self,
+        doc: &Document,
+        record: Option<&'r DocRecord>,
+    ) -> Option<&'r DocRecord> {
+        let hash = doc.hash.as_ref()?;
+        record.filter(|r| {
+            r.status == DocStatus::Done
+                && r.source != doc.source
+                && r.target.is_some()
+                && r.hash.as_ref() == Some(hash)
+        })
     }
 }

@@ -43,19 +43,18 @@ impl Flow {
         doc: &Document,
         sink: Option<&dyn Sink>,
         receipt: &Receipt,
+        record: Option<DocRecord>,
         report: &Shared,
     ) -> Result<()> {
         let inner = &self.inner;
-        let key = doc.source.key();
-        let record = match inner.state.record(&inner.name, &key).await? {
-            Some(r) => r,
-            None => DocRecord::new(
+        let record = record.unwrap_or_else(|| {
+            DocRecord::new(
                 inner.name.clone(),
                 doc.source.clone(),
                 Some(doc.path.clone()),
                 lock(report).run.unwrap_or(0),
-            ),
-        };
+            )
+        });
         let mut outputs = BTreeMap::new();
         for step in self.steps_of(doc, sink) {
             let input = Step0 {
@@ -71,17 +70,12 @@ impl Flow {
             }
         }
         self.failpoint(Failpoint::AfterSteps)?;
-        inner
-            .state
-            .mark_hooks_done(&inner.name, &doc.source)
-            .await?;
-        // A failure left by an earlier attempt at these steps is settled.
-        inner.state.clear_failure(&inner.name, &key).await?;
         // Only the steps were left to do from an earlier run.
         let unchanged = receipt.action == WriteAction::Adopted
             && !lock(report).written.iter().any(|w| w.source == doc.source);
         let done = Settled::StepsDone { receipt, unchanged };
-        self.settle(Subject::of(doc), done, report).await
+        self.settle(Subject::of(doc, Some(record)), done, report)
+            .await
     }
 
     /// One step: skipped when done, checked at the target when it is not repeatable and was
@@ -127,14 +121,15 @@ impl Flow {
                         .finish_step(&inner.name, &key, &version, name, &out)
                         .await?;
                     let entry = self.audit(doc, "step", &format!("{name}: found done"), target);
-                    inner.state.append_audit(&entry).await?;
+                    self.append(entry, report).await?;
                     return Ok(Ran::Done(out));
                 }
                 Ok(None) => {}
                 Err(e @ Error::Stopped(_)) => return Err(e),
                 // Still in doubt: the step stays `started`, the next run asks again.
                 Err(e) => {
-                    self.fail(doc, e, 1, report).await?;
+                    self.fail(doc, e, 1, Some(at.record.clone()), report)
+                        .await?;
                     return Ok(Ran::Failed);
                 }
             }
@@ -154,7 +149,8 @@ impl Flow {
                     Err(e @ Error::Stopped(_)) => return Err(e),
                     // Still in doubt: the step stays `started`, the next run asks again.
                     Err(e) => {
-                        self.fail(doc, e, attempt, report).await?;
+                        self.fail(doc, e, attempt, Some(at.record.clone()), report)
+                            .await?;
                         return Ok(Ran::Failed);
                     }
                 }
@@ -167,14 +163,16 @@ impl Flow {
                         Some(delay) => tokio::time::sleep(delay).await,
                         None => {
                             self.step_failed(step, &key, &version, &e).await?;
-                            self.leave_for_later(doc, e, attempt, report).await?;
+                            self.leave_for_later(doc, e, attempt, Some(at.record.clone()), report)
+                                .await?;
                             return Ok(Ran::Failed);
                         }
                     }
                 }
                 Err(e) => {
                     self.step_failed(step, &key, &version, &e).await?;
-                    self.fail(doc, e, attempt, report).await?;
+                    self.fail(doc, e, attempt, Some(at.record.clone()), report)
+                        .await?;
                     return Ok(Ran::Failed);
                 }
             }
@@ -187,7 +185,7 @@ impl Flow {
                     .finish_step(&inner.name, &key, &version, name, &out)
                     .await?;
                 let entry = self.audit(doc, "step", &format!("{name}: ok"), target);
-                inner.state.append_audit(&entry).await?;
+                self.append(entry, report).await?;
                 Ok(Ran::Done(out))
             }
             StepOutcome::Awaiting { until, output } => {
@@ -201,7 +199,8 @@ impl Flow {
                     output,
                     target: at.receipt.target.clone(),
                 };
-                self.settle(Subject::of(doc), waiting, report).await?;
+                self.settle(Subject::of(doc, Some(at.record.clone())), waiting, report)
+                    .await?;
                 Ok(Ran::Awaiting)
             }
         }
@@ -224,18 +223,6 @@ impl Flow {
                 .await?;
         }
         Ok(())
-    }
-
-    /// Whether the document of `key` is `awaiting` a check that is not due yet (a step that
-    /// waits, listed again before its time): then nothing is done with it now.
-    pub(super) async fn awaiting_not_due(&self, key: &str) -> Result<Option<DocRecord>> {
-        let inner = &self.inner;
-        Ok(inner
-            .state
-            .record(&inner.name, key)
-            .await?
-            .filter(|r| r.status == crate::state::DocStatus::Awaiting)
-            .filter(|r| r.next_check.is_some_and(|t| t > self.now())))
     }
 }
 

@@ -54,11 +54,14 @@ pub enum DocStatus {
     Failed,
     /// Failed too often; no longer retried automatically.
     Dead,
+    /// A transform skipped this version after a write of it had begun (and none was found at
+    /// the target): nothing of it is to be written. A later version is decided again.
+    Skipped,
 }
 
 impl DocStatus {
     /// Every status, in the order of the enum.
-    pub const ALL: [DocStatus; 9] = [
+    pub const ALL: [DocStatus; 10] = [
         DocStatus::Pending,
         DocStatus::Written,
         DocStatus::Awaiting,
@@ -68,6 +71,7 @@ impl DocStatus {
         DocStatus::Removed,
         DocStatus::Failed,
         DocStatus::Dead,
+        DocStatus::Skipped,
     ];
 
     /// The name stored and shown: `pending`, `written`, …
@@ -82,6 +86,7 @@ impl DocStatus {
             DocStatus::Removed => "removed",
             DocStatus::Failed => "failed",
             DocStatus::Dead => "dead",
+            DocStatus::Skipped => "skipped",
         }
     }
 
@@ -185,6 +190,10 @@ pub struct DocRecord {
     pub created: DateTime<Utc>,
     /// When it was last saved.
     pub updated: DateTime<Utc>,
+    /// What the runner keeps to resume the document without running the transforms again
+    /// (the document's metadata and governance after them, and how far it got). Opaque to the
+    /// stores, which keep it as they were given it.
+    pub context: Option<serde_json::Value>,
 }
 
 impl DocRecord {
@@ -208,6 +217,7 @@ impl DocRecord {
             next_check: None,
             created: now,
             updated: now,
+            context: None,
         }
     }
 

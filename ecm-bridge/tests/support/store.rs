@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use ecm_bridge::model::{Checkpoint, DocRef};
+use ecm_bridge::model::Checkpoint;
 use ecm_bridge::state::*;
 use ecm_bridge::Result;
 
@@ -66,63 +66,6 @@ impl StateStore for CountingStore {
             .unwrap()
             .push(format!("checkpoint {}", cp.0));
         self.inner.set_checkpoint(flow, cp).await
-    }
-    async fn latest_mapping(&self, flow: &str, key: &str) -> Result<Option<Mapping>> {
-        self.count("latest_mapping");
-        self.inner.latest_mapping(flow, key).await
-    }
-    async fn mappings(&self, flow: &str) -> Result<Vec<Mapping>> {
-        self.count("mappings");
-        self.inner.mappings(flow).await
-    }
-    async fn begin_intent(&self, flow: &str, source: &DocRef) -> Result<()> {
-        self.count("begin_intent");
-        self.inner.begin_intent(flow, source).await
-    }
-    async fn intent(&self, flow: &str, key: &str) -> Result<Option<Intent>> {
-        self.count("intent");
-        self.inner.intent(flow, key).await
-    }
-    async fn intents(&self, flow: &str) -> Result<Vec<Intent>> {
-        self.count("intents");
-        self.inner.intents(flow).await
-    }
-    async fn clear_intent(&self, flow: &str, key: &str) -> Result<()> {
-        self.count("clear_intent");
-        self.inner.clear_intent(flow, key).await
-    }
-    async fn record_write(&self, flow: &str, m: &Mapping, a: &AuditEntry) -> Result<()> {
-        self.count("record_write");
-        self.inner.record_write(flow, m, a).await
-    }
-    async fn mark_hooks_done(&self, flow: &str, source: &DocRef) -> Result<()> {
-        self.count("mark_hooks_done");
-        self.inner.mark_hooks_done(flow, source).await
-    }
-    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool> {
-        self.count("step_done");
-        self.inner.step_done(flow, source, step).await
-    }
-    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()> {
-        self.count("mark_step_done");
-        self.inner.mark_step_done(flow, source, step).await
-    }
-    async fn record_failure(
-        &self,
-        flow: &str,
-        failure: &NewFailure<'_>,
-        audit: &AuditEntry,
-    ) -> Result<Failure> {
-        self.count("record_failure");
-        self.inner.record_failure(flow, failure, audit).await
-    }
-    async fn clear_failure(&self, flow: &str, key: &str) -> Result<()> {
-        self.count("clear_failure");
-        self.inner.clear_failure(flow, key).await
-    }
-    async fn failures(&self, flow: &str) -> Result<Vec<Failure>> {
-        self.count("failures");
-        self.inner.failures(flow).await
     }
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
         self.count("append_audit");

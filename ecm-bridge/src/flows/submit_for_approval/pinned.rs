@@ -20,7 +20,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use crate::error::Result;
 use crate::model::{Checkpoint, DocRef, Document};
 use crate::source::{Change, Item, Source};
-use crate::state::{AuditEntry, Store};
+use crate::state::{AuditEntry, DocRecord, DocStatus, Store};
 
 /// The job whose members are the files edited while under review.
 pub const HELD_JOB: &str = "edited_during_review";
@@ -33,22 +33,28 @@ pub(super) struct UnderReview {
 }
 
 impl UnderReview {
-    /// The version under review of `doc`'s file, when it is not `doc`'s own.
-    async fn under_review(&self, doc: &Document) -> Result<Option<DocRef>> {
+    /// The version under review of `doc`'s file, when it is not `doc`'s own: its record is
+    /// written at the target with steps left (written, awaiting, or failed after the write).
+    async fn under_review(&self, doc: &Document) -> Result<Option<DocRecord>> {
         let key = doc.source.key();
-        let Some(m) = self.store.latest_mapping(&self.flow, &key).await? else {
+        let Some(r) = self.store.record(&self.flow, &key).await? else {
             return Ok(None);
         };
-        Ok((!m.hooks_done && m.source.version != doc.source.version).then_some(m.source))
+        let steps_left = match r.status {
+            DocStatus::Written | DocStatus::Awaiting => true,
+            DocStatus::Failed => r.target.is_some(),
+            _ => false,
+        };
+        Ok((steps_left && r.source.version != doc.source.version).then_some(r))
     }
 
     /// `doc` as the version under review, and the edit recorded; `doc` itself otherwise.
     async fn pin(&self, doc: Document) -> Result<Document> {
-        let Some(v) = self.under_review(&doc).await? else {
+        let Some(record) = self.under_review(&doc).await? else {
             return Ok(doc);
         };
+        let v = record.source.clone();
         let key = doc.source.key();
-        let record = crate::state::DocumentStore::record(&*self.store, &self.flow, &key).await?;
         let held = self.store.job_members(&self.flow, HELD_JOB).await?;
         if !held.contains(&key) {
             tracing::info!(flow = %self.flow, doc = %doc.path, under_review = %v, edit = %doc.source, "edited during review: held as the next submission");
@@ -56,6 +62,8 @@ impl UnderReview {
             self.store
                 .append_audit(&AuditEntry {
                     time: Utc::now(),
+                    // The source does not know the run it lists for.
+                    run: None,
                     flow: self.flow.clone(),
                     source: doc.source.clone(),
                     source_hash: doc.hash.as_ref().map(ToString::to_string),
@@ -69,11 +77,9 @@ impl UnderReview {
         }
         let mut pinned = doc;
         pinned.source = v;
-        if let Some(r) = record.filter(|r| r.source == pinned.source) {
-            pinned.hash = r.hash;
-            if let Some(size) = r.size {
-                pinned.size = size;
-            }
+        pinned.hash = record.hash;
+        if let Some(size) = record.size {
+            pinned.size = size;
         }
         Ok(pinned)
     }
@@ -81,31 +87,25 @@ impl UnderReview {
     /// The held files whose review ended and whose current rev is still undecided.
     async fn released(&self) -> Result<Vec<Document>> {
         let keys = self.store.job_members(&self.flow, HELD_JOB).await?;
-        if keys.is_empty() {
-            return Ok(Vec::new());
-        }
         let mut ids = Vec::new();
+        let mut reviewed = Vec::new();
         for key in &keys {
-            let Some(m) = self.store.latest_mapping(&self.flow, key).await? else {
-                continue;
-            };
-            if m.hooks_done {
-                ids.push(m.source.unversioned());
+            match self.store.record(&self.flow, key).await? {
+                Some(r) if r.status == DocStatus::Done => {
+                    ids.push(r.source.unversioned());
+                    reviewed.push(r.source);
+                }
+                _ => {}
             }
+        }
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
         let current = self.inner.recheck(&ids).await?;
         let mut out = Vec::new();
-        for doc in current.into_iter().flatten() {
-            let key = doc.source.key();
-            let record =
-                crate::state::DocumentStore::record(&*self.store, &self.flow, &key).await?;
-            let decided = record.is_some_and(|r| r.source.version == doc.source.version);
-            let mapped = self
-                .store
-                .latest_mapping(&self.flow, &key)
-                .await?
-                .is_some_and(|m| m.source.version == doc.source.version);
-            if !decided && !mapped {
+        for (doc, reviewed) in current.into_iter().zip(reviewed) {
+            let Some(doc) = doc else { continue };
+            if doc.source.version != reviewed.version {
                 tracing::info!(flow = %self.flow, doc = %doc.path, "edited during review: offered as the next submission");
                 out.push(doc);
             }

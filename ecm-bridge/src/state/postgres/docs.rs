@@ -63,18 +63,20 @@ impl DocumentStore for PostgresStore {
             let hash = record.hash.as_ref().map(ToString::to_string);
             let target = record.target.as_ref().map(DocRef::marker);
             let next_check = record.next_check.as_ref().map(ts);
+            let context = record.context.as_ref().map(to_json).transpose()?;
             tx.execute(
                 &format!(
                     "INSERT INTO records ({RECORD_COLS}, key)
                      VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15,
-                             $16, $17)
+                             $16, $18, $17)
                      ON CONFLICT (flow, key) DO UPDATE SET source = excluded.source,
                          path = excluded.path, path_lower = excluded.path_lower,
                          size = excluded.size, hash = excluded.hash, target = excluded.target,
                          location = excluded.location, sink = excluded.sink,
                          status = excluded.status, attempts = excluded.attempts,
                          last_error = excluded.last_error, run = excluded.run,
-                         next_check = excluded.next_check, updated = excluded.updated"
+                         next_check = excluded.next_check, updated = excluded.updated,
+                         context = excluded.context"
                 ),
                 &[
                     &record.flow,
@@ -94,6 +96,7 @@ impl DocumentStore for PostgresStore {
                     &ts(&record.created),
                     &ts(&record.updated),
                     &key,
+                    &context,
                 ],
             )
             .await?;

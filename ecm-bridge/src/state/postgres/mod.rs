@@ -25,7 +25,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::{NoTls, Row};
 
 use super::sqlite::ts;
-use super::{AuditEntry, Failure, Intent, Mapping, NewFailure, StateStore};
+use super::{AuditEntry, StateStore};
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, DocRef};
 
@@ -199,37 +199,8 @@ impl PostgresStore {
     }
 }
 
-const MAPPING_COLS: &str = "source, target, location, hooks_done, recorded";
-const FAILURE_COLS: &str = "source, path, error, attempts, dead, updated";
-const AUDIT_COLS: &str = "time, flow, source, source_hash, path, target, account, action, outcome";
-
-fn mapping_row(r: &Row) -> PgResult<Mapping> {
-    Ok(Mapping {
-        source: parse_ref(r.try_get(0)?)?,
-        target: parse_ref(r.try_get(1)?)?,
-        location: r.try_get(2)?,
-        hooks_done: r.try_get(3)?,
-        recorded: parse_time(r.try_get(4)?)?,
-    })
-}
-
-fn failure_row(r: &Row) -> PgResult<Failure> {
-    Ok(Failure {
-        source: parse_ref(r.try_get(0)?)?,
-        path: r.try_get(1)?,
-        error: r.try_get(2)?,
-        attempts: uint(r.try_get(3)?),
-        dead: r.try_get(4)?,
-        updated: parse_time(r.try_get(5)?)?,
-    })
-}
-
-fn intent_row(r: &Row) -> PgResult<Intent> {
-    Ok(Intent {
-        source: parse_ref(r.try_get(0)?)?,
-        started: parse_time(r.try_get(1)?)?,
-    })
-}
+const AUDIT_COLS: &str =
+    "time, flow, source, source_hash, path, target, account, action, outcome, run";
 
 fn audit_row(r: &Row) -> PgResult<AuditEntry> {
     Ok(AuditEntry {
@@ -245,12 +216,15 @@ fn audit_row(r: &Row) -> PgResult<AuditEntry> {
         account: r.try_get(6)?,
         action: r.try_get(7)?,
         outcome: r.try_get(8)?,
+        run: r.try_get::<_, Option<i64>>(9)?.map(rows::ubig),
     })
 }
 
 async fn insert_audit(c: &impl deadpool_postgres::GenericClient, e: &AuditEntry) -> PgResult<()> {
     c.execute(
-        &format!("INSERT INTO audit ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"),
+        &format!(
+            "INSERT INTO audit ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+        ),
         &[
             &ts(&e.time),
             &e.flow,
@@ -261,6 +235,7 @@ async fn insert_audit(c: &impl deadpool_postgres::GenericClient, e: &AuditEntry)
             &e.account,
             &e.action,
             &e.outcome,
+            &e.run.map(rows::big),
         ],
     )
     .await?;
@@ -294,263 +269,6 @@ impl StateStore for PostgresStore {
             )
             .await?;
             Ok(())
-        })
-        .await
-    }
-
-    async fn latest_mapping(&self, flow: &str, key: &str) -> Result<Option<Mapping>> {
-        call("latest_mapping", async {
-            let c = self.client().await?;
-            let row = c
-                .query_opt(
-                    &format!(
-                        "SELECT {MAPPING_COLS} FROM mappings WHERE flow = $1 AND source_key = $2
-                         ORDER BY id DESC LIMIT 1"
-                    ),
-                    &[&flow, &key],
-                )
-                .await?;
-            row.as_ref().map(mapping_row).transpose()
-        })
-        .await
-    }
-
-    async fn mappings(&self, flow: &str) -> Result<Vec<Mapping>> {
-        call("mappings", async {
-            let c = self.client().await?;
-            let rows = c
-                .query(
-                    &format!(
-                        "SELECT {MAPPING_COLS} FROM mappings m WHERE flow = $1 AND id =
-                             (SELECT MAX(id) FROM mappings
-                              WHERE flow = m.flow AND source_key = m.source_key)
-                         ORDER BY id"
-                    ),
-                    &[&flow],
-                )
-                .await?;
-            rows.iter().map(mapping_row).collect()
-        })
-        .await
-    }
-
-    async fn begin_intent(&self, flow: &str, source: &DocRef) -> Result<()> {
-        call("begin_intent", async {
-            let c = self.client().await?;
-            c.execute(
-                "INSERT INTO intents (flow, source_key, source, started) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT (flow, source_key) DO UPDATE SET source = excluded.source,
-                                                             started = excluded.started",
-                &[&flow, &source.key(), &source.marker(), &ts(&Utc::now())],
-            )
-            .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn intent(&self, flow: &str, key: &str) -> Result<Option<Intent>> {
-        call("intent", async {
-            let c = self.client().await?;
-            let row = c
-                .query_opt(
-                    "SELECT source, started FROM intents WHERE flow = $1 AND source_key = $2",
-                    &[&flow, &key],
-                )
-                .await?;
-            row.as_ref().map(intent_row).transpose()
-        })
-        .await
-    }
-
-    async fn intents(&self, flow: &str) -> Result<Vec<Intent>> {
-        call("intents", async {
-            let c = self.client().await?;
-            let rows = c
-                .query(
-                    "SELECT source, started FROM intents WHERE flow = $1
-                     ORDER BY started, source_key",
-                    &[&flow],
-                )
-                .await?;
-            rows.iter().map(intent_row).collect()
-        })
-        .await
-    }
-
-    async fn clear_intent(&self, flow: &str, key: &str) -> Result<()> {
-        call("clear_intent", async {
-            let c = self.client().await?;
-            c.execute(
-                "DELETE FROM intents WHERE flow = $1 AND source_key = $2",
-                &[&flow, &key],
-            )
-            .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn record_write(&self, flow: &str, mapping: &Mapping, audit: &AuditEntry) -> Result<()> {
-        call("record_write", async {
-            let mut c = self.client().await?;
-            let tx = c.transaction().await?;
-            let key = mapping.source.key();
-            tx.execute(
-                "INSERT INTO mappings
-                     (flow, source_key, source, target, location, hooks_done, recorded)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7)
-                 ON CONFLICT (flow, source) DO UPDATE SET target = excluded.target,
-                     location = excluded.location, hooks_done = excluded.hooks_done,
-                     recorded = excluded.recorded",
-                &[
-                    &flow,
-                    &key,
-                    &mapping.source.marker(),
-                    &mapping.target.marker(),
-                    &mapping.location,
-                    &mapping.hooks_done,
-                    &ts(&mapping.recorded),
-                ],
-            )
-            .await?;
-            tx.execute(
-                "DELETE FROM intents WHERE flow = $1 AND source_key = $2",
-                &[&flow, &key],
-            )
-            .await?;
-            tx.execute(
-                "DELETE FROM failures WHERE flow = $1 AND source_key = $2",
-                &[&flow, &key],
-            )
-            .await?;
-            insert_audit(&tx, audit).await?;
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn mark_hooks_done(&self, flow: &str, source: &DocRef) -> Result<()> {
-        call("mark_hooks_done", async {
-            let c = self.client().await?;
-            c.execute(
-                "UPDATE mappings SET hooks_done = TRUE WHERE flow = $1 AND source = $2",
-                &[&flow, &source.marker()],
-            )
-            .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool> {
-        call("step_done", async {
-            let c = self.client().await?;
-            let row = c
-                .query_opt(
-                    "SELECT 1 FROM steps WHERE flow = $1 AND source = $2 AND step = $3",
-                    &[&flow, &source.marker(), &step],
-                )
-                .await?;
-            Ok(row.is_some())
-        })
-        .await
-    }
-
-    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()> {
-        call("mark_step_done", async {
-            let c = self.client().await?;
-            c.execute(
-                "INSERT INTO steps (flow, source, step, done) VALUES ($1, $2, $3, $4)
-                 ON CONFLICT DO NOTHING",
-                &[&flow, &source.marker(), &step, &ts(&Utc::now())],
-            )
-            .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn record_failure(
-        &self,
-        flow: &str,
-        failure: &NewFailure<'_>,
-        audit: &AuditEntry,
-    ) -> Result<Failure> {
-        let NewFailure {
-            source,
-            path,
-            error,
-            attempts,
-            dead_after,
-        } = *failure;
-        call("record_failure", async {
-            let mut c = self.client().await?;
-            let tx = c.transaction().await?;
-            let row = tx
-                .query_one(
-                    &format!(
-                        "INSERT INTO failures
-                             (flow, source_key, source, path, error, attempts, dead, updated)
-                         VALUES ($1, $2, $3, $4, $5, $6::INTEGER,
-                                 $6::INTEGER >= $7::INTEGER AND $7::INTEGER > 0, $8)
-                         ON CONFLICT (flow, source_key) DO UPDATE SET
-                             source = excluded.source,
-                             path = COALESCE(excluded.path, failures.path),
-                             error = excluded.error,
-                             attempts = failures.attempts + excluded.attempts,
-                             dead = (failures.attempts + excluded.attempts) >= $7::INTEGER
-                                    AND $7::INTEGER > 0,
-                             updated = excluded.updated
-                         RETURNING {FAILURE_COLS}"
-                    ),
-                    &[
-                        &flow,
-                        &source.key(),
-                        &source.marker(),
-                        &path,
-                        &error,
-                        &int(attempts),
-                        &int(dead_after),
-                        &ts(&Utc::now()),
-                    ],
-                )
-                .await?;
-            let failure = failure_row(&row)?;
-            insert_audit(&tx, audit).await?;
-            tx.commit().await?;
-            Ok(failure)
-        })
-        .await
-    }
-
-    async fn clear_failure(&self, flow: &str, key: &str) -> Result<()> {
-        call("clear_failure", async {
-            let c = self.client().await?;
-            c.execute(
-                "DELETE FROM failures WHERE flow = $1 AND source_key = $2",
-                &[&flow, &key],
-            )
-            .await?;
-            Ok(())
-        })
-        .await
-    }
-
-    async fn failures(&self, flow: &str) -> Result<Vec<Failure>> {
-        call("failures", async {
-            let c = self.client().await?;
-            let rows = c
-                .query(
-                    &format!(
-                        "SELECT {FAILURE_COLS} FROM failures WHERE flow = $1
-                         ORDER BY updated, source_key"
-                    ),
-                    &[&flow],
-                )
-                .await?;
-            rows.iter().map(failure_row).collect()
         })
         .await
     }

@@ -10,7 +10,7 @@ use crate::state::records::{
 
 pub(super) const RECORD_COLS: &str =
     "flow, source, path, path_lower, size, hash, target, location, sink,
-     status, attempts, last_error, run, next_check, created, updated";
+     status, attempts, last_error, run, next_check, created, updated, context";
 pub(super) const HISTORY_COLS: &str = "flow, source, target, status, run, time";
 pub(super) const STEP_COLS: &str =
     "flow, key, version, name, state, output, error, attempts, started, finished";
@@ -68,6 +68,7 @@ pub(super) fn record_row(r: &Row) -> PgResult<DocRecord> {
         next_check: opt_time(r.try_get(13)?)?,
         created: parse_time(r.try_get(14)?)?,
         updated: parse_time(r.try_get(15)?)?,
+        context: json(r.try_get(16)?)?,
     })
 }
 

@@ -160,8 +160,35 @@ CREATE TABLE job_members (
 );
 "#;
 
+/// Records keep what the runner needs to resume, audit entries their run. What the runner of
+/// version 1 kept beside the records moves over: an intent makes the record `pending` at its
+/// version (unless it is `failed` or `dead` there), the sink's post-record steps go to the step
+/// log as the Content Server sink's step `workflow`; then the old tables go.
+const V2: &str = r#"
+ALTER TABLE records ADD COLUMN context TEXT;
+ALTER TABLE audit ADD COLUMN run BIGINT;
+INSERT INTO records AS r (flow, key, source, status, attempts, run, created, updated)
+    SELECT flow, source_key, source, 'pending', 0, 0, started, started FROM intents
+    ON CONFLICT (flow, key) DO UPDATE SET source = excluded.source, status = 'pending',
+        updated = excluded.updated
+    WHERE r.source <> excluded.source OR r.status NOT IN ('failed', 'dead');
+INSERT INTO doc_steps AS d (flow, key, version, name, state, attempts, started, finished)
+    SELECT s.flow, regexp_replace(s.source, '@[^@]*$', ''),
+           coalesce(substring(s.source from '@([^@]*)$'), ''), 'workflow',
+           CASE WHEN bool_or(s.step = 'sink_deferred') THEN 'done' ELSE 'started' END,
+           1, min(s.done),
+           CASE WHEN bool_or(s.step = 'sink_deferred') THEN max(s.done) END
+    FROM steps s WHERE s.step IN ('sink_deferred', 'sink_deferred_started')
+    GROUP BY s.flow, s.source
+    ON CONFLICT (flow, key, version, name) DO NOTHING;
+DROP TABLE mappings;
+DROP TABLE intents;
+DROP TABLE failures;
+DROP TABLE steps;
+"#;
+
 /// Schema versions, applied in order; `ecm_state_schema.version` says how many ran.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// Brings the schema (in `schema`, created when absent, or the connection's search path) to the
 /// newest version, under the migration lock.

@@ -29,6 +29,7 @@ impl DocumentStore for SqliteStore {
     async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool> {
         let rec = record.clone();
         let hash = rec.hash.as_ref().map(ToString::to_string);
+        let context = rec.context.as_ref().map(to_json).transpose()?;
         self.call("save_record", move |c| {
             let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
             let key = rec.key();
@@ -42,14 +43,15 @@ impl DocumentStore for SqliteStore {
                 &format!(
                     "INSERT INTO records ({RECORD_COLS}, key)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,
-                             ?17)
+                             ?18, ?17)
                      ON CONFLICT (flow, key) DO UPDATE SET source = excluded.source,
                          path = excluded.path, path_lower = excluded.path_lower,
                          size = excluded.size, hash = excluded.hash, target = excluded.target,
                          location = excluded.location, sink = excluded.sink,
                          status = excluded.status, attempts = excluded.attempts,
                          last_error = excluded.last_error, run = excluded.run,
-                         next_check = excluded.next_check, updated = excluded.updated"
+                         next_check = excluded.next_check, updated = excluded.updated,
+                         context = excluded.context"
                 ),
                 params![
                     rec.flow,
@@ -69,6 +71,7 @@ impl DocumentStore for SqliteStore {
                     ts(&rec.created),
                     ts(&rec.updated),
                     key,
+                    context,
                 ],
             )?;
             let marker = rec.source.marker();

@@ -4,7 +4,7 @@
 use rusqlite::{params, Connection};
 use serde_json::Value;
 
-use super::schema::{V1, V2};
+use super::schema::{V1, V2, V3};
 use super::SqliteStore;
 use crate::model::{ContentHash, DocRef};
 use crate::state::{
@@ -144,7 +144,7 @@ async fn a_state_file_of_the_current_schema_migrates_into_records() {
         .with(|c| c.query_row("PRAGMA user_version", [], |r| r.get(0)))
         .await
         .unwrap();
-    assert_eq!(version, 3);
+    assert_eq!(version, 4);
 
     let rec = |id: &str| {
         let store = store.clone();
@@ -190,8 +190,8 @@ async fn a_state_file_of_the_current_schema_migrates_into_records() {
     assert_eq!(steps.len(), 1);
     assert_eq!(
         (steps[0].name.as_str(), steps[0].state),
-        (STEP_SINK_DEFERRED, StepState::Started),
-        "a workflow start under way stays in doubt"
+        ("workflow", StepState::Started),
+        "a workflow start under way stays in doubt, under the CS sink's step name"
     );
     let steps = store.steps(F, "dropbox:id:a", "r2").await.unwrap();
     assert_eq!(steps.len(), 1);
@@ -253,9 +253,94 @@ async fn a_state_file_of_the_current_schema_migrates_into_records() {
         ["dropbox:id:a@r2", "dropbox:id:b@r1", "dropbox:id:d@r1"]
     );
 
-    // The first contract still reads the same file.
-    assert_eq!(StateStore::mappings(&store, F).await.unwrap().len(), 3);
-    assert_eq!(store.failures(F).await.unwrap().len(), 3);
-    assert_eq!(store.intents(F).await.unwrap().len(), 3);
+    // The tables of the first contract are gone; checkpoints and the audit trail stay.
+    assert_eq!(old_tables(&store).await, 0);
+    assert_eq!(StateStore::audit(&store, Some(F)).await.unwrap().len(), 4);
     assert!(store.begin_run(F).await.unwrap() >= 1);
+}
+
+async fn old_tables(store: &SqliteStore) -> i64 {
+    store
+        .with(|c| {
+            c.query_row(
+                "SELECT count(*) FROM sqlite_master
+                 WHERE name IN ('mappings', 'intents', 'failures', 'steps')",
+                [],
+                |r| r.get(0),
+            )
+        })
+        .await
+        .unwrap()
+}
+
+/// A file of schema 3, as the runner of that version left it: records beside the intents
+/// and the string-named steps it still wrote.
+#[tokio::test]
+async fn a_state_file_of_schema_3_moves_its_intents_and_steps_into_records() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("state.db");
+    {
+        let c = Connection::open(&path).unwrap();
+        c.execute_batch(V1).unwrap();
+        c.execute_batch(V2).unwrap();
+        c.execute_batch(V3).unwrap();
+        c.pragma_update(None, "user_version", 3).unwrap();
+        // g: r1 done, a write of r2 under way. h: written, its workflow start under way.
+        // i: r1 failed at its write (the intent stays with the failure).
+        for (id, source, target, status) in [
+            ("g", "dropbox:id:g@r1", Some("cs:700@1"), "done"),
+            ("h", "dropbox:id:h@r1", Some("cs:800@1"), "written"),
+            ("i", "dropbox:id:i@r1", None, "failed"),
+        ] {
+            c.execute(
+                "INSERT INTO records (flow, key, source, target, status, attempts, run, created,
+                                      updated)
+                 VALUES (?1, ?2, ?3, ?4, ?5, 1, 1, '2026-02-01T00:00:00+00:00',
+                         '2026-02-01T00:00:00+00:00')",
+                params![F, format!("dropbox:id:{id}"), source, target, status],
+            )
+            .unwrap();
+        }
+        for (id, source) in [("g", "dropbox:id:g@r2"), ("i", "dropbox:id:i@r1")] {
+            c.execute(
+                "INSERT INTO intents (flow, source_key, source, started)
+                 VALUES (?1, ?2, ?3, '2026-02-02T00:00:00+00:00')",
+                params![F, format!("dropbox:id:{id}"), source],
+            )
+            .unwrap();
+        }
+        c.execute(
+            "INSERT INTO steps (flow, source, step, done)
+             VALUES (?1, 'dropbox:id:h@r1', ?2, '2026-02-01T00:00:01+00:00')",
+            params![F, STEP_SINK_DEFERRED_STARTED],
+        )
+        .unwrap();
+    }
+    let store = SqliteStore::open(&path).unwrap();
+    let rec = |id: &str| {
+        let store = store.clone();
+        let key = format!("dropbox:{id}");
+        async move { store.record(F, &key).await.unwrap().unwrap() }
+    };
+    let g = rec("id:g").await;
+    assert_eq!(
+        (g.source, g.status, g.target),
+        (
+            DocRef::dropbox("id:g", "r2"),
+            DocStatus::Pending,
+            Some(DocRef::cs(700, 1))
+        ),
+        "the write in doubt is pending; the target is still r1's"
+    );
+    let i = rec("id:i").await;
+    assert_eq!((i.status, i.attempts), (DocStatus::Failed, 1));
+    let steps = store.steps(F, "dropbox:id:h", "r1").await.unwrap();
+    assert_eq!(
+        steps
+            .iter()
+            .map(|s| (s.name.as_str(), s.state))
+            .collect::<Vec<_>>(),
+        [("workflow", StepState::Started)]
+    );
+    assert_eq!(old_tables(&store).await, 0);
 }

@@ -20,9 +20,9 @@ use std::sync::{Arc, Mutex};
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension};
 
-use super::{AuditEntry, Failure, Intent, Mapping, NewFailure, StateStore};
+use super::{AuditEntry, StateStore};
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, DocRef};
 use schema::migrate;
@@ -84,31 +84,11 @@ pub(super) fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-fn mapping_row(row: &Row<'_>) -> rusqlite::Result<Mapping> {
-    Ok(Mapping {
-        source: parse_ref(row.get(0)?)?,
-        target: parse_ref(row.get(1)?)?,
-        location: row.get(2)?,
-        hooks_done: row.get(3)?,
-        recorded: parse_time(row.get(4)?)?,
-    })
-}
-
-fn failure_row(row: &Row<'_>) -> rusqlite::Result<Failure> {
-    Ok(Failure {
-        source: parse_ref(row.get(0)?)?,
-        path: row.get(1)?,
-        error: row.get(2)?,
-        attempts: row.get(3)?,
-        dead: row.get(4)?,
-        updated: parse_time(row.get(5)?)?,
-    })
-}
-
 fn insert_audit(conn: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
     conn.execute(
-        "INSERT INTO audit (time, flow, source, source_hash, path, target, account, action, outcome)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO audit (time, flow, source, source_hash, path, target, account, action, outcome,
+                            run)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
         params![
             time(&e.time),
             e.flow,
@@ -118,7 +98,8 @@ fn insert_audit(conn: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
             e.target.as_ref().map(DocRef::marker),
             e.account,
             e.action,
-            e.outcome
+            e.outcome,
+            e.run.map(|r| r.min(i64::MAX as u64) as i64)
         ],
     )?;
     Ok(())
@@ -203,9 +184,6 @@ impl SqliteStore {
     }
 }
 
-const MAPPING_COLS: &str = "source, target, location, hooks_done, recorded";
-const FAILURE_COLS: &str = "source, path, error, attempts, dead, updated";
-
 #[async_trait]
 impl StateStore for SqliteStore {
     async fn checkpoint(&self, flow: &str) -> Result<Option<Checkpoint>> {
@@ -236,236 +214,6 @@ impl StateStore for SqliteStore {
         .await
     }
 
-    async fn latest_mapping(&self, flow: &str, key: &str) -> Result<Option<Mapping>> {
-        let (flow, key) = (flow.to_owned(), key.to_owned());
-        self.with(move |c| {
-            c.query_row(
-                &format!(
-                    "SELECT {MAPPING_COLS} FROM mappings WHERE flow = ?1 AND source_key = ?2
-                     ORDER BY id DESC LIMIT 1"
-                ),
-                [flow, key],
-                mapping_row,
-            )
-            .optional()
-        })
-        .await
-    }
-
-    async fn mappings(&self, flow: &str) -> Result<Vec<Mapping>> {
-        let flow = flow.to_owned();
-        self.with(move |c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {MAPPING_COLS} FROM mappings m WHERE flow = ?1 AND id =
-                     (SELECT MAX(id) FROM mappings WHERE flow = m.flow AND source_key = m.source_key)
-                 ORDER BY id"
-            ))?;
-            let rows = stmt.query_map([flow], mapping_row)?;
-            rows.collect()
-        })
-        .await
-    }
-
-    async fn begin_intent(&self, flow: &str, source: &DocRef) -> Result<()> {
-        let (flow, key, source) = (flow.to_owned(), source.key(), source.marker());
-        self.with(move |c| {
-            c.execute(
-                "INSERT INTO intents (flow, source_key, source, started) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (flow, source_key) DO UPDATE SET source = excluded.source,
-                                                             started = excluded.started",
-                params![flow, key, source, time(&Utc::now())],
-            )
-            .map(drop)
-        })
-        .await
-    }
-
-    async fn intent(&self, flow: &str, key: &str) -> Result<Option<Intent>> {
-        let (flow, key) = (flow.to_owned(), key.to_owned());
-        self.with(move |c| {
-            c.query_row(
-                "SELECT source, started FROM intents WHERE flow = ?1 AND source_key = ?2",
-                [flow, key],
-                |r| {
-                    Ok(Intent {
-                        source: parse_ref(r.get(0)?)?,
-                        started: parse_time(r.get(1)?)?,
-                    })
-                },
-            )
-            .optional()
-        })
-        .await
-    }
-
-    async fn intents(&self, flow: &str) -> Result<Vec<Intent>> {
-        let flow = flow.to_owned();
-        self.with(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT source, started FROM intents WHERE flow = ?1 ORDER BY started, source_key",
-            )?;
-            let rows = stmt.query_map([flow], |r| {
-                Ok(Intent {
-                    source: parse_ref(r.get(0)?)?,
-                    started: parse_time(r.get(1)?)?,
-                })
-            })?;
-            rows.collect()
-        })
-        .await
-    }
-
-    async fn clear_intent(&self, flow: &str, key: &str) -> Result<()> {
-        let (flow, key) = (flow.to_owned(), key.to_owned());
-        self.with(move |c| {
-            c.execute(
-                "DELETE FROM intents WHERE flow = ?1 AND source_key = ?2",
-                [flow, key],
-            )
-            .map(drop)
-        })
-        .await
-    }
-
-    async fn record_write(&self, flow: &str, mapping: &Mapping, audit: &AuditEntry) -> Result<()> {
-        let (flow, m, audit) = (flow.to_owned(), mapping.clone(), audit.clone());
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            let key = m.source.key();
-            tx.execute(
-                "INSERT INTO mappings (flow, source_key, source, target, location, hooks_done, recorded)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
-                 ON CONFLICT (flow, source) DO UPDATE SET target = excluded.target,
-                     location = excluded.location, hooks_done = excluded.hooks_done,
-                     recorded = excluded.recorded",
-                params![
-                    flow,
-                    key,
-                    m.source.marker(),
-                    m.target.marker(),
-                    m.location,
-                    m.hooks_done,
-                    time(&m.recorded)
-                ],
-            )?;
-            tx.execute(
-                "DELETE FROM intents WHERE flow = ?1 AND source_key = ?2",
-                [&flow, &key],
-            )?;
-            tx.execute(
-                "DELETE FROM failures WHERE flow = ?1 AND source_key = ?2",
-                [&flow, &key],
-            )?;
-            insert_audit(&tx, &audit)?;
-            tx.commit()
-        })
-        .await
-    }
-
-    async fn mark_hooks_done(&self, flow: &str, source: &DocRef) -> Result<()> {
-        let (flow, source) = (flow.to_owned(), source.marker());
-        self.with(move |c| {
-            c.execute(
-                "UPDATE mappings SET hooks_done = 1 WHERE flow = ?1 AND source = ?2",
-                [flow, source],
-            )
-            .map(drop)
-        })
-        .await
-    }
-
-    async fn step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<bool> {
-        let (flow, source, step) = (flow.to_owned(), source.marker(), step.to_owned());
-        self.with(move |c| {
-            c.query_row(
-                "SELECT 1 FROM steps WHERE flow = ?1 AND source = ?2 AND step = ?3",
-                [flow, source, step],
-                |_| Ok(()),
-            )
-            .optional()
-            .map(|o| o.is_some())
-        })
-        .await
-    }
-
-    async fn mark_step_done(&self, flow: &str, source: &DocRef, step: &str) -> Result<()> {
-        let (flow, source, step) = (flow.to_owned(), source.marker(), step.to_owned());
-        self.with(move |c| {
-            c.execute(
-                "INSERT OR IGNORE INTO steps (flow, source, step, done) VALUES (?1, ?2, ?3, ?4)",
-                params![flow, source, step, time(&Utc::now())],
-            )
-            .map(drop)
-        })
-        .await
-    }
-
-    async fn record_failure(
-        &self,
-        flow: &str,
-        failure: &NewFailure<'_>,
-        audit: &AuditEntry,
-    ) -> Result<Failure> {
-        let NewFailure {
-            source,
-            path,
-            error,
-            attempts,
-            dead_after,
-        } = *failure;
-        let (flow, key, marker) = (flow.to_owned(), source.key(), source.marker());
-        let (path, error, audit) = (path.map(str::to_owned), error.to_owned(), audit.clone());
-        self.with(move |c| {
-            let tx = c.transaction()?;
-            let now = time(&Utc::now());
-            tx.execute(
-                "INSERT INTO failures (flow, source_key, source, path, error, attempts, dead, updated)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6 >= ?7 AND ?7 > 0, ?8)
-                 ON CONFLICT (flow, source_key) DO UPDATE SET
-                     source = excluded.source,
-                     path = COALESCE(excluded.path, failures.path),
-                     error = excluded.error,
-                     attempts = failures.attempts + excluded.attempts,
-                     dead = (failures.attempts + excluded.attempts) >= ?7 AND ?7 > 0,
-                     updated = excluded.updated",
-                params![flow, key, marker, path, error, attempts, dead_after, now],
-            )?;
-            insert_audit(&tx, &audit)?;
-            let failure = tx.query_row(
-                &format!("SELECT {FAILURE_COLS} FROM failures WHERE flow = ?1 AND source_key = ?2"),
-                [&flow, &key],
-                failure_row,
-            )?;
-            tx.commit()?;
-            Ok(failure)
-        })
-        .await
-    }
-
-    async fn clear_failure(&self, flow: &str, key: &str) -> Result<()> {
-        let (flow, key) = (flow.to_owned(), key.to_owned());
-        self.with(move |c| {
-            c.execute(
-                "DELETE FROM failures WHERE flow = ?1 AND source_key = ?2",
-                [flow, key],
-            )
-            .map(drop)
-        })
-        .await
-    }
-
-    async fn failures(&self, flow: &str) -> Result<Vec<Failure>> {
-        let flow = flow.to_owned();
-        self.with(move |c| {
-            let mut stmt = c.prepare(&format!(
-                "SELECT {FAILURE_COLS} FROM failures WHERE flow = ?1 ORDER BY updated, source_key"
-            ))?;
-            let rows = stmt.query_map([flow], failure_row)?;
-            rows.collect()
-        })
-        .await
-    }
-
     async fn append_audit(&self, entry: &AuditEntry) -> Result<()> {
         let entry = entry.clone();
         self.with(move |c| insert_audit(c, &entry)).await
@@ -475,7 +223,8 @@ impl StateStore for SqliteStore {
         let flow = flow.map(str::to_owned);
         self.with(move |c| {
             let mut stmt = c.prepare(
-                "SELECT time, flow, source, source_hash, path, target, account, action, outcome
+                "SELECT time, flow, source, source_hash, path, target, account, action, outcome,
+                        run
                  FROM audit WHERE ?1 IS NULL OR flow = ?1 ORDER BY id",
             )?;
             let rows = stmt.query_map([flow], |r| {
@@ -489,6 +238,7 @@ impl StateStore for SqliteStore {
                     account: r.get(6)?,
                     action: r.get(7)?,
                     outcome: r.get(8)?,
+                    run: r.get::<_, Option<i64>>(9)?.map(|n| n.max(0) as u64),
                 })
             })?;
             rows.collect()
@@ -519,8 +269,7 @@ mod tests {
             store.checkpoint("f").await.unwrap(),
             Some(Checkpoint("c2".into()))
         );
-        assert_eq!(store.mappings("f").await.unwrap().len(), 1);
-        assert_eq!(store.audit(None).await.unwrap().len(), 6);
+        assert_eq!(store.audit(None).await.unwrap().len(), 3);
         let mode: String = store
             .with(|c| c.query_row("PRAGMA journal_mode", [], |r| r.get(0)))
             .await

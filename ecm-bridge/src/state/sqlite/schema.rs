@@ -172,6 +172,48 @@ pub(super) const V3: &str = "CREATE TABLE records (
          PRIMARY KEY (flow, job, key)
      );";
 
+/// Records keep what the runner needs to resume ([`crate::state::DocRecord::context`]), audit
+/// entries their run; the tables the runner no longer reads (mappings, intents, failures, the
+/// string-named steps) go, after their last rows moved (`records_from_v3`).
+pub(super) const V4: &str = "ALTER TABLE records ADD COLUMN context TEXT;
+     ALTER TABLE audit ADD COLUMN run INTEGER;";
+
+/// The data step of version 4, for a file the runner of version 3 wrote (it kept its intents,
+/// mappings and failures beside the records): an intent of a write makes the document's record
+/// `pending` at that version (keeping its target, the previous version's), unless the record
+/// is already `failed` or `dead` at that version; the sink's post-record steps written since
+/// version 3 move to the step log again; every such step is renamed to the Content Server
+/// sink's step name, `workflow`. Then the old tables are dropped.
+fn records_from_v3(tx: &Transaction<'_>) -> rusqlite::Result<()> {
+    let mut stmt = tx.prepare("SELECT flow, source_key, source, started FROM intents")?;
+    let intents: Vec<(String, String, String, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    drop(stmt);
+    for (flow, key, marker, started) in intents {
+        let source = parse_ref(marker.clone())?;
+        let started = ts(&parse_time(started)?);
+        tx.execute(
+            "INSERT INTO records (flow, key, source, path_lower, status, attempts, run, created,
+                                  updated)
+             VALUES (?1, ?2, ?3, NULL, 'pending', 0, 0, ?4, ?4)
+             ON CONFLICT (flow, key) DO UPDATE SET source = excluded.source, status = 'pending',
+                 updated = excluded.updated
+             WHERE records.source != excluded.source
+                OR records.status NOT IN ('failed', 'dead')",
+            params![flow, key, source.marker(), started],
+        )?;
+    }
+    steps_from_v2(tx)?;
+    tx.execute(
+        "UPDATE doc_steps SET name = 'workflow' WHERE name = ?1",
+        params![STEP_SINK_DEFERRED],
+    )?;
+    tx.execute_batch(
+        "DROP TABLE mappings; DROP TABLE intents; DROP TABLE failures; DROP TABLE steps;",
+    )
+}
+
 /// Schema versions, applied in order; `user_version` says how many ran.
 pub(super) const MIGRATIONS: &[Migration] = &[
     Migration {
@@ -185,6 +227,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     Migration {
         sql: V3,
         data: Some(records_from_v2),
+    },
+    Migration {
+        sql: V4,
+        data: Some(records_from_v3),
     },
 ];
 
@@ -438,6 +484,13 @@ fn records_from_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
         )?;
     }
 
+    steps_from_v2(tx)
+}
+
+/// The sink's post-record steps of the second schema, moved to the step log: `done`, or
+/// `started` when only [`STEP_SINK_DEFERRED_STARTED`] is there (named [`STEP_SINK_DEFERRED`];
+/// version 4 renames them).
+fn steps_from_v2(tx: &Transaction<'_>) -> rusqlite::Result<()> {
     let mut stmt = tx.prepare("SELECT flow, source, step, done FROM steps ORDER BY rowid")?;
     let steps: Vec<(String, String, String, String)> = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)))?
