@@ -16,6 +16,7 @@ use ecm_bridge::connectors::contentserver::Owner;
 use ecm_bridge::flows::intake_to_workflow::{IntakeConfig, IntakeToWorkflow};
 use ecm_bridge::model::Grant;
 use ecm_bridge::runner::{Failpoint, RetryPolicy};
+use ecm_bridge::state::DocumentStore;
 use ecm_bridge::Error;
 use futures::TryStreamExt;
 use sandbox::{FaultRule, LostAnswer};
@@ -230,6 +231,30 @@ async fn assert_final(env: &Env, at: &str) {
         let due = (received + chrono::Duration::days(5)).date_naive();
         assert_eq!(p.due_date.map(|d| d.date()), Some(due), "{at}: {:?}", p.raw);
 
+        // The start's output in the step log is that process.
+        let meta = env
+            .dropbox
+            .files()
+            .get_metadata(path.as_str())
+            .await
+            .unwrap();
+        let file = meta.as_file().unwrap();
+        let key = ecm_bridge::model::DocRef::dropbox(&file.id, "").key();
+        let steps = env
+            .state()
+            .steps("intake_to_workflow", &key, &file.rev)
+            .await
+            .unwrap();
+        let start = steps
+            .iter()
+            .find(|s| s.name == ecm_bridge::connectors::contentserver::WORKFLOW_STEP)
+            .unwrap_or_else(|| panic!("{at}: {name}: {steps:#?}"));
+        assert_eq!(
+            start.output.as_ref().and_then(|o| o["process_id"].as_i64()),
+            p.process_id,
+            "{at}: {name}"
+        );
+
         // Marked in Dropbox.
         let tags = env.dropbox.files().get_tags([path.as_str()]).await.unwrap();
         let texts: Vec<&str> = tags.paths_to_tags[0]
@@ -377,4 +402,108 @@ async fn stopped_anywhere_and_restarted_each_submission_is_taken_in_once() {
     ] {
         assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_without_a_submitter_is_retried_and_intake_folders_and_processed_moves_work() {
+    let env = Env::start().await;
+    submit(
+        &env,
+        "W-2.pdf",
+        (SUBMISSIONS[0].1, SUBMISSIONS[0].2),
+        SUBMISSIONS[0].3,
+    )
+    .await;
+    // Dropped into the request's destination by its owner: the team log names no submitter.
+    let upload = |path: &'static str, text: &'static str| {
+        let files = env.dropbox.files();
+        async move {
+            files
+                .upload(
+                    dropbox_client::models::files::CommitInfo::new(path),
+                    futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+                        text.as_bytes(),
+                    ))]),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    upload("/Finance/Tax Intake/owner note.txt", "dropped by the owner").await;
+    // Dropped into a plain intake folder.
+    upload("/Shared/Outside Counsel/Memo.pdf", "%PDF-1.4 memo").await;
+    let cfg = IntakeConfig {
+        intake_folders: vec!["/Shared/Outside Counsel".into()],
+        processed: ecm_bridge::flows::intake_to_workflow::ProcessedMarking {
+            tag: None,
+            move_to: Some("/Intake Processed".into()),
+        },
+        ..config()
+    };
+    let flow = intake(&env).config(cfg.clone()).build().unwrap();
+    let report = flow.run_once().await.unwrap();
+    let failed: Vec<_> = report
+        .failed
+        .iter()
+        .filter_map(|f| f.path.as_deref())
+        .collect();
+    assert_eq!(
+        failed,
+        ["Finance/Tax Intake/owner note.txt"],
+        "{:#?}",
+        report.failed
+    );
+    assert!(
+        report.failed[0].error.contains("names no submitter"),
+        "{}",
+        report.failed[0].error
+    );
+    assert_eq!(report.written.len(), 2, "{}", report.summary());
+    let ews = env.cs.nodes().enterprise_workspace().await.unwrap();
+    let memo = env
+        .cs
+        .nodes()
+        .resolve_path(
+            ews.id,
+            &["Intake", "Outside Counsel", "unknown", "Memo.pdf"],
+        )
+        .await
+        .unwrap()
+        .expect("the intake folder's file is filed under its folder's name");
+    assert_eq!(
+        env.cs_bytes(memo.id, None).await,
+        "%PDF-1.4 memo".as_bytes()
+    );
+    // Both moved to the processed folder, which is never taken in again.
+    for name in ["W-2.pdf", "Memo.pdf"] {
+        let moved = env
+            .dropbox_bytes(&format!("/Intake Processed/{name}"))
+            .await;
+        assert!(!moved.is_empty(), "{name}");
+    }
+    // Still failing on the next run (named, not dropped), until a label is configured.
+    let again = flow.run_once().await.unwrap();
+    assert_eq!(again.failed.len(), 1, "{:#?}", again.failed);
+    assert!(again.written.is_empty(), "{}", again.summary());
+    let labelled = intake(&env)
+        .config(IntakeConfig {
+            unknown_submitter: Some("Unknown submitter".into()),
+            ..cfg
+        })
+        .build()
+        .unwrap();
+    let last = labelled.run_once().await.unwrap();
+    assert!(last.failed.is_empty(), "{:#?}", last.failed);
+    let note = env
+        .cs
+        .nodes()
+        .resolve_path(
+            ews.id,
+            &["Intake", TITLE, "Unknown submitter", "owner note.txt"],
+        )
+        .await
+        .unwrap()
+        .expect("filed under the label");
+    assert_eq!(env.cs_versions(note.id).await.len(), 1);
+    assert_eq!(filed(&env).await.len(), 2);
 }

@@ -16,8 +16,11 @@ use bytes::Bytes;
 use contentserver_client::api::nodes::Node;
 use dropbox_client::models::file_properties::TemplateFilterBase;
 use dropbox_client::models::files::{CommitInfo, GetMetadataArg, RelocationArg, WriteMode};
-use ecm_bridge::flows::submit_for_approval::{OutcomeMarking, SubmitConfig, SubmitForApproval};
+use ecm_bridge::flows::submit_for_approval::{
+    OutcomeMarking, SubmitConfig, SubmitForApproval, OUTCOME_STEP, WORKFLOW_STEP,
+};
 use ecm_bridge::runner::{Failpoint, RetryPolicy};
+use ecm_bridge::state::DocumentStore;
 use ecm_bridge::Error;
 use sandbox::{FaultRule, LostAnswer};
 use support::Env;
@@ -205,7 +208,56 @@ async fn assert_submitted(env: &Env, originals: &[Bytes; 2], at: &str) {
             "{at}: {values}"
         );
         assert!(ps[0].due_date.is_some(), "{at}: {:?}", ps[0].raw);
+        // The start's output in the step log is that process; the outcome step waits on it.
+        let key = ecm_bridge::model::DocRef::dropbox(node_source(env, &node).await, "").key();
+        let record = env
+            .state()
+            .record("submit_for_approval", &key)
+            .await
+            .unwrap()
+            .unwrap_or_else(|| panic!("{at}: {name}: no record"));
+        let version = record.source.version.clone().unwrap_or_default();
+        let steps = env
+            .state()
+            .steps("submit_for_approval", &key, &version)
+            .await
+            .unwrap();
+        let output = |step: &str| {
+            steps
+                .iter()
+                .find(|s| s.name == step)
+                .and_then(|s| s.output.clone())
+                .unwrap_or_else(|| panic!("{at}: {name}: {steps:#?}"))
+        };
+        assert_eq!(
+            output(WORKFLOW_STEP)["process_id"].as_i64(),
+            ps[0].process_id,
+            "{at}"
+        );
+        assert_eq!(
+            output(OUTCOME_STEP)["process_id"].as_i64(),
+            ps[0].process_id,
+            "{at}"
+        );
     }
+}
+
+/// The Dropbox id in the source marker of a CS document's description.
+async fn node_source(env: &Env, node: &Node) -> String {
+    let text = env
+        .cs
+        .nodes()
+        .get(node.id)
+        .send()
+        .await
+        .unwrap()
+        .description
+        .unwrap_or_default();
+    let marker = text
+        .split_whitespace()
+        .find(|t| t.starts_with("dropbox:"))
+        .unwrap_or_else(|| panic!("no source marker in {text:?}"));
+    ecm_bridge::model::DocRef::parse_marker(marker).unwrap().id
 }
 
 /// After the review's outcome came back: the approved one moved to Approved, tagged, its
