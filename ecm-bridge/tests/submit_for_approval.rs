@@ -568,3 +568,56 @@ async fn stopped_anywhere_and_restarted_each_file_is_reviewed_and_returned_once(
         assert!(seen.contains(&fp), "never stopped at {fp:?}: {seen:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_whose_write_failed_is_not_under_review_and_a_newer_rev_replaces_it() {
+    let env = Env::start().await;
+    let flow = submit(&env).build().unwrap();
+    flow.run_once().await.unwrap();
+    let node = cs_doc(&env, "Drafts", "Remote Work Policy.docx")
+        .await
+        .unwrap();
+    for _ in 0..2 {
+        let task = processes(&env, node.id).await[0].current_steps[0]
+            .task()
+            .unwrap();
+        env.cs.workflows().approve(task).send().await.unwrap();
+    }
+    let returned = flow.run_once().await.unwrap();
+    assert!(returned.failed.is_empty(), "{:#?}", returned.failed);
+    let path = format!("{APPROVED}/Remote Work Policy.docx");
+    let upload = |text: &'static str| {
+        let files = env.dropbox.files();
+        let path = path.clone();
+        async move {
+            files
+                .upload(
+                    CommitInfo::new(path).mode(WriteMode::Overwrite),
+                    futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from_static(
+                        text.as_bytes(),
+                    ))]),
+                )
+                .await
+                .unwrap();
+        }
+    };
+    // A new draft whose write fails (refused, not retried): not under review.
+    env.sandbox
+        .contentserver_faults()
+        .add(FaultRule::status("POST /api/v2/nodes/{id}/versions", 403).with_count(1))
+        .unwrap();
+    upload("Remote work policy, second draft.\n").await;
+    let failed = flow.run_once().await.unwrap();
+    assert_eq!(failed.failed.len(), 1, "{}", failed.summary());
+    // A third draft replaces it: version 2 is its bytes, with its own process.
+    upload("Remote work policy, third draft.\n").await;
+    let third = flow.run_once().await.unwrap();
+    assert!(third.failed.is_empty(), "{:#?}", third.failed);
+    let versions = env.cs_versions(node.id).await;
+    assert_eq!(versions.len(), 2, "{}", third.summary());
+    assert_eq!(
+        env.cs_bytes(node.id, Some(2)).await,
+        Bytes::from_static(b"Remote work policy, third draft.\n")
+    );
+    assert_eq!(processes(&env, node.id).await.len(), 2);
+}

@@ -42,7 +42,16 @@ impl UnderReview {
         };
         let steps_left = match r.status {
             DocStatus::Written | DocStatus::Awaiting => true,
-            DocStatus::Failed => r.target.is_some(),
+            // Failed after its write (a step was begun), not a write that failed: a version
+            // whose write failed is not under review, and a newer rev replaces it.
+            DocStatus::Failed => {
+                let version = r.source.version.clone().unwrap_or_default();
+                !self
+                    .store
+                    .steps(&self.flow, &key, &version)
+                    .await?
+                    .is_empty()
+            }
             _ => false,
         };
         Ok((steps_left && r.source.version != doc.source.version).then_some(r))
