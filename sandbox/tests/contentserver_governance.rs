@@ -565,3 +565,46 @@ async fn members_search_get_and_groups() {
     let (status, _) = cs.get(&t, "/api/v2/members/4242").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
 }
+
+#[tokio::test]
+async fn the_demo_seed_has_the_intake_category_and_keeps_earlier_ids() {
+    let cs = start().await;
+    let m = cs.server.manifest();
+    let intake = &m["categories"]["Intake Submission"];
+    let attrs = &intake["attributes"];
+    for name in [
+        "Request Title",
+        "Request Id",
+        "Submitter Name",
+        "Submitter Email",
+        "Received On",
+        "Received At",
+    ] {
+        assert!(attrs[name]["key"].is_string(), "{name}: {intake}");
+    }
+    // Seeded last: every id seeded before it is below its own.
+    let id = intake["id"].as_i64().unwrap();
+    for other in ["Document Governance", "Project Closeout"] {
+        assert!(m["categories"][other]["id"].as_i64().unwrap() < id);
+    }
+    for (_, rm) in m["rm_classifications"].as_object().unwrap() {
+        assert!(rm.as_i64().unwrap() < id, "{rm}");
+    }
+    // Applied over HTTP with its required title.
+    let t = cs.login("admin", "admin").await;
+    let doc = cs.document(&t, 2000, "intake.pdf", b"x".to_vec()).await;
+    let path = format!("/api/v2/nodes/{doc}/categories");
+    let title = attrs["Request Title"]["key"].as_str().unwrap();
+    let (status, body) = cs
+        .form(
+            Method::POST,
+            &t,
+            &path,
+            &[
+                ("category_id", &id.to_string()),
+                (title, "Outside tax documents"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+}

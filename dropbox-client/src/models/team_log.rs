@@ -438,6 +438,10 @@ pub struct FileRequestSubmission {
     /// Paths of the received files as the request owner sees them (the file assets'
     /// `contextual` paths).
     pub paths: Vec<String>,
+    /// Ids (`id:…`) of the received files, where the assets carry them (in the order of
+    /// [`FileRequestSubmission::paths`] when every asset has both). An id stays the same when
+    /// the file is moved or renamed later, a path does not.
+    pub file_ids: Vec<String>,
     /// The owner of the request (the event's context), when given.
     pub owner: Option<UserLogInfo>,
 }
@@ -457,6 +461,15 @@ impl TeamEvent {
                 _ => None,
             })
             .collect();
+        let file_ids = self
+            .assets
+            .iter()
+            .flatten()
+            .filter_map(|a| match a {
+                AssetLogInfo::File(f) => f.file_id.clone(),
+                _ => None,
+            })
+            .collect();
         let owner = match &self.context {
             Some(ContextLogInfo::TeamMember(u)) => Some(u.clone()),
             _ => None,
@@ -468,6 +481,7 @@ impl TeamEvent {
             submitter_email: details.submitter_email.clone(),
             file_names: details.submitted_file_names.clone(),
             paths,
+            file_ids,
             owner,
         })
     }

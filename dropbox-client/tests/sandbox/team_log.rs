@@ -143,6 +143,8 @@ async fn the_team_log_tells_who_submitted_into_a_file_request_and_when() {
     assert_eq!(first.submitter_email.as_deref(), Some("avery@cpa.example"));
     assert_eq!(first.file_names, ["W-2.pdf"]);
     assert_eq!(first.paths, ["/Finance/Tax Intake/W-2.pdf"]);
+    assert_eq!(first.file_ids.len(), 1);
+    assert!(first.file_ids[0].starts_with("id:"), "{:?}", first.file_ids);
     assert!(first.timestamp.timestamp() >= before.timestamp());
     assert_eq!(
         first.owner.as_ref().and_then(|o| o.email.as_deref()),

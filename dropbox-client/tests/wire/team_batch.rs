@@ -259,6 +259,7 @@ async fn team_log_events_decode_the_spec_shapes() {
     assert_eq!(sub.file_request_id.as_deref(), Some("oaCAVmEyrqYnkZX9955Y"));
     assert_eq!(sub.submitter_name.as_deref(), Some("John Smith"));
     assert_eq!(sub.paths, ["/Intake/scan.pdf"]);
+    assert_eq!(sub.file_ids, ["id:jQKLsZFQImAAAAAAEZAAQt"]);
     assert_eq!(
         sub.owner.unwrap().team_member_id.as_deref(),
         Some("dbmid:owner")

@@ -2,3 +2,5 @@
 
 pub mod archive_on_approval;
 pub mod classify_and_route;
+pub mod intake_to_workflow;
+pub mod submit_for_approval;

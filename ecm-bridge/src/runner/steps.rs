@@ -137,6 +137,24 @@ impl Flow {
         let mut attempt = 0;
         let outcome = loop {
             attempt += 1;
+            if attempt > 1 && !step.repeatable() {
+                // The failed attempt may have happened all the same (its answer lost after the
+                // write committed): ask the target before starting it again.
+                match step.check(&input).await {
+                    Ok(Some(out)) => {
+                        tracing::info!(flow = %inner.name, doc = %doc.path, step = name, "failed attempt found done at the target");
+                        break StepOutcome::Done(out);
+                    }
+                    Ok(None) => {}
+                    Err(e @ Error::Stopped(_)) => return Err(e),
+                    // Still in doubt: the step stays `started`, the next run asks again.
+                    Err(e) => {
+                        self.fail(doc, e, attempt, Some(at.record.clone()), report)
+                            .await?;
+                        return Ok(Ran::Failed);
+                    }
+                }
+            }
             match step.run(&input).await {
                 Ok(o) => break o,
                 Err(e @ Error::Stopped(_)) => return Err(e),

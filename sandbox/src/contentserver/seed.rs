@@ -380,6 +380,7 @@ impl Builder<'_> {
         self.workspaces();
         // Last, so that every id above stays what it was before it was added.
         self.intake_classification();
+        self.intake_category();
         Ok(())
     }
 
@@ -399,6 +400,24 @@ impl Builder<'_> {
                 Self::attr(4, "Document Type", Text),
                 Self::attr(5, "Retention Schedule", Text),
                 Self::attr(6, "Original Name", Text),
+            ],
+        );
+    }
+
+    /// `Intake Submission`: how an outside party's submission arrived (use case 7).
+    fn intake_category(&mut self) {
+        use AttrKind::*;
+        let mut title = Self::attr(2, "Request Title", Text);
+        title.required = true;
+        self.category(
+            "Intake Submission",
+            vec![
+                title,
+                Self::attr(3, "Request Id", Text),
+                Self::attr(4, "Submitter Name", Text),
+                Self::attr(5, "Submitter Email", Text),
+                Self::attr(6, "Received On", Date),
+                Self::attr(7, "Received At", Text),
             ],
         );
     }

@@ -15,15 +15,17 @@
 
 mod directory;
 mod governance;
+mod owner;
 mod sink;
 mod source;
 mod workflow;
 
 use crate::model::DocRef;
 
+pub use owner::{CsOwner, Owner};
 pub use sink::CsSink;
 pub use source::CsSource;
-pub use workflow::WORKFLOW_STEP;
+pub use workflow::{Review, Verdict, WORKFLOW_STEP};
 
 /// Node types this module needs.
 mod types {

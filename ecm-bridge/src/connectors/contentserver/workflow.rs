@@ -1,15 +1,51 @@
 //! The workflow: started once after the record (the sink's step [`WORKFLOW_STEP`], not
-//! repeatable, whose output is the process id), and found at the target when a run stopped
-//! while it was under way.
+//! repeatable, whose output is the process id), found at the target when a run stopped
+//! while it was under way, and read back while a flow waits on its outcome ([`Review`]).
+
+use std::collections::BTreeMap;
 
 use async_trait::async_trait;
-use contentserver_client::api::processes::StatusKind;
+use contentserver_client::api::processes::{ProcessState, StatusKind};
+use contentserver_client::ErrorKind;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::governance::Govern;
 use super::sink::CsSink;
 use crate::error::{Error, Result, Step};
 use crate::model::{Document, Value};
 use crate::runner::{StepInput, StepOutcome};
+
+/// Where a process stands, for a flow that waits on it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "state", rename_all = "snake_case")]
+pub enum Review {
+    /// Still running, at these steps.
+    Running {
+        /// The current steps' names.
+        at: Vec<String>,
+    },
+    /// Finished: approved or not.
+    Finished(Verdict),
+    /// The process is no longer there (deleted, or not visible to this user).
+    Gone,
+}
+
+/// How a finished process ended.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Verdict {
+    /// Approved: the process completed and its last step was not a rejection. A stopped
+    /// process (a rejection, or stopped by an administrator) is not approved.
+    pub approved: bool,
+    /// The process state as CS names it (`completed`, `stopped`).
+    pub state: String,
+    /// The last finished step's disposition (`Approve`, `Reject`, `SendOn`).
+    pub disposition: Option<String>,
+    /// That step's comment: the reviewer's.
+    pub comment: Option<String>,
+    /// Who finished that step.
+    pub reviewer: Option<String>,
+}
 
 /// The name of the Content Server sink's workflow step in the step log.
 pub const WORKFLOW_STEP: &str = "workflow";
@@ -110,6 +146,72 @@ impl CsSink {
             return Ok(Some(status.process_id));
         }
         Ok(None)
+    }
+
+    /// Starts the workflow of `doc`'s governance (map, form values from the rules: title, due
+    /// date, owner, …; comment) with `node` attached, and returns the process id when the
+    /// server gives one (`None` also when `doc` has no workflow). Not repeatable: a caller
+    /// that stopped while this was under way asks [`CsSink::process_attached`] first. The
+    /// sink's own step ([`WORKFLOW_STEP`]) does this for flows that write through it.
+    pub async fn start_process(&self, doc: &Document, node: i64) -> Result<Option<i64>> {
+        self.start_workflow(doc, node).await
+    }
+
+    /// The id of a process this user initiated (of map `map`, when the listing names maps)
+    /// with `node` attached, if there is one: the check at the target of a start in doubt.
+    pub async fn process_attached(
+        &self,
+        doc: &Document,
+        node: i64,
+        map: &str,
+    ) -> Result<Option<i64>> {
+        Ok(self.workflow_attached(doc, node, map).await?.flatten())
+    }
+
+    /// Where process `process` stands: running (at which steps), finished with its verdict,
+    /// or gone.
+    pub async fn review(&self, doc: &Document, process: i64) -> Result<Review> {
+        let status = match self.client.workflows().status(process).await {
+            Ok(s) => s,
+            Err(e) if e.kind() == ErrorKind::NotFound => return Ok(Review::Gone),
+            Err(e) => return Err(Error::cs(&doc.path, Step::Workflow, e)),
+        };
+        let Some(outcome) = status.outcome() else {
+            return Ok(Review::Running {
+                at: status
+                    .current_steps
+                    .iter()
+                    .filter_map(|s| s.task_name.clone())
+                    .collect(),
+            });
+        };
+        let rejected = outcome
+            .disposition
+            .as_deref()
+            .is_some_and(|d| d.eq_ignore_ascii_case("reject"));
+        Ok(Review::Finished(Verdict {
+            approved: outcome.state == ProcessState::Completed && !rejected,
+            state: outcome.state.as_str().to_owned(),
+            disposition: outcome.disposition,
+            comment: outcome.comment.filter(|c| !c.is_empty()),
+            reviewer: outcome.by.and_then(|m| m.name),
+        }))
+    }
+
+    /// Sets category values on `node` (category → attribute → value, applying a category not
+    /// on it yet); repeatable. For marking a version final after an approval.
+    pub async fn set_categories(
+        &self,
+        doc: &Document,
+        node: i64,
+        categories: &BTreeMap<String, BTreeMap<String, Value>>,
+    ) -> Result<()> {
+        let mut only = doc.clone();
+        only.governance = crate::model::Governance {
+            categories: categories.clone(),
+            ..Default::default()
+        };
+        self.govern(&only, node, None, Govern::AddedVersion).await
     }
 
     pub(super) async fn form_value(&self, doc: &Document, v: &Value) -> Result<serde_json::Value> {

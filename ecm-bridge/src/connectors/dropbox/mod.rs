@@ -6,6 +6,7 @@
 //! `source` ([`DropboxSource`]), `marker` ([`DropboxMarker`], [`PropertyMarking`]) and `sink`
 //! ([`DropboxSink`]); the path helpers they share are here.
 
+mod file_requests;
 mod marker;
 mod sink;
 mod source;
@@ -14,6 +15,10 @@ use dropbox_client::ErrorKind;
 
 use crate::state::fold_path;
 
+pub use file_requests::{
+    FileRequestIntake, Intake, UnknownSubmitter, META_INTAKE, META_RECEIVED, META_RECEIVED_ON,
+    META_REQUEST_ID, META_REQUEST_TITLE, META_SUBMITTER, META_SUBMITTER_EMAIL, META_SUBMITTER_NAME,
+};
 pub use marker::{DropboxMarker, PropertyMarking};
 pub use sink::DropboxSink;
 pub use source::DropboxSource;
