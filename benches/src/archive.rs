@@ -11,7 +11,7 @@ use contentserver_client::{AttrKey, CategoryValues, Permission, UploadBody};
 use dropbox_client::models::files::{CommitInfo, ListFolderArg, Metadata, WriteMode};
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::rules::Rules;
-use ecm_bridge::state::SqliteStore;
+use ecm_bridge::state::{SqliteStore, StateStore};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::env::{Bench, Counts};
@@ -99,13 +99,26 @@ pub async fn flow(
         SqliteStore::open(state_dir.join(format!("archive-c{concurrency}.db"))),
         "opening the state store",
     )?;
+    flow_with(bench, concurrency, files, Arc::new(store), "").await
+}
+
+/// Like [`flow`] with `store` as the state store, into the CS folder `Bench-c{concurrency}{label}`
+/// (tag `archived_c{concurrency}{label}`): the same run with a store that writes nothing to
+/// disk shows what the durable store costs.
+pub async fn flow_with(
+    bench: &Bench,
+    concurrency: usize,
+    files: usize,
+    store: Arc<dyn StateStore>,
+    label: &str,
+) -> Result<Run> {
     let flow = ctx(
-        ArchiveOnApproval::new(bench.dropbox()?, bench.cs()?, Arc::new(store))
+        ArchiveOnApproval::new(bench.dropbox()?, bench.cs()?, store)
             .source_root(SOURCE_ROOT)
             .approval(Approval::default().folder("**/Approved"))
-            .cs_folder(None, format!("Bench-c{concurrency}"))
+            .cs_folder(None, format!("Bench-c{concurrency}{label}"))
             .rules(ctx(Rules::from_toml(RULES), "the bench rules")?)
-            .marking(Marking::default().tag(format!("archived_c{concurrency}")))
+            .marking(Marking::default().tag(format!("archived_c{concurrency}{label}")))
             .concurrency(concurrency)
             .build(),
         "building the flow",
@@ -117,7 +130,7 @@ pub async fn flow(
     let counts = bench.stats().await?;
     if report.written.len() != files || !report.failed.is_empty() {
         return Err(format!(
-            "archive_on_approval at concurrency {concurrency}: {} written, {} failed of {files} (first failure: {:?})",
+            "archive_on_approval at concurrency {concurrency}{label}: {} written, {} failed of {files} (first failure: {:?})",
             report.written.len(),
             report.failed.len(),
             report.failed.first().map(|f| f.error.clone())
