@@ -44,6 +44,9 @@ pub struct Run {
     pub elapsed: Duration,
     /// Requests on both servers during the run.
     pub counts: Counts,
+    /// CPU seconds (user + system) this process used during the run: the flow and the
+    /// sandbox together (`None` off Linux).
+    pub cpu_secs: Option<f64>,
 }
 
 impl Run {
@@ -55,6 +58,11 @@ impl Run {
     /// Requests (both servers) per file.
     pub fn requests_per_file(&self) -> f64 {
         self.counts.total() as f64 / self.files.max(1) as f64
+    }
+
+    /// Cores kept busy on average: CPU seconds per wall second.
+    pub fn cores(&self) -> Option<f64> {
+        self.cpu_secs.map(|c| c / self.elapsed.as_secs_f64())
     }
 
     /// The most a client at `concurrency` can do if every request takes `latency`:
@@ -124,9 +132,11 @@ pub async fn flow_with(
         "building the flow",
     )?;
     bench.reset_stats().await?;
+    let cpu = crate::cpu_secs();
     let started = Instant::now();
     let report = ctx(flow.run_once().await, "archive_on_approval run")?;
     let elapsed = started.elapsed();
+    let cpu_secs = crate::cpu_secs().zip(cpu).map(|(b, a)| b - a);
     let counts = bench.stats().await?;
     if report.written.len() != files || !report.failed.is_empty() {
         return Err(format!(
@@ -141,6 +151,7 @@ pub async fn flow_with(
         files,
         elapsed,
         counts,
+        cpu_secs,
     })
 }
 
@@ -176,6 +187,7 @@ pub async fn baseline(bench: &Bench, files: usize) -> Result<Run> {
         group: manifest_id(&m, "/groups/Records Managers")?,
     };
     bench.reset_stats().await?;
+    let cpu = crate::cpu_secs();
     let started = Instant::now();
     let listed: Vec<Metadata> = ctx(
         dropbox
@@ -234,6 +246,7 @@ pub async fn baseline(bench: &Bench, files: usize) -> Result<Run> {
         done += 1;
     }
     let elapsed = started.elapsed();
+    let cpu_secs = crate::cpu_secs().zip(cpu).map(|(b, a)| b - a);
     let counts = bench.stats().await?;
     if done != files {
         return Err(format!("baseline: {done} of {files} files archived").into());
@@ -242,5 +255,6 @@ pub async fn baseline(bench: &Bench, files: usize) -> Result<Run> {
         files,
         elapsed,
         counts,
+        cpu_secs,
     })
 }

@@ -175,3 +175,53 @@ async fn a_name_taken_by_another_document_fails_and_is_not_overwritten() {
     assert_eq!(env.cs_versions(theirs.id).await.len(), 1);
     assert_eq!(&env.cs_bytes(theirs.id, None).await[..], b"hand-made");
 }
+
+#[tokio::test]
+async fn a_refused_write_on_a_new_node_reads_the_node_and_settles() {
+    use sandbox::FaultRule;
+    let env = Env::start().await;
+    let cs = env.sandbox.contentserver_faults();
+    // Each refused once, the way a server that gave the new node its own governance (from
+    // its folder) might refuse: an edit conflict, a bad request.
+    cs.add(FaultRule::status("POST /api/v1/nodes/{id}/rmclassifications", 409).with_count(1))
+        .unwrap();
+    cs.add(FaultRule::status("POST /api/v2/nodes/{id}/permissions/custom", 400).with_count(1))
+        .unwrap();
+    env.sandbox.contentserver_stats().reset();
+    let report = env.flow().build().unwrap().run_once().await.unwrap();
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    assert_eq!(report.written.len(), APPROVED.len(), "{}", report.summary());
+    let c = env.sandbox.contentserver_stats();
+    // The one refused document read its records details and permissions, then wrote.
+    assert_eq!(
+        c.count("GET /api/v1/nodes/{id}/rmclassifications"),
+        1,
+        "{}",
+        c.snapshot()
+    );
+    assert_eq!(
+        c.count("GET /api/v2/nodes/{id}/permissions"),
+        1,
+        "{}",
+        c.snapshot()
+    );
+    let records_managers = env
+        .cs
+        .members()
+        .find_group("Records Managers")
+        .await
+        .unwrap()
+        .unwrap();
+    for node in env.cs_archive_children().await {
+        let rm = env.cs.records().details(node.id).await.unwrap();
+        assert_eq!(rm.records.len(), 1, "{}: {:?}", node.name, rm.raw);
+        let perms = env.cs.permissions().get(node.id).await.unwrap();
+        assert!(
+            perms
+                .iter()
+                .any(|p| p.kind == "custom" && p.right_id == Some(records_managers.id)),
+            "{}: {perms:?}",
+            node.name
+        );
+    }
+}

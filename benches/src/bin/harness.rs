@@ -303,8 +303,12 @@ fn breakdown(counts: &Counts, files: usize) -> serde_json::Value {
 
 fn req_text(run: &Run) -> String {
     let n = run.files.max(1) as f64;
+    let cores = run
+        .cores()
+        .map(|c| format!("; CPU {c:.2} cores"))
+        .unwrap_or_default();
     format!(
-        "{:.2} req/file (Dropbox {:.2}, CS {:.2})",
+        "{:.2} req/file (Dropbox {:.2}, CS {:.2}){cores}",
         run.requests_per_file(),
         run.counts.dropbox_total() as f64 / n,
         run.counts.cs_total() as f64 / n
