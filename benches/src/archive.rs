@@ -11,7 +11,7 @@ use contentserver_client::{AttrKey, CategoryValues, Permission, UploadBody};
 use dropbox_client::models::files::{CommitInfo, ListFolderArg, Metadata, WriteMode};
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::rules::Rules;
-use ecm_bridge::state::SqliteStore;
+use ecm_bridge::state::{SqliteStore, StateStore};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::env::{Bench, Counts};
@@ -44,6 +44,9 @@ pub struct Run {
     pub elapsed: Duration,
     /// Requests on both servers during the run.
     pub counts: Counts,
+    /// CPU seconds (user + system) this process used during the run: the flow and the
+    /// sandbox together (`None` off Linux).
+    pub cpu_secs: Option<f64>,
 }
 
 impl Run {
@@ -55,6 +58,11 @@ impl Run {
     /// Requests (both servers) per file.
     pub fn requests_per_file(&self) -> f64 {
         self.counts.total() as f64 / self.files.max(1) as f64
+    }
+
+    /// Cores kept busy on average: CPU seconds per wall second.
+    pub fn cores(&self) -> Option<f64> {
+        self.cpu_secs.map(|c| c / self.elapsed.as_secs_f64())
     }
 
     /// The most a client at `concurrency` can do if every request takes `latency`:
@@ -99,25 +107,40 @@ pub async fn flow(
         SqliteStore::open(state_dir.join(format!("archive-c{concurrency}.db"))),
         "opening the state store",
     )?;
+    flow_with(bench, concurrency, files, Arc::new(store), "").await
+}
+
+/// Like [`flow`] with `store` as the state store, into the CS folder `Bench-c{concurrency}{label}`
+/// (tag `archived_c{concurrency}{label}`): the same run with a store that writes nothing to
+/// disk shows what the durable store costs.
+pub async fn flow_with(
+    bench: &Bench,
+    concurrency: usize,
+    files: usize,
+    store: Arc<dyn StateStore>,
+    label: &str,
+) -> Result<Run> {
     let flow = ctx(
-        ArchiveOnApproval::new(bench.dropbox()?, bench.cs()?, Arc::new(store))
+        ArchiveOnApproval::new(bench.dropbox()?, bench.cs()?, store)
             .source_root(SOURCE_ROOT)
             .approval(Approval::default().folder("**/Approved"))
-            .cs_folder(None, format!("Bench-c{concurrency}"))
+            .cs_folder(None, format!("Bench-c{concurrency}{label}"))
             .rules(ctx(Rules::from_toml(RULES), "the bench rules")?)
-            .marking(Marking::default().tag(format!("archived_c{concurrency}")))
+            .marking(Marking::default().tag(format!("archived_c{concurrency}{label}")))
             .concurrency(concurrency)
             .build(),
         "building the flow",
     )?;
     bench.reset_stats().await?;
+    let cpu = crate::cpu_secs();
     let started = Instant::now();
     let report = ctx(flow.run_once().await, "archive_on_approval run")?;
     let elapsed = started.elapsed();
+    let cpu_secs = crate::cpu_secs().zip(cpu).map(|(b, a)| b - a);
     let counts = bench.stats().await?;
     if report.written.len() != files || !report.failed.is_empty() {
         return Err(format!(
-            "archive_on_approval at concurrency {concurrency}: {} written, {} failed of {files} (first failure: {:?})",
+            "archive_on_approval at concurrency {concurrency}{label}: {} written, {} failed of {files} (first failure: {:?})",
             report.written.len(),
             report.failed.len(),
             report.failed.first().map(|f| f.error.clone())
@@ -128,6 +151,7 @@ pub async fn flow(
         files,
         elapsed,
         counts,
+        cpu_secs,
     })
 }
 
@@ -163,6 +187,7 @@ pub async fn baseline(bench: &Bench, files: usize) -> Result<Run> {
         group: manifest_id(&m, "/groups/Records Managers")?,
     };
     bench.reset_stats().await?;
+    let cpu = crate::cpu_secs();
     let started = Instant::now();
     let listed: Vec<Metadata> = ctx(
         dropbox
@@ -221,6 +246,7 @@ pub async fn baseline(bench: &Bench, files: usize) -> Result<Run> {
         done += 1;
     }
     let elapsed = started.elapsed();
+    let cpu_secs = crate::cpu_secs().zip(cpu).map(|(b, a)| b - a);
     let counts = bench.stats().await?;
     if done != files {
         return Err(format!("baseline: {done} of {files} files archived").into());
@@ -229,5 +255,6 @@ pub async fn baseline(bench: &Bench, files: usize) -> Result<Run> {
         files,
         elapsed,
         counts,
+        cpu_secs,
     })
 }

@@ -1,7 +1,9 @@
 //! Large file: one file Dropbox → CS through `archive_on_approval` and one CS → Dropbox through
 //! a flow of `CsSource` and `DropboxSink`, each in a child process (the harness re-invoked with
-//! `transfer …`) that reports its own peak RSS; and the limit, the sandbox's loopback throughput
-//! for the same bytes: a raw HTTP GET of the same file, bytes counted and dropped.
+//! `transfer …`) that reports its own peak RSS; the limit, the sandbox's loopback throughput
+//! for the same bytes: a raw HTTP GET of the same file, bytes counted and dropped; and a
+//! baseline that includes what the limit leaves out (the sandbox receiving and storing the
+//! bytes): the same transfer by a script around the two SDKs, also in a child.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -219,6 +221,76 @@ pub async fn cs_to_dropbox(
         peak_rss_kib: crate::peak_rss_kib().unwrap_or(0),
         node,
         folder,
+    })
+}
+
+/// In the child: the same transfer as [`dropbox_to_cs`] done by a script around the two SDKs
+/// (the baseline): the download's stream handed straight to the create, into CS folder
+/// `Large-script`, checked only as the SDKs check (the Dropbox client hashes the download).
+pub async fn script_dropbox_to_cs(dropbox_url: &str, cs_url: &str) -> Result<Transfer> {
+    let (dropbox, cs) = (dropbox_client(dropbox_url)?, cs_client(cs_url)?);
+    let ews = ctx(cs.nodes().enterprise_workspace().await, "EWS")?;
+    let folder = ctx(
+        cs.nodes()
+            .create_folder(ews.id, "Large-script")
+            .send()
+            .await,
+        "creating the script's folder",
+    )?;
+    let started = Instant::now();
+    let download = ctx(dropbox.files().download(FILE).await, "script: download")?;
+    let size = download.metadata.size;
+    let body = download
+        .into_stream()
+        .map(|r| r.map_err(std::io::Error::other));
+    let node = ctx(
+        cs.documents()
+            .create(
+                folder.id,
+                "large.bin",
+                contentserver_client::UploadBody::one_shot(size, body),
+            )
+            .send()
+            .await,
+        "script: create",
+    )?;
+    Ok(Transfer {
+        bytes: size,
+        secs: started.elapsed().as_secs_f64(),
+        peak_rss_kib: crate::peak_rss_kib().unwrap_or(0),
+        node: node.id,
+        folder: folder.id,
+    })
+}
+
+/// In the child: the same transfer as [`cs_to_dropbox`] done by a script around the two SDKs:
+/// document `node`'s content stream handed straight to the Dropbox upload (which hashes it).
+pub async fn script_cs_to_dropbox(dropbox_url: &str, cs_url: &str, node: i64) -> Result<Transfer> {
+    let (dropbox, cs) = (dropbox_client(dropbox_url)?, cs_client(cs_url)?);
+    let started = Instant::now();
+    let download = ctx(
+        cs.documents().download(node).send().await,
+        "script: download",
+    )?;
+    let body = download
+        .into_stream()
+        .map(|r| r.map_err(std::io::Error::other));
+    let meta = ctx(
+        dropbox
+            .files()
+            .upload(
+                CommitInfo::new("/Published-script/large.bin").mode(WriteMode::Overwrite),
+                body,
+            )
+            .await,
+        "script: upload",
+    )?;
+    Ok(Transfer {
+        bytes: meta.size,
+        secs: started.elapsed().as_secs_f64(),
+        peak_rss_kib: crate::peak_rss_kib().unwrap_or(0),
+        node,
+        folder: 0,
     })
 }
 

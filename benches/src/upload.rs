@@ -107,5 +107,7 @@ pub async fn run(
         files,
         elapsed,
         counts,
+        // Not reported for the upload leg.
+        cpu_secs: None,
     })
 }

@@ -54,16 +54,18 @@ struct Args {
 enum Command {
     /// (internal) one large-file transfer; prints a JSON line with its figures and peak RSS.
     Transfer {
-        /// `dropbox-to-cs` or `cs-to-dropbox`.
+        /// `dropbox-to-cs` or `cs-to-dropbox` (the flows), `script-dropbox-to-cs` or
+        /// `script-cs-to-dropbox` (the same transfers by a script around the SDKs).
         direction: String,
         #[arg(long)]
         dropbox: String,
         #[arg(long)]
         cs: String,
-        /// The state file of the flow.
+        /// The state file of the flow (the flows only).
         #[arg(long)]
-        state: PathBuf,
-        /// The CS folder to publish from (`cs-to-dropbox`).
+        state: Option<PathBuf>,
+        /// The CS folder to publish from (`cs-to-dropbox`), or the CS document to copy
+        /// (`script-cs-to-dropbox`).
         #[arg(long)]
         folder: Option<i64>,
     },
@@ -145,7 +147,7 @@ async fn main() -> ExitCode {
             cs,
             state,
             folder,
-        }) => transfer(direction, dropbox, cs, state, *folder).await,
+        }) => transfer(direction, dropbox, cs, state.as_deref(), *folder).await,
         None => harness(&args).await,
     };
     match result {
@@ -161,12 +163,17 @@ async fn transfer(
     direction: &str,
     dropbox: &str,
     cs: &str,
-    state: &Path,
+    state: Option<&Path>,
     folder: Option<i64>,
 ) -> Result<()> {
+    let state = || state.ok_or("transfer: --state is needed for a flow");
     let t = match (direction, folder) {
-        ("dropbox-to-cs", _) => large::dropbox_to_cs(dropbox, cs, state).await?,
-        ("cs-to-dropbox", Some(f)) => large::cs_to_dropbox(dropbox, cs, f, state).await?,
+        ("dropbox-to-cs", _) => large::dropbox_to_cs(dropbox, cs, state()?).await?,
+        ("cs-to-dropbox", Some(f)) => large::cs_to_dropbox(dropbox, cs, f, state()?).await?,
+        ("script-dropbox-to-cs", _) => large::script_dropbox_to_cs(dropbox, cs).await?,
+        ("script-cs-to-dropbox", Some(node)) => {
+            large::script_cs_to_dropbox(dropbox, cs, node).await?
+        }
         _ => return Err(format!("transfer {direction:?}: unknown, or --folder missing").into()),
     };
     println!("{}", serde_json::to_string(&t)?);
@@ -296,8 +303,12 @@ fn breakdown(counts: &Counts, files: usize) -> serde_json::Value {
 
 fn req_text(run: &Run) -> String {
     let n = run.files.max(1) as f64;
+    let cores = run
+        .cores()
+        .map(|c| format!("; CPU {c:.2} cores"))
+        .unwrap_or_default();
     format!(
-        "{:.2} req/file (Dropbox {:.2}, CS {:.2})",
+        "{:.2} req/file (Dropbox {:.2}, CS {:.2}){cores}",
         run.requests_per_file(),
         run.counts.dropbox_total() as f64 / n,
         run.counts.cs_total() as f64 / n
@@ -378,6 +389,32 @@ async fn harness(args: &Args) -> Result<()> {
         });
         last = Some(run);
     }
+    if let (Some(run), Some(&c)) = (&last, plan.levels.last()) {
+        // The same run at the highest concurrency with a state store that writes nothing to
+        // disk: what is left between the durable run and its ideal that is not the store.
+        note(&format!(
+            "archive_on_approval at concurrency {c}, MemoryStore"
+        ));
+        let mem =
+            archive::flow_with(&bench, c, plan.files, Arc::new(MemoryStore::new()), "mem").await?;
+        details.insert(
+            format!("archive_c{c}_memory"),
+            breakdown(&mem.counts, mem.files),
+        );
+        let (fps, ideal) = (mem.files_per_sec(), mem.ideal(c, lat));
+        rows.push(Row::new(
+            format!("small-file archive, c={c}, MemoryStore (no durability): vs ideal"),
+            format!("{}, {}", per_sec(fps, "files"), req_text(&mem)),
+            format!("ideal {}", per_sec(ideal, "files")),
+            fps / ideal,
+        ));
+        rows.push(Row::new(
+            format!("small-file archive, c={c}: SqliteStore vs MemoryStore"),
+            per_sec(run.files_per_sec(), "files"),
+            format!("MemoryStore {}", per_sec(fps, "files")),
+            run.files_per_sec() / fps,
+        ));
+    }
     if let Some(run) = &last {
         let rpf = run.requests_per_file();
         rows.push(
@@ -452,6 +489,8 @@ async fn harness(args: &Args) -> Result<()> {
         path_arg(&state_dir.path().join("large1.db")),
     ]);
     let d2c = large::child(&exe, &a).await?;
+    note("large file: Dropbox → CS, script");
+    let d2c_script = large::child(&exe, &common("script-dropbox-to-cs")).await?;
     let (cb, cs_secs) = large::raw_get_cs(&bench, d2c.node).await?;
     // Free the first copy before the third is written.
     bench.dropbox()?.files().delete(large::FILE).await?;
@@ -464,19 +503,25 @@ async fn harness(args: &Args) -> Result<()> {
         d2c.folder.to_string(),
     ]);
     let c2d = large::child(&exe, &a).await?;
+    note("large file: CS → Dropbox, script");
+    let mut a = common("script-cs-to-dropbox");
+    a.extend(["--folder".into(), d2c.node.to_string()]);
+    let c2d_script = large::child(&exe, &a).await?;
     let mib = |kib: u64| kib as f64 / 1024.0;
-    for (label, t, limit_mb_s, limit_what) in [
+    for (label, t, limit_mb_s, limit_what, script) in [
         (
             "Dropbox → CS",
             &d2c,
             lb as f64 / 1e6 / ls,
             "raw GET of the Dropbox file",
+            &d2c_script,
         ),
         (
             "CS → Dropbox",
             &c2d,
             cb as f64 / 1e6 / cs_secs,
             "raw GET of the CS document",
+            &c2d_script,
         ),
     ] {
         rows.push(
@@ -488,6 +533,15 @@ async fn harness(args: &Args) -> Result<()> {
             )
             .at_least(0.6, "≥ 0.60 of loopback"),
         );
+        rows.push(Row::new(
+            format!("large file, {label}: vs a script around the SDKs"),
+            per_sec(t.mb_per_sec(), "MB"),
+            format!(
+                "script (download stream into upload): {}",
+                per_sec(script.mb_per_sec(), "MB")
+            ),
+            t.mb_per_sec() / script.mb_per_sec(),
+        ));
         let rss = mib(t.peak_rss_kib);
         rows.push(
             Row::new(

@@ -137,3 +137,21 @@ async fn a_wrong_content_hash_fails_the_stream() {
         Error::ContentHashMismatch { .. }
     ));
 }
+
+#[tokio::test]
+async fn an_unhashed_stream_leaves_the_hash_to_its_caller() {
+    use futures::TryStreamExt;
+    // The same wrong hash: the unhashed stream delivers the bytes and ends cleanly, so the
+    // caller's own hash (the bridge's verification) is the one check.
+    let p = plan(usize::MAX, "a1c10ce0dd78", true);
+    let url = serve(p.clone()).await;
+    let d = client(&url).files().download("/f.bin").await.unwrap();
+    let chunks: Vec<bytes::Bytes> = d.into_unhashed_stream().try_collect().await.unwrap();
+    assert!(chunks.concat() == p.body[..]);
+    // Its length is still checked: a resumed body joins up exactly.
+    let p = plan(1_234_567, "a1c10ce0dd78", false);
+    let url = serve(p.clone()).await;
+    let d = client(&url).files().download("/f.bin").await.unwrap();
+    let chunks: Vec<bytes::Bytes> = d.into_unhashed_stream().try_collect().await.unwrap();
+    assert!(chunks.concat() == p.body[..]);
+}

@@ -366,6 +366,43 @@ fn kib(bytes: u64) -> String {
     }
 }
 
+/// What each RM class of the report says of itself (its description: the retention period,
+/// in the demo), as Content Server reports it: read once per class, from the first record
+/// written with it (the flow classified every record and recorded the class by name), not
+/// once per document after the run.
+async fn retention_texts<'r>(
+    report: &'r Report,
+    cs: &contentserver_client::Client,
+) -> BTreeMap<&'r str, String> {
+    let mut out = BTreeMap::new();
+    for w in &report.written {
+        let (Some(class), Some(node)) = (
+            w.governance.rm_class.as_deref(),
+            w.target.as_ref().and_then(|t| t.node_id()),
+        ) else {
+            continue;
+        };
+        if out.contains_key(class) {
+            continue;
+        }
+        let class_id = cs
+            .records()
+            .details(node)
+            .await
+            .ok()
+            .and_then(|d| d.records.first().map(|r| r.class_id));
+        let text = match class_id {
+            Some(id) => cs.nodes().get(id).await.ok().and_then(|n| n.description),
+            None => None,
+        }
+        .filter(|d| !d.is_empty())
+        .map(|d| format!(" ({d})"))
+        .unwrap_or_default();
+        out.insert(class, text);
+    }
+    out
+}
+
 /// Prints what was archived where, with which metadata and retention, and what was skipped.
 async fn print_report(report: &Report, cs: &contentserver_client::Client) {
     let mut report = report.clone();
@@ -382,6 +419,7 @@ async fn print_report(report: &Report, cs: &contentserver_client::Client) {
         kib(report.bytes),
         report.elapsed
     );
+    let retention = retention_texts(&report, cs).await;
     for w in &report.written {
         println!("  {}", w.path);
         let how = match w.action {
@@ -401,27 +439,8 @@ async fn print_report(report: &Report, cs: &contentserver_client::Client) {
             None => println!("    -> {} ({how})", w.location),
         }
         if let Some(class) = &w.governance.rm_class {
-            // What the RM classification says of itself (its description: the retention
-            // period, in the demo), read from the record's class as Content Server reports it.
-            let retention = match w.target.as_ref().and_then(|t| t.node_id()) {
-                Some(node) => {
-                    let class_id = cs
-                        .records()
-                        .details(node)
-                        .await
-                        .ok()
-                        .and_then(|d| d.records.first().map(|r| r.class_id));
-                    match class_id {
-                        Some(id) => cs.nodes().get(id).await.ok().and_then(|n| n.description),
-                        None => None,
-                    }
-                    .filter(|d| !d.is_empty())
-                    .map(|d| format!(" ({d})"))
-                    .unwrap_or_default()
-                }
-                None => String::new(),
-            };
-            println!("       retention class: {class}{retention}");
+            let text = retention.get(class.as_str()).map_or("", String::as_str);
+            println!("       retention class: {class}{text}");
         }
         for (cat, attrs) in &w.governance.categories {
             let values: Vec<String> = attrs.iter().map(|(k, v)| format!("{k} = {v}")).collect();

@@ -26,7 +26,7 @@ const ROUTE: &str = DOWNLOAD.name;
 pub struct Download {
     /// The file's metadata.
     pub metadata: FileMetadata,
-    body: BoxStream<'static, Result<Bytes>>,
+    body: Body,
 }
 
 impl std::fmt::Debug for Download {
@@ -38,16 +38,30 @@ impl std::fmt::Debug for Download {
 }
 
 impl Download {
-    /// The body as a stream of chunks.
+    /// The body as a stream of chunks, hashed as they pass and checked against the
+    /// metadata's `content_hash` at the end.
     pub fn into_stream(self) -> BoxStream<'static, Result<Bytes>> {
-        self.body
+        stream::unfold(self.body, |mut b| async move {
+            let item = b.next_chunk().await?;
+            Some((item, b))
+        })
+        .boxed()
+    }
+
+    /// The body as a stream of chunks, counted and resumed like [`Download::into_stream`]'s
+    /// but not hashed: for a caller that hashes the bytes itself against the same
+    /// `content_hash` (a second SHA-256 pass over every byte costs more than a loopback
+    /// transfer of it).
+    pub fn into_unhashed_stream(mut self) -> BoxStream<'static, Result<Bytes>> {
+        self.body.hasher = None;
+        self.into_stream()
     }
 
     /// The whole body in memory (for small files).
     pub async fn bytes(self) -> Result<Bytes> {
         // The size is the server's word: reserve no more than 64 MiB up front on its say-so.
         let mut out = Vec::with_capacity(self.metadata.size.min(64 << 20) as usize);
-        let mut body = self.body;
+        let mut body = self.into_stream();
         while let Some(chunk) = body.next().await {
             out.extend_from_slice(&chunk?);
         }
@@ -62,7 +76,8 @@ struct Body {
     size: u64,
     expected_hash: Option<String>,
     received: u64,
-    hasher: ContentHasher,
+    /// `None` when the caller hashes the bytes itself.
+    hasher: Option<ContentHasher>,
     response: Option<reqwest::Response>,
     /// Bytes to drop from the next response (a server that ignored our `Range`).
     skip: u64,
@@ -98,21 +113,14 @@ impl Files {
             size: metadata.size,
             expected_hash: metadata.content_hash.clone(),
             received: 0,
-            hasher: ContentHasher::new(),
+            hasher: Some(ContentHasher::new()),
             response: Some(response),
             skip: 0,
             resumes_left: self.client.inner.retry.max_attempts.saturating_sub(1),
             idle: self.client.inner.idle_timeout,
             finished: false,
         };
-        Ok(Download {
-            metadata,
-            body: stream::unfold(body, |mut b| async move {
-                let item = b.next_chunk().await?;
-                Some((item, b))
-            })
-            .boxed(),
-        })
+        Ok(Download { metadata, body })
     }
 }
 
@@ -151,7 +159,9 @@ impl Body {
                             )));
                         }
                         self.received += chunk.len() as u64;
-                        self.hasher.update(&chunk);
+                        if let Some(h) = &mut self.hasher {
+                            h.update(&chunk);
+                        }
                         return Some(Ok(chunk));
                     }
                     Ok(Ok(None)) => {
@@ -208,7 +218,7 @@ impl Body {
 
     fn finish(&mut self) -> Option<Result<Bytes>> {
         self.finished = true;
-        let actual = std::mem::take(&mut self.hasher).finish();
+        let actual = self.hasher.take()?.finish();
         match &self.expected_hash {
             Some(expected) if *expected != actual => Some(Err(Error::ContentHashMismatch {
                 route: ROUTE.to_owned(),

@@ -157,15 +157,27 @@ impl CsSink {
         if let Some(class) = &g.rm_class {
             let id = self.rm_class(doc, class).await?;
             let err = |e| Error::cs(&doc.path, Step::Classify, e);
-            let details = self.client.records().details(node).await.map_err(err)?;
-            if !details.has(id) {
-                let mut call = self.client.records().classify(node, id);
-                if !details.records.is_empty() {
-                    if let Some(t) = &details.rm_metadata_token {
-                        call = call.rm_metadata_token(t.clone());
+            // A node created a moment ago has no RM classification of its own: classify it
+            // without reading its records details first. Should the server refuse (it gave
+            // the new node one, say from its folder, and wants the token), read and retry.
+            let done = mode == Govern::Created
+                && first_write(
+                    doc,
+                    "RM classification",
+                    self.client.records().classify(node, id).send().await,
+                )
+                .map_err(err)?;
+            if !done {
+                let details = self.client.records().details(node).await.map_err(err)?;
+                if !details.has(id) {
+                    let mut call = self.client.records().classify(node, id);
+                    if !details.records.is_empty() {
+                        if let Some(t) = &details.rm_metadata_token {
+                            call = call.rm_metadata_token(t.clone());
+                        }
                     }
+                    call.send().await.map_err(err)?;
                 }
-                call.send().await.map_err(err)?;
             }
         }
         if let Some(hold) = &g.hold {
@@ -182,7 +194,9 @@ impl CsSink {
         }
         if !g.permissions.is_empty() {
             let err = |e| Error::cs(&doc.path, Step::Permissions, e);
-            let entries = self.client.permissions().get(node).await.map_err(err)?;
+            // Read once, and only when needed: a node created a moment ago gets its grants
+            // added straight away (it carries only what it took from its folder).
+            let mut entries = None;
             for grant in &g.permissions {
                 let member = self.member(doc, Step::Permissions, &grant.member).await?;
                 let mut wanted = Vec::new();
@@ -198,8 +212,26 @@ impl CsSink {
                     }
                     wanted.push(perm);
                 }
+                if mode == Govern::Created
+                    && first_write(
+                        doc,
+                        "permissions",
+                        self.client
+                            .permissions()
+                            .add_custom(node, member, &wanted)
+                            .send()
+                            .await,
+                    )
+                    .map_err(err)?
+                {
+                    continue;
+                }
+                if entries.is_none() {
+                    entries = Some(self.client.permissions().get(node).await.map_err(err)?);
+                }
                 let existing = entries
                     .iter()
+                    .flatten()
                     .find(|e| e.kind == "custom" && e.right_id == Some(member));
                 match existing {
                     Some(e)
@@ -223,6 +255,25 @@ impl CsSink {
             }
         }
         Ok(())
+    }
+}
+
+/// Whether a governance write on a node created a moment ago, sent without reading the node
+/// first, is done: `true` when it succeeded, `false` when the server refused it in a way that
+/// reading the node and writing again can settle (any error that is not retryable), the
+/// error when it is retryable (the client's policy has given up; the document is retried).
+fn first_write<T>(
+    doc: &Document,
+    what: &str,
+    answer: contentserver_client::Result<T>,
+) -> contentserver_client::Result<bool> {
+    match answer {
+        Ok(_) => Ok(true),
+        Err(e) if !e.is_retryable() => {
+            tracing::debug!(doc = %doc.path, error = %e, "{what} on the new node refused; reading it first");
+            Ok(false)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -12,9 +12,9 @@ use super::directory::Directory;
 use super::governance::{to_values, Govern};
 use super::markers_in;
 use crate::error::{Error, Result, Step};
-use crate::model::{DocRef, Document, Location, System};
+use crate::model::{DocRef, Document, HashKind, Location, System};
 use crate::sink::{Receipt, RemovalPolicy, Sink, WriteAction, WriteContext};
-use crate::verify::{self, VerifiedSlot};
+use crate::verify::{self, HashKinds, VerifiedSlot};
 
 /// Content Server as a [`Sink`].
 ///
@@ -118,15 +118,22 @@ impl CsSink {
         }
     }
 
+    /// The document's bytes as an upload body, verified as they go against the source's hash
+    /// (only that kind is computed; SHA-256 when the source announced none, so the receipt
+    /// and a read-back have a hash to compare).
     pub(super) fn upload_body(&self, doc: &Document, slot: VerifiedSlot) -> UploadBody {
         let body = doc.body.clone();
         let (label, len, expected) = (doc.path.clone(), doc.size, doc.hash.clone());
+        let also = match expected {
+            Some(_) => HashKinds::NONE,
+            None => HashKinds::NONE.with(HashKind::Sha256),
+        };
         UploadBody::reopenable(doc.size, move || {
             let body = body.clone();
             let (label, expected, slot) = (label.clone(), expected.clone(), slot.clone());
             async move {
                 let s = body.open().await.map_err(std::io::Error::other)?;
-                Ok::<_, std::io::Error>(verify::verified(s, label, len, expected, slot))
+                Ok::<_, std::io::Error>(verify::verified(s, label, len, expected, also, slot))
             }
         })
     }
@@ -184,99 +191,127 @@ impl CsSink {
     }
 }
 
+impl CsSink {
+    /// Creates `doc` in `folder` with its categories; returns the node and what the server
+    /// says it stored. A name already taken is the client's [`ErrorKind::AlreadyExists`],
+    /// which the caller settles.
+    async fn create_document(
+        &self,
+        doc: &Document,
+        folder: i64,
+        slot: &VerifiedSlot,
+    ) -> Result<std::result::Result<i64, contentserver_client::Error>> {
+        let name = doc.target_name().to_owned();
+        let mut create = self
+            .client
+            .documents()
+            .create(folder, name.clone(), self.upload_body(doc, slot.clone()))
+            .file_name(name)
+            .mime_type(doc.mime_type_or_guess())
+            .description(format!(
+                "Source: {} ({})",
+                doc.source.marker(),
+                doc.context.full_path.as_deref().unwrap_or(&doc.path)
+            ));
+        if let Some(t) = doc.modified.map(|t| t.naive_utc()) {
+            create = create.external_modify_date(t);
+        }
+        if let Some(t) = doc.created.map(|t| t.naive_utc()) {
+            create = create.external_create_date(t);
+        }
+        let all = to_values(&self.category_values(doc, folder).await?);
+        if !all.is_empty() {
+            create = create.categories(all);
+        }
+        let node = match create.send().await {
+            Ok(node) => node,
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => return Ok(Err(e)),
+            Err(e) => return Err(Error::cs(&doc.path, Step::Write, e)),
+        };
+        // What the server says it stored: the node's size, else version 1's.
+        let reported = match node.size {
+            Some(size) => Some(size),
+            None => {
+                self.client
+                    .documents()
+                    .version(node.id, 1)
+                    .await
+                    .map_err(|e| Error::cs(&doc.path, Step::Write, e))?
+                    .file_size
+            }
+        };
+        check_reported_size(doc, reported, "the created document")?;
+        Ok(Ok(node.id))
+    }
+
+    /// Adds `doc` as a new version of `node`; returns the version's number.
+    async fn add_version(&self, doc: &Document, node: i64, slot: &VerifiedSlot) -> Result<i64> {
+        let name = doc.target_name().to_owned();
+        let mut add = self
+            .client
+            .documents()
+            .add_version(node, self.upload_body(doc, slot.clone()))
+            .file_name(name)
+            .mime_type(doc.mime_type_or_guess())
+            .description(doc.source.marker());
+        if let Some(t) = doc.modified.map(|t| t.naive_utc()) {
+            add = add.external_modify_date(t);
+        }
+        let v = add
+            .send()
+            .await
+            .map_err(|e| Error::cs(&doc.path, Step::Write, e))?;
+        check_reported_size(doc, v.file_size, "the new version")?;
+        self.version_number(doc, node, &v).await
+    }
+}
+
 #[async_trait]
 impl Sink for CsSink {
+    /// Writes a new version of the paired document, else creates one. The folder's children
+    /// are listed for an earlier copy by name only when a write of this document is in doubt
+    /// ([`WriteContext::in_doubt`]); otherwise the create goes first and the server's own name
+    /// check stands guard: a name already taken is then looked up, and becomes a new version
+    /// when that document was written from the same source, an error when not.
     async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
         let loc = self.target(doc)?.clone();
         let folder = self.folder(doc, &loc, true).await?.ok_or_else(|| {
             Error::governance(&doc.path, Step::Locate, "target folder not created")
         })?;
-        let name = doc.target_name().to_owned();
         let previous = match ctx
             .previous
             .as_ref()
             .filter(|p| p.system == System::ContentServer)
         {
             Some(p) => p.node_id(),
-            None => self.own_child(doc, folder).await?.map(|n| n.id),
+            None if ctx.in_doubt => self.own_child(doc, folder).await?.map(|n| n.id),
+            None => None,
         };
         let slot = VerifiedSlot::default();
-        let body = self.upload_body(doc, slot.clone());
         let location = self.location_text(doc);
-        let modified = doc.modified.map(|t| t.naive_utc());
         let (node, number, action) = match previous {
-            None => {
-                let mut create = self
-                    .client
-                    .documents()
-                    .create(folder, name.clone(), body)
-                    .file_name(name.clone())
-                    .mime_type(doc.mime_type_or_guess())
-                    .description(format!(
-                        "Source: {} ({})",
-                        doc.source.marker(),
-                        doc.context.full_path.as_deref().unwrap_or(&doc.path)
-                    ));
-                if let Some(t) = modified {
-                    create = create.external_modify_date(t);
-                }
-                if let Some(t) = doc.created.map(|t| t.naive_utc()) {
-                    create = create.external_create_date(t);
-                }
-                let all = to_values(&self.category_values(doc, folder).await?);
-                if !all.is_empty() {
-                    create = create.categories(all);
-                }
-                let node = create
-                    .send()
-                    .await
-                    .map_err(|e| Error::cs(&doc.path, Step::Write, e))?;
-                // What the server says it stored: the node's size, else version 1's.
-                let reported = match node.size {
-                    Some(size) => Some(size),
-                    None => {
-                        self.client
-                            .documents()
-                            .version(node.id, 1)
-                            .await
-                            .map_err(|e| Error::cs(&doc.path, Step::Write, e))?
-                            .file_size
-                    }
-                };
-                check_reported_size(doc, reported, "the created document")?;
-                (node.id, 1, WriteAction::Created)
-            }
-            Some(node) => {
-                let mut add = self
-                    .client
-                    .documents()
-                    .add_version(node, body)
-                    .file_name(name.clone())
-                    .mime_type(doc.mime_type_or_guess())
-                    .description(doc.source.marker());
-                if let Some(t) = modified {
-                    add = add.external_modify_date(t);
-                }
-                let v = add
-                    .send()
-                    .await
-                    .map_err(|e| Error::cs(&doc.path, Step::Write, e))?;
-                check_reported_size(doc, v.file_size, "the new version")?;
-                (
-                    node,
-                    self.version_number(doc, node, &v).await?,
-                    WriteAction::AddedVersion,
-                )
-            }
+            Some(node) => (
+                node,
+                self.add_version(doc, node, &slot).await?,
+                WriteAction::AddedVersion,
+            ),
+            None => match self.create_document(doc, folder, &slot).await? {
+                Ok(node) => (node, 1, WriteAction::Created),
+                Err(taken) => match self.own_child(doc, folder).await? {
+                    Some(n) => (
+                        n.id,
+                        self.add_version(doc, n.id, &slot).await?,
+                        WriteAction::AddedVersion,
+                    ),
+                    // Taken a moment ago and gone now: the next attempt creates it.
+                    None => return Err(Error::cs(&doc.path, Step::Write, taken)),
+                },
+            },
         };
         let sent = self.sent(doc, &slot)?;
         if self.read_back {
             let back = self.read_back_version(doc, node, number).await?;
-            back.check(
-                &doc.path,
-                doc.size,
-                Some(&crate::model::ContentHash::sha256(sent.sha256.clone())),
-            )?;
+            back.check(&doc.path, doc.size, sent.strongest().as_ref())?;
         }
         let mode = if action == WriteAction::Created {
             Govern::Created

@@ -115,30 +115,55 @@ impl DropboxMarker {
     }
 }
 
+impl DropboxMarker {
+    /// Where the file is now, read by id: `None` when it is gone (or no longer a file).
+    async fn current_path(&self, doc: &Document) -> Result<Option<String>> {
+        match self
+            .client
+            .files()
+            .get_metadata(doc.source.id.clone())
+            .await
+        {
+            Ok(Metadata::File(f)) => Ok(Some(f.path_display.unwrap_or_else(|| doc.path.clone()))),
+            Ok(_) => Ok(None),
+            Err(e) if is_not_found(&e) => Ok(None),
+            Err(e) => Err(Error::dropbox(doc.path.clone(), Step::Mark, e)),
+        }
+    }
+}
+
 #[async_trait]
 impl AfterWrite for DropboxMarker {
+    /// Tags, writes the property group and moves, with no read first: the property and the
+    /// move address the file by id, and the tag (which takes a path, files.stone `AddTagArg`)
+    /// goes to the path the source listed or fetched the file at. Only when that path is no
+    /// longer the file's (moved since, e.g. by an earlier attempt's move) is the file read by
+    /// id for its current path; a file gone from Dropbox is not marked.
     async fn after_write(&self, doc: &Document, receipt: &Receipt) -> Result<()> {
         let files = self.client.files();
         let err = |e| Error::dropbox(doc.path.clone(), Step::Mark, e);
-        // Where the file is now (an earlier attempt may have moved it).
-        let current = match files.get_metadata(doc.source.id.clone()).await {
-            Ok(Metadata::File(f)) => f,
-            Ok(_) => return Ok(()),
-            Err(e) if is_not_found(&e) => {
+        let mut path = doc.context.full_path.clone();
+        if let Some(tag) = &self.tag {
+            let listed = match path.clone() {
+                Some(p) => Some(p),
+                None => self.current_path(doc).await?,
+            };
+            let Some(at) = listed else {
                 tracing::info!(doc = %doc.path, "not marked: gone from Dropbox");
                 return Ok(());
+            };
+            match files.add_tag(at.clone(), tag.clone()).await {
+                Ok(()) => path = Some(at),
+                Err(e) if is_not_found(&e) => {
+                    let Some(now) = self.current_path(doc).await? else {
+                        tracing::info!(doc = %doc.path, "not marked: gone from Dropbox");
+                        return Ok(());
+                    };
+                    files.add_tag(now.clone(), tag.clone()).await.map_err(err)?;
+                    path = Some(now);
+                }
+                Err(e) => return Err(err(e)),
             }
-            Err(e) => return Err(err(e)),
-        };
-        let path = current
-            .path_display
-            .clone()
-            .unwrap_or_else(|| doc.path.clone());
-        if let Some(tag) = &self.tag {
-            files
-                .add_tag(path.clone(), tag.clone())
-                .await
-                .map_err(err)?;
         }
         if let Some(p) = &self.property {
             let template_id = self.template_id(&p.template).await?.clone();
@@ -153,7 +178,8 @@ impl AfterWrite for DropboxMarker {
                 let class = doc.governance.rm_class.clone().unwrap_or_default();
                 fields.push(PropertyField::new(k.clone(), class));
             }
-            self.client
+            match self
+                .client
                 .file_properties()
                 .overwrite(
                     doc.source.id.clone(),
@@ -163,15 +189,31 @@ impl AfterWrite for DropboxMarker {
                     }],
                 )
                 .await
-                .map_err(err)?;
+            {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) && self.current_path(doc).await?.is_none() => {
+                    tracing::info!(doc = %doc.path, "not marked: gone from Dropbox");
+                    return Ok(());
+                }
+                Err(e) => return Err(err(e)),
+            }
         }
         if let Some(folder) = &self.move_to {
-            let dest = format!("{folder}/{}", current.name);
-            if !path.eq_ignore_ascii_case(&dest) {
-                files
+            let dest = format!("{folder}/{}", doc.name);
+            let already = path
+                .as_deref()
+                .is_some_and(|p| p.eq_ignore_ascii_case(&dest));
+            if !already {
+                match files
                     .move_entry(RelocationArg::new(doc.source.id.clone(), dest).autorename(true))
                     .await
-                    .map_err(err)?;
+                {
+                    Ok(_) => {}
+                    Err(e) if is_not_found(&e) && self.current_path(doc).await?.is_none() => {
+                        tracing::info!(doc = %doc.path, "not moved: gone from Dropbox");
+                    }
+                    Err(e) => return Err(err(e)),
+                }
             }
         }
         Ok(())

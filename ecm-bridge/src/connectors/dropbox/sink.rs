@@ -7,9 +7,9 @@ use dropbox_client::Client;
 
 use super::{is_not_found, normalize_root};
 use crate::error::{Error, Result, Step};
-use crate::model::{ContentHash, DocRef, Document, Location};
+use crate::model::{ContentHash, DocRef, Document, HashKind, Location};
 use crate::sink::{Receipt, RemovalPolicy, Sink, WriteAction, WriteContext};
-use crate::verify::{self, VerifiedSlot};
+use crate::verify::{self, HashKinds, VerifiedSlot};
 
 /// Writes documents into Dropbox folders (use case 2: publish CS documents), with an optional
 /// shared link ([`crate::model::ShareSettings`]).
@@ -153,11 +153,14 @@ impl Sink for DropboxSink {
             None => WriteMode::Add,
         };
         let slot = VerifiedSlot::default();
+        // Only the source's own kind of hash is computed here: the client computes the
+        // Dropbox content hash as it uploads and fails on a server hash that differs.
         let body = verify::verified(
             doc.body.open().await?,
             doc.path.clone(),
             doc.size,
             doc.hash.clone(),
+            HashKinds::NONE,
             slot.clone(),
         );
         let meta = self
@@ -175,23 +178,25 @@ impl Sink for DropboxSink {
                 expected: format!("{} bytes", doc.size),
                 actual: "an incomplete upload".into(),
             })?;
-        if meta
-            .content_hash
-            .as_deref()
-            .is_some_and(|h| h != sent.dropbox)
-        {
-            return Err(Error::Verify {
-                doc: doc.path.clone(),
-                expected: ContentHash::dropbox(sent.dropbox.clone()).to_string(),
-                actual: ContentHash::dropbox(meta.content_hash.clone().unwrap_or_default())
-                    .to_string(),
-            });
+        if let (Some(ours), Some(theirs)) = (&sent.dropbox, &meta.content_hash) {
+            if ours != theirs {
+                return Err(Error::Verify {
+                    doc: doc.path.clone(),
+                    expected: ContentHash::dropbox(ours.clone()).to_string(),
+                    actual: ContentHash::dropbox(theirs.clone()).to_string(),
+                });
+            }
+        }
+        let mut sent_hashes = sent.hashes();
+        if sent.dropbox.is_none() {
+            // The client hashed what it sent and compared it with this one.
+            sent_hashes.extend(meta.content_hash.clone().map(ContentHash::dropbox));
         }
         self.share(doc, &path).await?;
         Ok(Receipt {
             target: DocRef::dropbox(meta.id, meta.rev),
             bytes: meta.size,
-            sent_hashes: sent.hashes(),
+            sent_hashes,
             action: if ctx.previous.is_some() {
                 WriteAction::AddedVersion
             } else {
@@ -213,15 +218,16 @@ impl Sink for DropboxSink {
         let source_hash = match doc
             .hash
             .as_ref()
-            .filter(|h| h.kind == crate::model::HashKind::DropboxContentHash)
+            .filter(|h| h.kind == HashKind::DropboxContentHash)
         {
             Some(h) => h.value.clone(),
             None => {
                 let s = doc.body.open().await?;
-                verify::hash_stream(s)
+                verify::hash_stream_as(s, HashKinds::NONE.with(HashKind::DropboxContentHash))
                     .await
                     .map_err(|e| verify::io_error(&doc.path, Step::Adopt, e))?
                     .dropbox
+                    .unwrap_or_default()
             }
         };
         if f.size != doc.size || f.content_hash.as_deref() != Some(source_hash.as_str()) {

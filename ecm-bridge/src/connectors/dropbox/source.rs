@@ -212,7 +212,13 @@ impl DropboxSource {
                     .download(rev_path)
                     .await
                     .map_err(|e| Error::dropbox(label, Step::Read, e))?;
-                let s: ByteStream = download.into_stream().map_err(io::Error::other).boxed();
+                // Not hashed here: every sink verifies the bytes against `doc.hash`, this
+                // rev's `content_hash` (crate::verify), and a second pass would double the
+                // hashing of every byte.
+                let s: ByteStream = download
+                    .into_unhashed_stream()
+                    .map_err(io::Error::other)
+                    .boxed();
                 Ok(s)
             }
             .boxed()
