@@ -11,7 +11,7 @@ use contentserver_client::{AttrKey, CategoryValues, Permission, UploadBody};
 use dropbox_client::models::files::{CommitInfo, ListFolderArg, Metadata, WriteMode};
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::rules::Rules;
-use ecm_bridge::state::{SqliteStore, StateStore};
+use ecm_bridge::state::{SqliteStore, Store};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::env::{Bench, Counts};
@@ -117,7 +117,7 @@ pub async fn flow_with(
     bench: &Bench,
     concurrency: usize,
     files: usize,
-    store: Arc<dyn StateStore>,
+    store: Arc<dyn Store>,
     label: &str,
 ) -> Result<Run> {
     let flow = ctx(

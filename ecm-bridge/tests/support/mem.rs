@@ -170,7 +170,8 @@ impl Sink for MemSink {
         let hash = hash_stream(stream::iter([Ok::<_, std::io::Error>(bytes.clone())]))
             .await
             .unwrap()
-            .sha256;
+            .sha256
+            .expect("hash_stream computes SHA-256");
         let n = {
             let mut s = self.stored.lock().unwrap();
             s.push((doc.source.clone(), bytes, ctx.previous.clone()));
