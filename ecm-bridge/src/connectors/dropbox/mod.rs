@@ -7,6 +7,7 @@
 //! ([`DropboxSink`]); the path helpers they share are here.
 
 mod marker;
+mod sharing;
 mod sink;
 mod source;
 
@@ -15,6 +16,7 @@ use dropbox_client::ErrorKind;
 use crate::state::fold_path;
 
 pub use marker::{DropboxMarker, PropertyMarking};
+pub use sharing::{revoke_links, FolderShare, LinkSettings, Role, SharedLinkStep, SHARE_LINK_STEP};
 pub use sink::DropboxSink;
 pub use source::DropboxSource;
 
