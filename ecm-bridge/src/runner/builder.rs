@@ -32,6 +32,8 @@ pub struct FlowBuilder {
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
     recheck: Option<Duration>,
+    removal: crate::sink::RemovalPolicy,
+    rename: crate::sink::RenamePolicy,
     clock: Option<ClockFn>,
 }
 
@@ -174,6 +176,23 @@ impl FlowBuilder {
         self
     }
 
+    /// What becomes of the target of a document removed at the source (a deleted file, or
+    /// everything under a deleted folder, found through the records' path index): kept and
+    /// recorded `removed` (the default), access revoked, or deleted
+    /// ([`crate::sink::Sink::remove`]).
+    pub fn removal(mut self, policy: crate::sink::RemovalPolicy) -> Self {
+        self.removal = policy;
+        self
+    }
+
+    /// What a rename or move at the source does at the target: the record takes the new
+    /// path (the default), or the target is moved there too ([`crate::sink::Sink::relocate`]).
+    /// Either way the pairing is kept and no second target document is made.
+    pub fn rename(mut self, policy: crate::sink::RenamePolicy) -> Self {
+        self.rename = policy;
+        self
+    }
+
     /// Stops runs at failpoints (crash-safety tests).
     pub fn failpoint(mut self, f: FailpointFn) -> Self {
         self.failpoint = Some(f);
@@ -223,6 +242,8 @@ impl FlowBuilder {
                 progress: self.progress,
                 failpoint: self.failpoint,
                 recheck: self.recheck,
+                removal: self.removal,
+                rename: self.rename,
                 clock: self.clock,
                 locks: KeyedLocks::default(),
             }),
@@ -250,6 +271,8 @@ impl Flow {
             progress: None,
             failpoint: None,
             recheck: None,
+            removal: crate::sink::RemovalPolicy::RecordOnly,
+            rename: crate::sink::RenamePolicy::RecordPath,
             clock: None,
         }
     }
