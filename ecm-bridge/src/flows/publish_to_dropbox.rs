@@ -19,7 +19,8 @@
 //! put on hold or under a forbidden classification); a withdrawn document's links are
 //! revoked, its Dropbox copy deleted (only at the rev the flow wrote), and its record ends
 //! `removed` with an audit entry `withdraw`. This pass lives in the flow because the runner
-//! has no removal policy yet (`Sink::remove` is on its way on the core's branch).
+//! removes only what a source reports `Deleted` (by path), and a CS walk reports no deletion
+//! and no change of a value or a hold; the copy is removed through `Sink::remove`.
 //!
 //! **The record in CS**: after each version is published, the `Publication` category of the
 //! CS document gets `Published To` (the Dropbox path and link), `Published On` and `Published

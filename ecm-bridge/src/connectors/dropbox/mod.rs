@@ -16,7 +16,7 @@ use dropbox_client::ErrorKind;
 use crate::state::fold_path;
 
 pub use marker::{DropboxMarker, PropertyMarking};
-pub use sharing::{revoke_links, FolderShare, LinkSettings, Role, SharedLinkStep, SHARE_LINK_STEP};
+pub use sharing::{direct_links, FolderShare, LinkSettings, Role, SharedLinkStep, SHARE_LINK_STEP};
 pub use sink::DropboxSink;
 pub use source::DropboxSource;
 

@@ -1,6 +1,6 @@
 //! Sharing what a flow published to Dropbox (use case 2): a shared link per file as a step
-//! after the write ([`SharedLinkStep`], output the link URL), its revocation on withdrawal
-//! ([`revoke_links`]), and a folder shared with outside collaborators ([`FolderShare`]).
+//! after the write ([`SharedLinkStep`], output the link URL), the links of a file ([`direct_links`]; revoked through
+//! `Sink::remove`), and a folder shared with outside collaborators ([`FolderShare`]).
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
@@ -124,8 +124,8 @@ impl Step for SharedLinkStep {
     }
 }
 
-/// The URLs of the links made for the file at `path` itself.
-async fn direct_links(client: &Client, label: &str, path: &str) -> Result<Vec<String>> {
+/// The URLs of the links made for the file at `path` itself (none when it is gone).
+pub async fn direct_links(client: &Client, label: &str, path: &str) -> Result<Vec<String>> {
     let page = client
         .sharing()
         .list_shared_links(ListSharedLinksArg {
@@ -139,20 +139,6 @@ async fn direct_links(client: &Client, label: &str, path: &str) -> Result<Vec<St
         Err(e) if is_not_found(&e) => Ok(Vec::new()),
         Err(e) => Err(Error::dropbox(label, ErrorStep::Share, e)),
     }
-}
-
-/// Revokes every link of the file at `path`; returns how many were revoked. A link already
-/// gone (revoked by an earlier attempt whose answer was lost) counts as revoked.
-pub async fn revoke_links(client: &Client, label: &str, path: &str) -> Result<usize> {
-    let links = direct_links(client, label, path).await?;
-    for url in &links {
-        match client.sharing().revoke_shared_link(url.clone()).await {
-            Ok(()) => {}
-            Err(e) if is_not_found(&e) => {}
-            Err(e) => return Err(Error::dropbox(label, ErrorStep::Share, e)),
-        }
-    }
-    Ok(links.len())
 }
 
 /// Attempts of `sharing/add_folder_member` when its answer is lost.

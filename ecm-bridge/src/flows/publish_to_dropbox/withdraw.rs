@@ -1,6 +1,7 @@
 //! The withdrawal pass of `publish_to_dropbox`: every published record is judged again
 //! against the selection; a document no longer selected has its links revoked and its
-//! Dropbox copy deleted, and its record ends `removed`.
+//! Dropbox copy deleted (`DropboxSink::remove`, policies revoke then delete), and its record
+//! ends `removed`.
 //!
 //! It runs after each publishing run because CS has no change feed that tells a document
 //! left the selection (a category value changed, a hold applied, a move or a delete). A
@@ -9,13 +10,12 @@
 use std::sync::Arc;
 
 use chrono::Utc;
-use dropbox_client::models::files::DeleteArg;
-use dropbox_client::ErrorKind;
 
 use super::selection::{Selection, Verdict};
-use crate::connectors::dropbox::revoke_links;
-use crate::error::{Error, Result, Step as ErrorStep};
+use crate::connectors::dropbox::{direct_links, DropboxSink};
+use crate::error::Result;
 use crate::model::System;
+use crate::sink::{RemovalPolicy, Sink};
 use crate::state::{AuditEntry, DocRecord, DocStatus, Store};
 
 /// A document withdrawn from Dropbox.
@@ -99,15 +99,13 @@ async fn withdraw(
     let location = record.location.clone().unwrap_or_default();
     let label = record.path.clone().unwrap_or_else(|| location.clone());
     let target = record.target.clone();
-    let links_revoked = revoke_links(dropbox, &label, &location).await?;
-    let arg = DeleteArg {
-        path: location.clone(),
-        parent_rev: target.as_ref().and_then(|t| t.version.clone()),
-    };
-    match dropbox.files().delete(arg).await {
-        Ok(_) => {}
-        Err(e) if e.kind() == ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::dropbox(&label, ErrorStep::Write, e)),
+    let links_revoked = direct_links(dropbox, &label, &location).await?.len();
+    if let Some(t) = &target {
+        // The sink's removal: its links revoked, then the file deleted at the rev it wrote
+        // (each a no-op when already done by an attempt whose answer was lost).
+        let sink = DropboxSink::new(dropbox.clone(), None);
+        sink.remove(t, RemovalPolicy::Revoke).await?;
+        sink.remove(t, RemovalPolicy::Delete).await?;
     }
     let now = Utc::now();
     record.status = DocStatus::Removed;
