@@ -565,3 +565,78 @@ async fn stopped_at_any_failpoint_and_restarted_ends_in_the_same_state() {
         assert!(seen.contains(&at), "never stopped at {at:?}: {seen:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_narrows_the_selection_and_its_misses_are_withdrawn() {
+    let env = Env::start().await;
+    let state: Arc<dyn Store> = env.state();
+    let mut c = config();
+    c.select.search = Some("engagement".into());
+    let p = PublishToDropbox::new(env.dropbox.clone(), env.cs.clone(), state.clone(), c)
+        .clock(Arc::new(now))
+        .build()
+        .await
+        .unwrap();
+    let first = p.run_once().await.unwrap();
+    assert_eq!(
+        first.run.count(WriteAction::Created),
+        1,
+        "{}",
+        first.summary()
+    );
+    assert_eq!(first.run.skipped.len(), 1, "{}", first.summary());
+    assert!(
+        first.run.skipped[0].reason.contains("search"),
+        "{:?}",
+        first.run.skipped
+    );
+    assert_published(&env, &state, &[(LETTER, 1)]).await;
+
+    // The same store, a search that no longer finds the letter: withdrawn.
+    let mut c = config();
+    c.select.search = Some("summary".into());
+    let p = PublishToDropbox::new(env.dropbox.clone(), env.cs.clone(), state.clone(), c)
+        .clock(Arc::new(now))
+        .build()
+        .await
+        .unwrap();
+    let second = p.run_once().await.unwrap();
+    assert_eq!(second.withdrawn.len(), 1, "{}", second.summary());
+    assert!(second.withdrawn[0].reason.contains("search"));
+    assert_published(&env, &state, &[(SUMMARY, 1)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_document_moved_out_of_the_folder_is_withdrawn() {
+    let env = Env::start().await;
+    let state: Arc<dyn Store> = env.state();
+    let p = build(&env, state.clone()).await;
+    p.run_once().await.unwrap();
+    assert_published(&env, &state, &[(SUMMARY, 1), (LETTER, 1)]).await;
+    let summary = node(&env, SUMMARY).await;
+    let ews = env.cs.nodes().enterprise_workspace().await.unwrap();
+    let published = env
+        .cs
+        .nodes()
+        .resolve_path(ews.id, &["Published"])
+        .await
+        .unwrap()
+        .unwrap();
+    env.cs.nodes().move_to(summary, published.id).await.unwrap();
+    let report = p.run_once().await.unwrap();
+    assert_eq!(report.withdrawn.len(), 1, "{}", report.summary());
+    assert!(report.withdrawn[0].reason.contains("moved out"));
+    assert_published(&env, &state, &[(LETTER, 1)]).await;
+    let r = state
+        .record(FLOW, &ecm_bridge::model::DocRef::cs(summary, 0).key())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r.status, DocStatus::Removed);
+    let again = p.run_once().await.unwrap();
+    assert!(
+        again.run.written.is_empty() && again.withdrawn.is_empty(),
+        "{}",
+        again.summary()
+    );
+}
