@@ -4,3 +4,4 @@ pub mod archive_on_approval;
 pub mod classify_and_route;
 pub mod intake_to_workflow;
 pub mod submit_for_approval;
+pub mod publish_to_dropbox;

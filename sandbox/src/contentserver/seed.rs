@@ -364,12 +364,12 @@ impl Builder<'_> {
         self.grant(published, OUTSIDE_COUNSEL, &["see"]);
         let oc = self.folder(published, "Published/Outside Counsel");
         self.grant(oc, OUTSIDE_COUNSEL, &["see", "see_contents"]);
-        self.document(
+        let summary = self.document(
             oc,
             "Published/Outside Counsel/Contract Summary.pdf",
             "%PDF-1.4\nContract Summary: Riverside Tower main contract, key terms and obligations.",
         )?;
-        self.document(
+        let letter = self.document(
             oc,
             "Published/Outside Counsel/Engagement Letter.pdf",
             "%PDF-1.4\nEngagement Letter: terms of engagement of outside counsel.",
@@ -381,6 +381,7 @@ impl Builder<'_> {
         // Last, so that every id above stays what it was before it was added.
         self.intake_classification();
         self.intake_category();
+        self.publication(&[summary, letter]);
         Ok(())
     }
 
@@ -506,6 +507,38 @@ impl Builder<'_> {
                 Self::attr(5, "Final", Boolean),
             ],
         );
+    }
+
+    /// The `Publication` category (use case 2, `publish_to_dropbox`): `External` selects a
+    /// document for outside collaborators; `Published To`, `Published On` and `Published
+    /// Version` record where, when and as which version it was published. The two documents
+    /// of `Published/Outside Counsel` carry `External = yes`.
+    fn publication(&mut self, external: &[i64]) {
+        use AttrKind::*;
+        let mut flag = Self::attr(2, "External", Text);
+        flag.valid_values = ["yes", "no"].map(String::from).to_vec();
+        let cat = self.category(
+            "Publication",
+            vec![
+                flag,
+                Self::attr(3, "Published To", Text),
+                Self::attr(4, "Published On", Date),
+                Self::attr(5, "Published Version", Text),
+            ],
+        );
+        for id in external {
+            let values: BTreeMap<String, Value> = [
+                (format!("{cat}_2"), json!("yes")),
+                (format!("{cat}_3"), Value::Null),
+                (format!("{cat}_4"), Value::Null),
+                (format!("{cat}_5"), Value::Null),
+            ]
+            .into_iter()
+            .collect();
+            if let Some(n) = self.store.nodes.get_mut(id) {
+                n.categories.insert(cat, values);
+            }
+        }
     }
 
     fn records(&mut self) {

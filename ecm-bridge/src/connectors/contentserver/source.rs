@@ -21,6 +21,7 @@ pub struct CsSource {
     client: Client,
     root: i64,
     recursive: bool,
+    full_walk: bool,
 }
 
 impl CsSource {
@@ -30,12 +31,21 @@ impl CsSource {
             client,
             root,
             recursive: true,
+            full_walk: false,
         }
     }
 
     /// Whether sub-folders are walked (default yes).
     pub fn recursive(mut self, yes: bool) -> Self {
         self.recursive = yes;
+        self
+    }
+
+    /// Lists every document at each run, ignoring the watermark (default no). For a flow
+    /// whose selection can change without a new modify date (a category value, a hold), so
+    /// that a document selected again is seen; the unchanged ones are found so in the store.
+    pub fn full_walk(mut self, yes: bool) -> Self {
+        self.full_walk = yes;
         self
     }
 
@@ -188,6 +198,7 @@ impl Walk {
 #[async_trait]
 impl Source for CsSource {
     async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
+        let since = since.filter(|_| !self.full_walk);
         Ok(self.clone().walk(since.map(|c| c.0)))
     }
 

@@ -8,6 +8,7 @@
 
 mod file_requests;
 mod marker;
+mod sharing;
 mod sink;
 mod source;
 
@@ -20,6 +21,7 @@ pub use file_requests::{
     META_REQUEST_ID, META_REQUEST_TITLE, META_SUBMITTER, META_SUBMITTER_EMAIL, META_SUBMITTER_NAME,
 };
 pub use marker::{DropboxMarker, PropertyMarking};
+pub use sharing::{direct_links, FolderShare, LinkSettings, Role, SharedLinkStep, SHARE_LINK_STEP};
 pub use sink::DropboxSink;
 pub use source::DropboxSource;
 
