@@ -62,6 +62,8 @@
 pub mod connectors;
 pub mod error;
 pub mod flows;
+pub mod job;
+pub mod manifest;
 pub mod model;
 pub mod rules;
 pub mod runner;
