@@ -16,7 +16,7 @@ use futures::stream::{self, BoxStream, StreamExt};
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, DocRef, Document};
 use crate::source::{Change, Item, Source};
-use crate::state::{job_key, BeginStep, JobBarrier, StepState, Store};
+use crate::state::{job_key, BeginStep, JobBarrier, StepRecord, StepState, Store};
 
 /// A source whose listed documents become members of a job.
 ///
@@ -146,12 +146,21 @@ impl JobSteps {
     /// The output of step `name` if it is done.
     pub async fn done(&self, name: &str) -> Result<Option<serde_json::Value>> {
         Ok(self
+            .get(name)
+            .await?
+            .filter(|s| s.state == StepState::Done)
+            .map(|s| s.output.unwrap_or(serde_json::Value::Null)))
+    }
+
+    /// Step `name` as the step log has it (`None`: never begun). The finaliser itself is
+    /// [`STEP_FINALISE`](crate::state::STEP_FINALISE).
+    pub async fn get(&self, name: &str) -> Result<Option<StepRecord>> {
+        Ok(self
             .store
             .steps(&self.flow, &job_key(&self.job), "")
             .await?
             .into_iter()
-            .find(|s| s.name == name && s.state == StepState::Done)
-            .map(|s| s.output.unwrap_or(serde_json::Value::Null)))
+            .find(|s| s.name == name))
     }
 
     /// Runs step `name` once: a done step gives its output back without running; a step

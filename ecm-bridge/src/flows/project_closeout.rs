@@ -388,6 +388,17 @@ impl ProjectCloseout {
             return Ok(Closeout::Closed { report, summary });
         }
         let root = finish::target(self).await?;
+        // A finaliser begun by an earlier run was proven then (its `proof` step keeps what
+        // was proven) and may have moved the folder already: it resumes without listing.
+        if let Some(proof) = steps.done(finish::PROOF_STEP).await? {
+            let proof = finish::Proof::from_output(&proof);
+            let summary = finish::finalise(self, root, &proof).await?;
+            let report = Box::new(Report {
+                flow: self.flow_name(),
+                ..Report::default()
+            });
+            return Ok(Closeout::Closed { report, summary });
+        }
         let flow = self.flow(root)?;
         let report = Box::new(flow.run_once().await?);
         let proof = finish::prove(self, root).await?;

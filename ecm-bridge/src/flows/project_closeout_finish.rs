@@ -24,6 +24,9 @@ use crate::state::DocStatus;
 /// Hold calls carry this many node ids each.
 const HOLD_BATCH: usize = 200;
 
+/// The finaliser's first step: what was proven (files, bytes, folders).
+pub(super) const PROOF_STEP: &str = "proof";
+
 /// What the proof found.
 pub(super) struct Proof {
     /// What is missing, one line each; empty when proven.
@@ -34,6 +37,19 @@ pub(super) struct Proof {
     pub bytes: u64,
     /// Folders below the project folder.
     pub folders: u64,
+}
+
+impl Proof {
+    /// The proof as its step's output keeps it.
+    pub(super) fn from_output(out: &serde_json::Value) -> Proof {
+        let n = |k: &str| out[k].as_u64().unwrap_or_default();
+        Proof {
+            missing: Vec::new(),
+            files: n("files"),
+            bytes: n("bytes"),
+            folders: n("folders"),
+        }
+    }
 }
 
 fn stop(c: &ProjectCloseout, step: &str) -> Result<()> {
@@ -327,6 +343,14 @@ pub(super) async fn finalise(
 ) -> Result<CloseoutSummary> {
     let steps = c.steps();
     steps.begin().await?;
+    let proven = json!({ "files": proof.files, "bytes": proof.bytes, "folders": proof.folders });
+    steps
+        .step(
+            PROOF_STEP,
+            || async { Ok(proven.clone()) },
+            || async { Ok(Some(proven.clone())) },
+        )
+        .await?;
     let flow = c.flow_name();
     let job = c.job();
     let name = c.config.folder_name();
