@@ -36,6 +36,8 @@ pub enum Step {
     Mark,
     /// Reading back what was written.
     ReadBack,
+    /// Removing (deleting, or revoking access to) a target whose source is gone.
+    Remove,
 }
 
 impl fmt::Display for Step {
@@ -54,6 +56,7 @@ impl fmt::Display for Step {
             Step::Share => "share",
             Step::Mark => "mark source",
             Step::ReadBack => "read back",
+            Step::Remove => "remove",
         })
     }
 }

@@ -49,6 +49,33 @@ pub struct Receipt {
     pub location: String,
 }
 
+/// What becomes of the target of a document removed at the source (deleted, or moved out of
+/// the flow's tree), [`crate::runner::FlowBuilder::removal`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RemovalPolicy {
+    /// The target stays as it is; only the record says `removed` (a backup keeps it).
+    #[default]
+    RecordOnly,
+    /// Access the sink gave is taken back (Dropbox: the shared links it made); the target
+    /// stays.
+    Revoke,
+    /// The target is deleted (Content Server: to the recycle bin; Dropbox: `files/delete`).
+    Delete,
+}
+
+impl RemovalPolicy {
+    /// `record_only`, `revoke`, `delete` (the audit trail's words).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RemovalPolicy::RecordOnly => "record_only",
+            RemovalPolicy::Revoke => "revoke",
+            RemovalPolicy::Delete => "delete",
+        }
+    }
+}
+
 /// What the runner tells a sink about the write at hand.
 #[derive(Debug, Clone)]
 pub struct WriteContext {
@@ -98,6 +125,18 @@ pub trait Sink: Send + Sync {
     /// whose process id is the step's output). See [`crate::runner::Step`]. Default: none.
     fn steps(&self) -> Vec<Arc<dyn Step>> {
         Vec::new()
+    }
+
+    /// Applies `policy` to `target`, which this sink wrote, now that its source document is
+    /// gone. Must be idempotent: a target already deleted is not an error. The runner never
+    /// calls it for [`RemovalPolicy::RecordOnly`]. By default every other policy is refused
+    /// with [`crate::Error::Config`] (the record is then failed, and the removal retried on a
+    /// later run).
+    async fn remove(&self, target: &DocRef, policy: RemovalPolicy) -> Result<()> {
+        Err(crate::Error::Config(format!(
+            "this sink cannot apply the removal policy {} (to {target})",
+            policy.as_str()
+        )))
     }
 }
 
@@ -155,6 +194,10 @@ impl<T: Sink + ?Sized> Sink for std::sync::Arc<T> {
 
     fn steps(&self) -> Vec<Arc<dyn Step>> {
         (**self).steps()
+    }
+
+    async fn remove(&self, target: &DocRef, policy: RemovalPolicy) -> Result<()> {
+        (**self).remove(target, policy).await
     }
 }
 

@@ -32,6 +32,7 @@ pub struct FlowBuilder {
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
     recheck: Option<Duration>,
+    removal: crate::sink::RemovalPolicy,
     clock: Option<ClockFn>,
 }
 
@@ -174,6 +175,15 @@ impl FlowBuilder {
         self
     }
 
+    /// What becomes of the target of a document removed at the source (a deleted file, or
+    /// everything under a deleted folder, found through the records' path index): kept and
+    /// recorded `removed` (the default), access revoked, or deleted
+    /// ([`crate::sink::Sink::remove`]).
+    pub fn removal(mut self, policy: crate::sink::RemovalPolicy) -> Self {
+        self.removal = policy;
+        self
+    }
+
     /// Stops runs at failpoints (crash-safety tests).
     pub fn failpoint(mut self, f: FailpointFn) -> Self {
         self.failpoint = Some(f);
@@ -223,6 +233,7 @@ impl FlowBuilder {
                 progress: self.progress,
                 failpoint: self.failpoint,
                 recheck: self.recheck,
+                removal: self.removal,
                 clock: self.clock,
                 locks: KeyedLocks::default(),
             }),
@@ -250,6 +261,7 @@ impl Flow {
             progress: None,
             failpoint: None,
             recheck: None,
+            removal: crate::sink::RemovalPolicy::RecordOnly,
             clock: None,
         }
     }

@@ -49,7 +49,7 @@ impl Resume {
 }
 
 /// The route a record names (`None`: the default sink).
-fn route_of(record: &DocRecord) -> Option<&str> {
+pub(super) fn route_of(record: &DocRecord) -> Option<&str> {
     record.sink.as_deref().filter(|s| *s != super::DEFAULT_SINK)
 }
 
@@ -70,8 +70,8 @@ impl Flow {
             Change::Upsert(doc) => self.process(*doc, report).await,
             Change::Deleted { path } => {
                 tracing::debug!(flow = %self.inner.name, path, "deleted at the source");
-                lock(report).deleted.push(path);
-                Ok(())
+                lock(report).deleted.push(path.clone());
+                self.removed_at(&path, report).await
             }
             Change::Unreadable {
                 source,

@@ -73,6 +73,7 @@ mod acks;
 mod builder;
 mod document;
 mod recheck;
+mod remove;
 mod report;
 mod retry;
 mod schedule;
@@ -95,7 +96,9 @@ use crate::transform::AsyncTransform;
 
 pub(crate) use acks::Acks;
 pub use builder::FlowBuilder;
-pub use report::{Awaiting, Failed, Held, Moved, Progress, ProgressFn, Report, Skipped, Written};
+pub use report::{
+    Awaiting, Failed, Held, Moved, Progress, ProgressFn, Removed, Report, Skipped, Written,
+};
 pub use retry::RetryPolicy;
 pub use settle::DEFAULT_SINK;
 pub use step::{Step, StepInput, StepOutcome};
@@ -159,6 +162,7 @@ struct Inner {
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
     recheck: Option<std::time::Duration>,
+    removal: crate::sink::RemovalPolicy,
     clock: Option<ClockFn>,
     locks: KeyedLocks,
 }

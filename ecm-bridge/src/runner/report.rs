@@ -201,6 +201,19 @@ pub struct Awaiting {
     pub output: serde_json::Value,
 }
 
+/// One document removed at the source, handled under the flow's removal policy.
+#[derive(Debug, Clone, Serialize)]
+pub struct Removed {
+    /// The source document (the version last recorded).
+    pub source: DocRef,
+    /// Its recorded path.
+    pub path: Option<String>,
+    /// Its target, when something was written.
+    pub target: Option<DocRef>,
+    /// What was done to the target.
+    pub policy: crate::sink::RemovalPolicy,
+}
+
 /// One document that failed in this run.
 #[derive(Debug, Clone, Serialize)]
 pub struct Failed {
@@ -253,6 +266,9 @@ pub struct Report {
     pub awaiting: Vec<Awaiting>,
     /// Paths reported deleted at the source.
     pub deleted: Vec<String>,
+    /// Documents removed at the source (found through the path index under a deleted path)
+    /// and handled under the removal policy; recorded `removed`.
+    pub removed: Vec<Removed>,
     /// The checkpoint saved at the end (unchanged when `None`).
     pub checkpoint: Option<Checkpoint>,
     /// The run's id in the document records ([`crate::state::DocumentStore::begin_run`]);
@@ -277,6 +293,7 @@ impl Report {
             ("moved", n(self.moved.len())),
             ("awaiting", n(self.awaiting.len())),
             ("deleted", n(self.deleted.len())),
+            ("removed", n(self.removed.len())),
             ("bytes", self.bytes),
         ]
         .into_iter()
@@ -306,6 +323,7 @@ impl Report {
             (self.conflicts.len(), "conflicts"),
             (self.moved.len(), "moved"),
             (self.awaiting.len(), "awaiting"),
+            (self.removed.len(), "removed"),
         ] {
             if n > 0 {
                 held.push_str(&format!(", {n} {what}"));

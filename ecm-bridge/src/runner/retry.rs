@@ -4,13 +4,12 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use chrono::Utc;
 use futures::stream::{self, StreamExt};
 
 use super::{lock, Flow, Shared};
 use crate::error::Result;
 use crate::model::DocRef;
-use crate::state::{AuditEntry, DocRecord, DocStatus};
+use crate::state::{DocRecord, DocStatus};
 
 /// How a document is retried within one run.
 #[derive(Debug, Clone)]
@@ -122,26 +121,9 @@ impl Flow {
                 self.process(doc, report).await
             }
             Ok(None) => {
-                tracing::info!(flow = %inner.name, source = %record.source, "gone from the source; not taken up again");
-                let entry = AuditEntry {
-                    time: Utc::now(),
-                    flow: inner.name.clone(),
-                    source: record.source.clone(),
-                    source_hash: None,
-                    path: record.path.clone(),
-                    target: None,
-                    account: None,
-                    action: "gone".into(),
-                    outcome: "no longer at the source".into(),
-                    run: None,
-                };
-                self.append(entry, report).await?;
-                let mut gone = record;
-                gone.status = DocStatus::Removed;
-                gone.run = lock(report).run.unwrap_or(gone.run);
-                gone.updated = Utc::now();
-                inner.state.save_record(&gone, None).await?;
-                Ok(())
+                tracing::info!(flow = %inner.name, source = %record.source, "gone from the source");
+                let _guard = inner.locks.lock(&record.key()).await;
+                self.remove(record, report).await
             }
             // The source could not be read: count an attempt, keep it for the next run.
             Err(e) => {

@@ -13,7 +13,7 @@ use super::governance::{to_values, Govern};
 use super::markers_in;
 use crate::error::{Error, Result, Step};
 use crate::model::{DocRef, Document, Location, System};
-use crate::sink::{Receipt, Sink, WriteAction, WriteContext};
+use crate::sink::{Receipt, RemovalPolicy, Sink, WriteAction, WriteContext};
 use crate::verify::{self, VerifiedSlot};
 
 /// Content Server as a [`Sink`].
@@ -368,6 +368,28 @@ impl Sink for CsSink {
     /// governance names a workflow.
     fn steps(&self) -> Vec<Arc<dyn crate::runner::Step>> {
         vec![Arc::new(super::workflow::WorkflowStart(self.clone()))]
+    }
+
+    /// [`RemovalPolicy::Delete`]: the node goes to the recycle bin (a node already gone is
+    /// removed). Content Server has no access of the sink's own to revoke:
+    /// [`RemovalPolicy::Revoke`] is refused.
+    async fn remove(&self, target: &DocRef, policy: RemovalPolicy) -> Result<()> {
+        let what = target.to_string();
+        let node = target
+            .node_id()
+            .ok_or_else(|| Error::governance(&what, Step::Remove, "not a Content Server target"))?;
+        match policy {
+            RemovalPolicy::RecordOnly => Ok(()),
+            RemovalPolicy::Delete => match self.client.nodes().delete(node).await {
+                Ok(()) => Ok(()),
+                Err(e) if e.kind() == ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(Error::cs(&what, Step::Remove, e)),
+            },
+            RemovalPolicy::Revoke => Err(Error::Config(format!(
+                "the Content Server sink cannot apply the removal policy {} (to {what})",
+                policy.as_str()
+            ))),
+        }
     }
 }
 

@@ -1,14 +1,14 @@
 //! [`DropboxSink`]: uploads into Dropbox folders, with an optional shared link.
 
 use async_trait::async_trait;
-use dropbox_client::models::files::{CommitInfo, Metadata, WriteMode};
-use dropbox_client::models::sharing::{LinkAudience, SharedLinkSettings};
+use dropbox_client::models::files::{CommitInfo, DeleteArg, Metadata, WriteMode};
+use dropbox_client::models::sharing::{LinkAudience, ListSharedLinksArg, SharedLinkSettings};
 use dropbox_client::Client;
 
 use super::{is_not_found, normalize_root};
 use crate::error::{Error, Result, Step};
 use crate::model::{ContentHash, DocRef, Document, Location};
-use crate::sink::{Receipt, Sink, WriteAction, WriteContext};
+use crate::sink::{Receipt, RemovalPolicy, Sink, WriteAction, WriteContext};
 use crate::verify::{self, VerifiedSlot};
 
 /// Writes documents into Dropbox folders (use case 2: publish CS documents), with an optional
@@ -112,6 +112,37 @@ impl DropboxSink {
     }
 }
 
+impl DropboxSink {
+    /// Revokes the shared links to the file itself (the sink's `share` makes them).
+    async fn revoke_links(&self, id: &str, what: &str) -> Result<()> {
+        use futures::stream::TryStreamExt;
+        let sharing = self.client.sharing();
+        let arg = ListSharedLinksArg {
+            path: Some(id.to_owned()),
+            cursor: None,
+            direct_only: Some(true),
+        };
+        let links: Vec<_> = match sharing
+            .list_shared_links(arg)
+            .into_stream()
+            .try_collect()
+            .await
+        {
+            Ok(l) => l,
+            Err(e) if is_not_found(&e) => return Ok(()),
+            Err(e) => return Err(Error::dropbox(what.to_owned(), Step::Remove, e)),
+        };
+        for link in links {
+            match sharing.revoke_shared_link(link.url().to_owned()).await {
+                Ok(()) => {}
+                Err(e) if is_not_found(&e) => {}
+                Err(e) => return Err(Error::dropbox(what.to_owned(), Step::Remove, e)),
+            }
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Sink for DropboxSink {
     async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
@@ -212,5 +243,27 @@ impl Sink for DropboxSink {
     fn describe(&self, doc: &Document) -> String {
         self.path_of(doc)
             .unwrap_or_else(|e| format!("(no target: {e})"))
+    }
+
+    /// [`RemovalPolicy::Revoke`]: the file's shared links are revoked; [`RemovalPolicy::Delete`]:
+    /// the file is deleted if it is still at the rev this sink wrote (a change made there since
+    /// is a conflict, never deleted); a file already gone is removed.
+    async fn remove(&self, target: &DocRef, policy: RemovalPolicy) -> Result<()> {
+        let what = target.to_string();
+        match policy {
+            RemovalPolicy::RecordOnly => Ok(()),
+            RemovalPolicy::Revoke => self.revoke_links(&target.id, &what).await,
+            RemovalPolicy::Delete => {
+                let arg = DeleteArg {
+                    path: target.id.clone(),
+                    parent_rev: target.version.clone(),
+                };
+                match self.client.files().delete(arg).await {
+                    Ok(_) => Ok(()),
+                    Err(e) if is_not_found(&e) => Ok(()),
+                    Err(e) => Err(Error::dropbox(what, Step::Remove, e)),
+                }
+            }
+        }
     }
 }
