@@ -317,7 +317,14 @@ async fn lost_answers_and_stops_at_every_step_end_in_the_same_state() {
     .await;
 
     // Stops before each step of the finaliser, then a restart.
-    for step in ["target", "manifest", "classify_root", "hold", "move"] {
+    for step in [
+        "target",
+        "proof",
+        "manifest",
+        "classify_root",
+        "hold",
+        "move",
+    ] {
         let env = Env::start().await;
         add_empty_folder(&env).await;
         let (files, folders) = dropbox_tree(&env, PROJECT).await;
@@ -423,4 +430,40 @@ async fn a_large_tree_is_closed_out() {
         .await
         .unwrap();
     assert_eq!(children.len(), files_n / 100);
+}
+
+#[tokio::test]
+async fn a_file_renamed_before_the_closeout_is_proven_keeps_its_cs_document_moved_to_match() {
+    let env = Env::start().await;
+    let state: Arc<dyn Store> = env.state();
+    let stopped = closeout(&env, state.clone())
+        .stop_before(Arc::new(|s| s == "proof"))
+        .run()
+        .await;
+    assert!(
+        stopped.is_err(),
+        "stopped after the writes, before the proof"
+    );
+    let c = closeout(&env, state.clone());
+    env.dropbox
+        .files()
+        .move_entry(dropbox_client::models::files::RelocationArg::new(
+            format!("{PROJECT}/Drawings/Elevations.pdf"),
+            format!("{PROJECT}/Handover/Elevations (as built).pdf"),
+        ))
+        .await
+        .unwrap();
+    let (files, folders) = dropbox_tree(&env, PROJECT).await;
+    let root = match c.run().await.unwrap() {
+        Closeout::Closed { summary, .. } => summary.root,
+        other => panic!("{}", other.summary()),
+    };
+    assert_closed(&env, &files, &folders, root).await;
+    let old = env
+        .cs
+        .nodes()
+        .resolve_path(root, &["Drawings", "Elevations.pdf"])
+        .await
+        .unwrap();
+    assert!(old.is_none(), "the old path is gone in CS: {old:?}");
 }

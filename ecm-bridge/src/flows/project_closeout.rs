@@ -16,8 +16,10 @@
 //! [`CloseoutConfig::delete_source`] and [`CloseoutConfig::confirm_delete`], its deletion.
 //!
 //! Renames during the closeout and names CS refuses follow the runner's rules: one record per
-//! Dropbox file id (a rename keeps its record, and the proof compares with the current path),
-//! and a name CS refuses fails that file, so the proof names it.
+//! Dropbox file id, and a file renamed or moved before the closeout is proven keeps its CS
+//! document, moved to match ([`RenamePolicy::MoveTarget`]); a file deleted meanwhile is
+//! recorded `removed` (its CS document stays, listed so in the manifest); a name CS refuses
+//! fails that file, so the proof names it.
 //!
 //! ```no_run
 //! # async fn demo(dropbox: dropbox_client::Client, cs: contentserver_client::Client) -> ecm_bridge::Result<()> {
@@ -51,6 +53,7 @@ use crate::job::{JobSource, JobSteps};
 use crate::model::{Document, Location};
 use crate::rules::Rules;
 use crate::runner::{FailpointFn, Flow, ProgressFn, Report, RetryPolicy};
+use crate::sink::RenamePolicy;
 use crate::state::{Store, STEP_FINALISE};
 use crate::transform::{Outcome, Transform};
 
@@ -345,8 +348,8 @@ impl ProjectCloseout {
         self
     }
 
-    /// Stops the finaliser before the step it names (`target`, `manifest`, `classify_root`,
-    /// `hold`, `move`, `delete`) answers `true` for (crash tests).
+    /// Stops the finaliser before the step it names (`target`, `proof`, `manifest`,
+    /// `classify_root`, `hold`, `move`, `delete`) answers `true` for (crash tests).
     pub fn stop_before(mut self, f: StopFn) -> Self {
         self.stop = Some(f);
         self
@@ -443,7 +446,8 @@ impl ProjectCloseout {
         b = b
             .sink(CsSink::new(self.cs.clone()).read_back(c.read_back))
             .concurrency(c.concurrency)
-            .retry(self.retry.clone());
+            .retry(self.retry.clone())
+            .rename(RenamePolicy::MoveTarget);
         if let Some(p) = &self.progress {
             let p = p.clone();
             b = b.on_progress(move |e| p(e));

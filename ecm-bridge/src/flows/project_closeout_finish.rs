@@ -196,6 +196,7 @@ async fn child_folder(c: &ProjectCloseout, parent: i64, name: &str) -> Result<i6
 /// Lists the project folder in Dropbox and compares each file with its record; creates the
 /// CS folders of empty Dropbox folders. Memory: the folder ids seen (not the files).
 pub(super) async fn prove(c: &ProjectCloseout, root: i64) -> Result<Proof> {
+    stop(c, PROOF_STEP)?;
     let flow = c.flow_name();
     let folder = c.config.folder();
     let barrier = c.steps().barrier().await?;
