@@ -232,3 +232,124 @@ impl JobSteps {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::model::Body;
+    use crate::state::MemoryStore;
+
+    /// Two documents, then an error when `fail`.
+    struct Two {
+        fail: bool,
+    }
+
+    #[async_trait]
+    impl Source for Two {
+        async fn changes(&self, _: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
+            let mut items: Vec<Result<Item>> = ["id:a", "id:b"]
+                .into_iter()
+                .map(|id| {
+                    Ok(Item::upsert(Document::new(
+                        DocRef::dropbox(id, "1"),
+                        format!("{id}.txt"),
+                        1,
+                        Body::from_bytes("x"),
+                    )))
+                })
+                .collect();
+            if self.fail {
+                items.push(Err(Error::Config("listing broke".into())));
+            }
+            Ok(stream::iter(items).boxed())
+        }
+
+        async fn fetch(&self, _: &DocRef) -> Result<Option<Document>> {
+            Ok(None)
+        }
+    }
+
+    async fn drain(s: &dyn Source) {
+        let mut feed = s.changes(None).await.unwrap();
+        while feed.next().await.is_some() {}
+    }
+
+    #[tokio::test]
+    async fn listed_documents_join_the_job_and_only_a_whole_listing_finishes_it() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        drain(&JobSource::new(Two { fail: true }, store.clone(), "f", "j")).await;
+        let b = store.job_barrier("f", "j").await.unwrap();
+        assert_eq!(b.members, 2);
+        assert!(
+            !b.listing_finished,
+            "a feed that failed leaves the listing open"
+        );
+        drain(&JobSource::new(
+            Two { fail: false },
+            store.clone(),
+            "f",
+            "j",
+        ))
+        .await;
+        let b = store.job_barrier("f", "j").await.unwrap();
+        assert_eq!((b.members, b.listing_finished), (2, true));
+        assert!(!b.ready(), "members without records block the barrier");
+    }
+
+    #[tokio::test]
+    async fn a_job_step_runs_once_and_a_started_one_is_checked_first() {
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
+        let steps = JobSteps::new(store.clone(), "f", "j");
+        let runs = AtomicUsize::new(0);
+        for _ in 0..2 {
+            let out = steps
+                .step(
+                    "manifest",
+                    || async {
+                        runs.fetch_add(1, Ordering::SeqCst);
+                        Ok(serde_json::json!({"node": 7}))
+                    },
+                    || async { Ok(None) },
+                )
+                .await
+                .unwrap();
+            assert_eq!(out["node"], 7);
+        }
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        // A step left `started` (a stop while it ran) is looked for before it runs again.
+        store
+            .begin_step("f", &job_key("j"), "", "move")
+            .await
+            .unwrap();
+        let out = steps
+            .step(
+                "move",
+                || async { panic!("found at the target: not run again") },
+                || async { Ok(Some(serde_json::json!({"to": "/Archive"}))) },
+            )
+            .await
+            .unwrap();
+        assert_eq!(out["to"], "/Archive");
+        assert_eq!(steps.done("move").await.unwrap(), Some(out));
+        // An error fails the step; the next call runs it again.
+        let err = steps
+            .step(
+                "hold",
+                || async { Err(Error::Config("hold refused".into())) },
+                || async { Ok(None) },
+            )
+            .await;
+        assert!(err.is_err());
+        let again = steps
+            .step(
+                "hold",
+                || async { Ok(serde_json::json!(1)) },
+                || async { Ok(None) },
+            )
+            .await
+            .unwrap();
+        assert_eq!(again, 1);
+    }
+}

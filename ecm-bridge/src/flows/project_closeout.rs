@@ -458,3 +458,43 @@ impl ProjectCloseout {
         b.build()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn config_loads_from_toml_with_its_defaults_and_checks() {
+        let c = CloseoutConfig::from_toml(
+            "project_folder = \"Projects/P-1042 Riverside Tower/\"\n[target]\nkind = \"folder\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.folder(), "/Projects/P-1042 Riverside Tower");
+        assert_eq!(c.project_id(), "P-1042");
+        assert_eq!(
+            c.archived_path(),
+            "/Archive/Projects/P-1042 Riverside Tower"
+        );
+        assert_eq!(c.concurrency, 4);
+        assert!(
+            matches!(c.target, CloseoutTarget::Folder { parent: None, ref path } if path.is_empty())
+        );
+        c.check().unwrap();
+
+        let ws = CloseoutConfig::from_toml(
+            "project_folder = \"/P\"\nproject_id = \"X-1\"\ndelete_source = true\n[target]\nkind = \"workspace\"\ntype_id = 1\ntemplate_id = 2\nvalues = { \"Project Id\" = \"{project_id}\" }\n",
+        )
+        .unwrap();
+        assert_eq!(ws.project_id(), "X-1");
+        let err = ws.check().unwrap_err().to_string();
+        assert!(err.contains("confirm_delete"), "{err}");
+        assert!(
+            CloseoutConfig::from_toml("project_folder = \"/P\"\n[target]\nkind = \"shelf\"\n")
+                .is_err()
+        );
+        assert!(CloseoutConfig::from_toml(
+            "project_folder = \"/P\"\ncolour = 1\n[target]\nkind = \"folder\"\n"
+        )
+        .is_err());
+    }
+}
