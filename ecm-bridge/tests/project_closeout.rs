@@ -467,3 +467,55 @@ async fn a_file_renamed_before_the_closeout_is_proven_keeps_its_cs_document_move
         .unwrap();
     assert!(old.is_none(), "the old path is gone in CS: {old:?}");
 }
+
+#[tokio::test]
+async fn deletion_needs_both_flags_and_happens_only_after_the_move() {
+    let env = Env::start().await;
+    let text = |confirm: bool| {
+        format!(
+            "project_folder = \"{PROJECT}\"\ndelete_source = true\nconfirm_delete = {confirm}\n[target]\nkind = \"folder\"\npath = \"Closed Projects\"\n"
+        )
+    };
+    let state: Arc<dyn Store> = env.state();
+    let unconfirmed = CloseoutConfig::from_toml(&text(false)).unwrap();
+    let err = ProjectCloseout::new(
+        env.dropbox.clone(),
+        env.cs.clone(),
+        state.clone(),
+        unconfirmed,
+    )
+    .run()
+    .await
+    .unwrap_err();
+    assert!(err.to_string().contains("confirm_delete"), "{err}");
+    env.dropbox.files().get_metadata(PROJECT).await.unwrap();
+
+    let (files, _) = dropbox_tree(&env, PROJECT).await;
+    let config = CloseoutConfig::from_toml(&text(true)).unwrap();
+    let c = ProjectCloseout::new(env.dropbox.clone(), env.cs.clone(), state, config).retry(retry());
+    let Closeout::Closed { summary, .. } = c.run().await.unwrap() else {
+        panic!("not closed");
+    };
+    assert!(summary.deleted);
+    assert_eq!(summary.files as usize, files.len());
+    for path in [PROJECT, ARCHIVED] {
+        assert!(env
+            .dropbox
+            .files()
+            .get_metadata(path)
+            .await
+            .is_err_and(|e| e.kind() == dropbox_client::ErrorKind::NotFound));
+    }
+    // CS keeps everything.
+    for (rel, bytes) in &files {
+        let segs: Vec<&str> = rel.split('/').collect();
+        let node = env
+            .cs
+            .nodes()
+            .resolve_path(summary.root, &segs)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&env.cs_bytes(node.id, None).await, bytes);
+    }
+}
