@@ -64,6 +64,8 @@
 pub mod connectors;
 pub mod error;
 pub mod flows;
+pub mod job;
+pub mod manifest;
 pub mod model;
 pub mod names;
 pub mod rules;

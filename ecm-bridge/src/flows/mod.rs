@@ -3,5 +3,7 @@
 pub mod archive_on_approval;
 pub mod classify_and_route;
 pub mod intake_to_workflow;
-pub mod submit_for_approval;
+pub mod project_closeout;
+mod project_closeout_finish;
 pub mod publish_to_dropbox;
+pub mod submit_for_approval;
