@@ -621,3 +621,53 @@ async fn a_version_whose_write_failed_is_not_under_review_and_a_newer_rev_replac
     );
     assert_eq!(processes(&env, node.id).await.len(), 2);
 }
+
+#[tokio::test]
+async fn a_webhook_notification_wakes_the_watching_flow() {
+    use ecm_bridge::runner::Progress;
+    use ecm_bridge::webhook::WakeHub;
+
+    let env = Env::start().await;
+    let hub = WakeHub::new();
+    let (runs_tx, mut runs) = tokio::sync::mpsc::unbounded_channel();
+    let flow = submit(&env)
+        .wake_hub(hub.clone())
+        .on_progress(Arc::new(move |p: &Progress| {
+            if let Progress::RunFinished(r) = p {
+                let _ = runs_tx.send(r.found);
+            }
+        }))
+        .build()
+        .unwrap();
+    let (stop_tx, stop_rx) = tokio::sync::oneshot::channel::<()>();
+    let watcher = {
+        let f = flow.clone();
+        tokio::spawn(async move {
+            f.watch(Duration::from_secs(3600), async {
+                let _ = stop_rx.await;
+            })
+            .await
+        })
+    };
+    let wait = Duration::from_secs(30);
+    tokio::time::timeout(wait, runs.recv())
+        .await
+        .expect("the first run")
+        .unwrap();
+    // Nothing changed in Dropbox, so longpoll stays quiet and the fallback is an hour away:
+    // only the notification can start a second run.
+    let account = env
+        .dropbox
+        .users()
+        .get_current_account()
+        .await
+        .unwrap()
+        .account_id;
+    assert_eq!(hub.wake(&[account]), 1, "the watching flow is subscribed");
+    tokio::time::timeout(wait, runs.recv())
+        .await
+        .expect("the notification did not wake the flow")
+        .unwrap();
+    let _ = stop_tx.send(());
+    assert_eq!(watcher.await.unwrap().unwrap(), 2);
+}

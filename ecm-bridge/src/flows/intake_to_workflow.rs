@@ -57,8 +57,10 @@ use crate::error::{Error, Result};
 use crate::model::{Document, Grant, Location, Value};
 use crate::rules::{Rule, Rules, TypedSpec, ValueSpec, WorkflowSpec};
 use crate::runner::{FailpointFn, Flow, ProgressFn, RetryPolicy};
+use crate::source::Source;
 use crate::state::Store;
 use crate::transform::Outcome;
+use crate::webhook::{WakeHub, WokenSource};
 
 /// Metadata key: the workflow's due date (received + [`IntakeConfig::due_in_days`]).
 pub const META_DUE_DATE: &str = "Due Date";
@@ -251,6 +253,7 @@ pub struct IntakeToWorkflow {
     read_back: bool,
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
+    hub: Option<WakeHub>,
 }
 
 impl std::fmt::Debug for IntakeToWorkflow {
@@ -282,12 +285,21 @@ impl IntakeToWorkflow {
             read_back: false,
             progress: None,
             failpoint: None,
+            hub: None,
         }
     }
 
     /// Reads submitters from the team log with this client (a team token).
     pub fn team_log(mut self, team: dropbox_client::Client) -> Self {
         self.team = Some(team);
+        self
+    }
+
+    /// Also woken by the signed Dropbox webhook notifications that reach `hub` for the
+    /// account the flow reads as (see [`crate::webhook`]), not only by longpoll or the
+    /// fallback timer of [`Flow::watch`].
+    pub fn wake_hub(mut self, hub: WakeHub) -> Self {
+        self.hub = Some(hub);
         self
     }
 
@@ -414,9 +426,13 @@ impl IntakeToWorkflow {
         let governance = Rules::new(vec![Self::governance_rule(&c)])?;
         let sink = CsSink::new(self.cs.clone()).read_back(self.read_back);
         let source = DropboxSource::new(self.dropbox.clone(), &c.source_root);
+        let source: Arc<dyn Source> = match self.hub {
+            Some(hub) => Arc::new(WokenSource::for_client(source, hub, self.dropbox.clone())),
+            None => Arc::new(source),
+        };
 
         let mut b = Flow::builder(c.name.clone())
-            .source(source)
+            .source_arc(source)
             .state(self.store)
             .async_transform(intake)
             .transform(file)

@@ -68,8 +68,10 @@ use crate::error::{Error, Result};
 use crate::model::{Document, Location, Value};
 use crate::rules::{Rule, Rules, TypedSpec, ValueSpec, WorkflowSpec};
 use crate::runner::{FailpointFn, Flow, ProgressFn, RetryPolicy};
+use crate::source::Source;
 use crate::state::Store;
 use crate::transform::Outcome;
+use crate::webhook::{WakeHub, WokenSource};
 
 pub use crate::connectors::contentserver::WORKFLOW_STEP;
 pub use pinned::HELD_JOB;
@@ -282,6 +284,7 @@ pub struct SubmitForApproval {
     clock: Option<Arc<dyn Fn() -> chrono::DateTime<chrono::Utc> + Send + Sync>>,
     progress: Option<ProgressFn>,
     failpoint: Option<FailpointFn>,
+    hub: Option<WakeHub>,
 }
 
 impl std::fmt::Debug for SubmitForApproval {
@@ -309,7 +312,16 @@ impl SubmitForApproval {
             clock: None,
             progress: None,
             failpoint: None,
+            hub: None,
         }
+    }
+
+    /// Also woken by the signed Dropbox webhook notifications that reach `hub` for the
+    /// account the flow reads as (see [`crate::webhook`]), not only by longpoll or the
+    /// fallback timer of [`Flow::watch`].
+    pub fn wake_hub(mut self, hub: WakeHub) -> Self {
+        self.hub = Some(hub);
+        self
     }
 
     /// The settings (replace the defaults).
@@ -390,8 +402,12 @@ impl SubmitForApproval {
             store: self.store.clone(),
             flow: c.name.clone(),
         };
+        let source: Arc<dyn Source> = match self.hub {
+            Some(hub) => Arc::new(WokenSource::for_client(source, hub, self.dropbox.clone())),
+            None => Arc::new(source),
+        };
         let mut b = Flow::builder(c.name.clone())
-            .source(source)
+            .source_arc(source)
             .state(self.store)
             .transform(stage_and_target)
             .transform(governance);
