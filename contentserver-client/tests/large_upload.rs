@@ -1,7 +1,7 @@
 //! A 200 MiB generated stream uploads as a document while the process stays small.
 //!
 //! This test runs alone in its own process (one test per file), so the peak RSS it reads
-//! belongs to this upload. The `upload_rss` example measures the same for 1 GiB.
+//! belongs to this upload. The `cs_upload_rss` example measures the same for 1 GiB.
 
 #[path = "support/discard_server.rs"]
 mod discard_server;

@@ -1,4 +1,4 @@
-//! Tiny loopback HTTP servers for large-body tests and the `upload_rss` example.
+//! Tiny loopback HTTP servers for large-body tests and the `cs_upload_rss` example.
 //!
 //! wiremock keeps every request body in memory, so it cannot show that a 200 MiB upload is
 //! streamed. The discard server reads each body in 64 KiB pieces, checks the file part's

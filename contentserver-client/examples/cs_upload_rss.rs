@@ -2,7 +2,7 @@
 //! counts and discards the bytes, then prints the peak RSS of this process.
 //!
 //! ```text
-//! cargo run --release -p contentserver-client --example upload_rss -- 1024
+//! cargo run --release -p contentserver-client --example cs_upload_rss -- 1024
 //! ```
 
 #[path = "../tests/support/discard_server.rs"]
