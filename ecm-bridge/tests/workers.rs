@@ -147,7 +147,7 @@ async fn assert_end_state(sandbox: &sandbox::Sandbox, store: &PostgresStore, n: 
     let ews = cs.nodes().enterprise_workspace().await.unwrap();
     let folder = cs
         .nodes()
-        .resolve_path(ews.id, &["Workers"])
+        .resolve_path(ews.id, &["Workers", "Approved"])
         .await
         .unwrap()
         .expect("the CS folder");
@@ -228,9 +228,16 @@ async fn four_workers_archive_every_file_once() {
     seed(&sandbox, n).await;
     let store = pg.store().await;
     let started = std::time::Instant::now();
-    let workers: Vec<_> = (0..4)
-        .map(|i| {
-            let flow = archive(&sandbox, store.clone());
+    let mut stores = Vec::new();
+    for _ in 0..4 {
+        // A store (pool) per worker, as separate processes have.
+        stores.push(pg.store().await);
+    }
+    let workers: Vec<_> = stores
+        .into_iter()
+        .enumerate()
+        .map(|(i, store)| {
+            let flow = archive(&sandbox, store);
             tokio::spawn(async move { flow.work(format!("w{i}")).batch(32).until_drained().await })
         })
         .collect();
@@ -243,14 +250,22 @@ async fn four_workers_archive_every_file_once() {
         listers += out.lister_turns;
     }
     eprintln!("four workers, {n} files: {:?}", started.elapsed());
-    assert_eq!(taken, n, "documents taken over all workers");
+    // A document settled by one worker just after another read the batch may be claimed
+    // again: that take finds its record done and writes nothing (the counts below).
+    assert!(taken >= n, "documents taken over all workers: {taken}");
     assert!(listers >= 1);
     // Each marking step ran once: one tag per file.
-    assert_eq!(
-        sandbox.dropbox_stats().count("files/tags/add"),
-        n as u64,
-        "tags added"
-    );
+    let stats = sandbox.dropbox_stats().snapshot();
+    let tags: u64 = stats["routes"]
+        .as_object()
+        .map(|r| {
+            r.iter()
+                .filter(|(k, _)| k.contains("tags/add"))
+                .filter_map(|(_, v)| v.as_u64())
+                .sum()
+        })
+        .unwrap_or(0);
+    assert_eq!(tags, n as u64, "tags added: {stats}");
     assert_end_state(&sandbox, &store, n).await;
 }
 
@@ -505,6 +520,7 @@ impl Procs {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+
 async fn worker_processes_killed_and_restarted_end_the_same() {
     let Some(pg) = Pg::new("kills") else { return };
     let (n, kills) = if full() { (2000, 20) } else { (500, 5) };

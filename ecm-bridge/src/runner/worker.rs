@@ -91,6 +91,7 @@ pub struct WorkReport {
 }
 
 /// One worker of a flow; see [`Flow::work`].
+#[derive(Clone)]
 pub struct Worker {
     flow: Flow,
     id: String,
@@ -191,6 +192,18 @@ struct Lister {
     feed: Option<BoxStream<'static, Result<Item>>>,
     /// The feed was read to its end in this worker's turn (published with `end`).
     at_end: bool,
+}
+
+/// The documents in flight; aborted when the worker ends early (an error, a failpoint), as a
+/// crash would leave them: claimed until their leases end.
+struct Tasks(FuturesUnordered<tokio::task::JoinHandle<(String, Result<Taken>)>>);
+
+impl Drop for Tasks {
+    fn drop(&mut self) {
+        for t in self.0.iter() {
+            t.abort();
+        }
+    }
 }
 
 /// How a taken document ended.
@@ -294,7 +307,9 @@ impl Worker {
         let mut members: HashMap<u64, Vec<String>> = HashMap::new();
         let mut mine: HashSet<String> = HashSet::new();
         let mut busy: HashMap<String, std::time::Instant> = HashMap::new();
-        let mut inflight = FuturesUnordered::new();
+        // Each document is a task of its own: it holds a store connection only while one of
+        // its calls runs, and goes on while this loop waits for the store.
+        let mut inflight = Tasks(FuturesUnordered::new());
         let service = stop.is_some();
         let stop = async move {
             match stop {
@@ -312,12 +327,12 @@ impl Worker {
             let (listed, _) = self.mark(LISTED).await?;
             let done = self.advance_done(&listed, &mut members).await?;
             let mut claimed = 0;
-            if !stopping && inflight.len() < inner.concurrency {
+            if !stopping && inflight.0.len() < inner.concurrency {
                 for (batch, marker, claim) in self
                     .claim_some(
                         &done,
                         &listed,
-                        inner.concurrency - inflight.len(),
+                        inner.concurrency - inflight.0.len(),
                         &mut members,
                         &mine,
                         &mut busy,
@@ -326,10 +341,13 @@ impl Worker {
                 {
                     mine.insert(marker.clone());
                     claimed += 1;
-                    inflight.push(self.take(batch, marker, claim, &report));
+                    let (w, report) = (self.clone(), report.clone());
+                    inflight.0.push(tokio::spawn(async move {
+                        w.take(batch, marker, claim, &report).await
+                    }));
                 }
             }
-            if inflight.is_empty() && claimed == 0 {
+            if inflight.0.is_empty() && claimed == 0 {
                 let drained = listed.end && done.batch >= listed.batch;
                 if stopping || (!service && drained) {
                     break;
@@ -341,8 +359,11 @@ impl Worker {
                 continue;
             }
             tokio::select! {
-                r = inflight.next() => {
-                    if let Some((marker, r)) = r {
+                r = inflight.0.next() => {
+                    if let Some(joined) = r {
+                        let (marker, r) = joined.map_err(|e| {
+                            Error::State(format!("flow {}: a document's task ended: {e}", inner.name))
+                        })?;
                         mine.remove(&marker);
                         match r? {
                             Taken::Settled => out.taken += 1,
@@ -568,19 +589,33 @@ impl Worker {
             }
         });
         futures::pin_mut!(work);
-        // Renewed while it works, a third of the lease at a time.
+        // Renewed while it works, a third of the lease at a time. Both are polled together:
+        // a renewal waits for the document's own save to commit (the claim row), so the save
+        // must go on meanwhile.
         let mut renew = tokio::time::interval(self.lease / 3);
         renew.tick().await;
-        let result = loop {
-            tokio::select! {
-                r = &mut work => break r,
-                _ = renew.tick() => {
-                    let ok = inner.state.renew_claim(&inner.name, &claim.key, &self.owner, claim.token, self.lease, self.now()).await?;
-                    if !ok {
-                        tracing::warn!(flow = %inner.name, doc = %marker, "claim lost while working; its saves will be refused");
-                    }
+        let renewing = async {
+            loop {
+                renew.tick().await;
+                let ok = inner
+                    .state
+                    .renew_claim(
+                        &inner.name,
+                        &claim.key,
+                        &self.owner,
+                        claim.token,
+                        self.lease,
+                        self.now(),
+                    )
+                    .await?;
+                if !ok {
+                    tracing::warn!(flow = %inner.name, doc = %marker, "claim lost while working; its saves will be refused");
                 }
             }
+        };
+        let result: Result<()> = tokio::select! {
+            r = &mut work => r,
+            e = renewing => e,
         };
         match result {
             Err(e) if fenced.load(Ordering::SeqCst) => {
