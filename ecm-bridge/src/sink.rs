@@ -76,6 +76,20 @@ impl RemovalPolicy {
     }
 }
 
+/// What a rename or move at the source does at the target (the pairing is kept either way;
+/// it never makes a second target document), [`crate::runner::FlowBuilder::rename`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[non_exhaustive]
+pub enum RenamePolicy {
+    /// Only the record takes the new path; the target stays where it is.
+    #[default]
+    RecordPath,
+    /// The target is moved (and renamed) to where the document would now be written
+    /// ([`Sink::relocate`]).
+    MoveTarget,
+}
+
 /// What the runner tells a sink about the write at hand.
 #[derive(Debug, Clone)]
 pub struct WriteContext {
@@ -125,6 +139,17 @@ pub trait Sink: Send + Sync {
     /// whose process id is the step's output). See [`crate::runner::Step`]. Default: none.
     fn steps(&self) -> Vec<Arc<dyn Step>> {
         Vec::new()
+    }
+
+    /// Moves (and renames) `target`, which this sink wrote, to where `doc` would be written
+    /// now (its source was renamed or moved; `doc` is as the transforms left it), and answers
+    /// the new location for people. Must be idempotent: a target already there is not moved.
+    /// By default refused with [`crate::Error::Config`] (the document is then failed).
+    async fn relocate(&self, doc: &Document, target: &DocRef) -> Result<String> {
+        let _ = doc;
+        Err(crate::Error::Config(format!(
+            "this sink cannot move its targets (asked to move {target})"
+        )))
     }
 
     /// Applies `policy` to `target`, which this sink wrote, now that its source document is
@@ -198,6 +223,10 @@ impl<T: Sink + ?Sized> Sink for std::sync::Arc<T> {
 
     async fn remove(&self, target: &DocRef, policy: RemovalPolicy) -> Result<()> {
         (**self).remove(target, policy).await
+    }
+
+    async fn relocate(&self, doc: &Document, target: &DocRef) -> Result<String> {
+        (**self).relocate(doc, target).await
     }
 }
 

@@ -9,9 +9,9 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use ecm_bridge::model::{Body, Checkpoint, ContentHash, DocRef, Document};
 use ecm_bridge::runner::{Flow, RetryPolicy, DEFAULT_SINK};
-use ecm_bridge::sink::{Receipt, Sink, WriteAction, WriteContext};
+use ecm_bridge::sink::{Receipt, RenamePolicy, Sink, WriteAction, WriteContext};
 use ecm_bridge::source::{Item, Source};
-use ecm_bridge::state::{DocStatus, DocumentStore, MemoryStore};
+use ecm_bridge::state::{DocStatus, DocumentStore, MemoryStore, StateStore};
 use ecm_bridge::transform::{filter, route, Outcome};
 use ecm_bridge::{Error, Result, Step};
 use futures::future::FutureExt;
@@ -62,6 +62,8 @@ impl Source for Pages {
 struct Keep {
     writes: Mutex<Vec<(DocRef, Bytes)>>,
     conflict_attempts: AtomicUsize,
+    /// Targets moved, with the path of the document they were moved for.
+    moves: Mutex<Vec<(DocRef, String)>>,
 }
 
 impl Keep {
@@ -114,6 +116,14 @@ impl Sink for Keep {
 
     fn describe(&self, doc: &Document) -> String {
         format!("keep/{}", doc.path)
+    }
+
+    async fn relocate(&self, doc: &Document, target: &DocRef) -> Result<String> {
+        self.moves
+            .lock()
+            .unwrap()
+            .push((target.clone(), doc.path.clone()));
+        Ok(format!("keep/{}", doc.path))
     }
 }
 
@@ -307,6 +317,59 @@ async fn a_rename_at_the_source_keeps_the_pairing_and_records_the_new_path() {
         before.target.map(|t| t.id),
         "the same target node"
     );
+}
+
+#[tokio::test]
+async fn a_rename_under_move_target_moves_the_target_and_makes_no_second_document() {
+    let source = Arc::new(Pages::default());
+    source.push(vec![doc("m", "1", "/f/m.pdf", "bytes")]);
+    let sink = Arc::new(Keep::default());
+    let store = Arc::new(MemoryStore::new());
+    let moving = || {
+        Flow::builder("t")
+            .source_arc(source.clone())
+            .sink_arc(sink.clone())
+            .store(store.clone())
+            .rename(RenamePolicy::MoveTarget)
+            .build()
+            .unwrap()
+    };
+    moving().run_once().await.unwrap();
+    let before = store.record("t", "dropbox:id:m").await.unwrap().unwrap();
+    let target = before.target.clone().unwrap();
+
+    // Renamed with the same bytes: the target is moved, nothing written.
+    source.push(vec![doc("m", "2", "/g/renamed.pdf", "bytes")]);
+    let r2 = moving().run_once().await.unwrap();
+    assert_eq!(r2.written.len(), 0, "{}", r2.summary());
+    assert_eq!(r2.moved.len(), 1);
+    assert_eq!(
+        *sink.moves.lock().unwrap(),
+        [(target.clone(), "g/renamed.pdf".to_owned())]
+    );
+    let after = store.record("t", "dropbox:id:m").await.unwrap().unwrap();
+    assert_eq!(
+        (after.path.as_deref(), after.location.as_deref()),
+        (Some("g/renamed.pdf"), Some("keep/g/renamed.pdf"))
+    );
+    assert_eq!(after.target, Some(target.clone()));
+    let audit = store.audit(Some("t")).await.unwrap();
+    assert!(audit
+        .iter()
+        .any(|e| e.action == "move" && e.outcome == "from f/m.pdf"));
+
+    // Renamed again with new bytes: moved, then a new version of the same target.
+    source.push(vec![doc("m", "3", "/h/m.pdf", "changed")]);
+    let r3 = moving().run_once().await.unwrap();
+    assert_eq!(r3.count(WriteAction::AddedVersion), 1, "{}", r3.summary());
+    assert_eq!(sink.moves.lock().unwrap().len(), 2);
+    assert_eq!(sink.moves.lock().unwrap()[1].1, "h/m.pdf");
+    assert_eq!(sink.writes_of("id:m"), 2, "one document, two versions");
+
+    // Listed again: nothing moves.
+    source.push(vec![doc("m", "3", "/h/m.pdf", "changed")]);
+    moving().run_once().await.unwrap();
+    assert_eq!(sink.moves.lock().unwrap().len(), 2);
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
 //! Removals: a document gone from the source (a deleted file, everything under a deleted
 //! folder, or one found gone when its failure is taken up) has the flow's removal policy
 //! applied by the sink that wrote it, and is recorded `removed`, reported and audited. The
-//! Content Server and Dropbox sinks' `remove` against the sandbox.
+//! Content Server and Dropbox sinks' `remove`, and the Content Server sink's `relocate` (the
+//! target of a renamed document moved), against the sandbox.
 
 mod support;
 
@@ -349,4 +350,48 @@ async fn the_dropbox_sink_revokes_its_links_and_deletes_its_file() {
         .await
         .is_err());
     sink.remove(&target, RemovalPolicy::Delete).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_cs_sink_moves_and_renames_its_node() {
+    use ecm_bridge::model::{Body, Location};
+    let env = Env::start().await;
+    let report = env.flow().build().unwrap().run_once().await.unwrap();
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    let press = env.cs_doc("Press Release.pdf").await.unwrap();
+    let sink = CsSink::new(env.cs.clone());
+    let mut doc = Document::new(
+        DocRef::dropbox("id:press", "2"),
+        "Marketing/Moved/Press Release v2.pdf",
+        1,
+        Body::from_bytes("x"),
+    );
+    doc.governance.target = Some(Location::CsFolder {
+        root: None,
+        path: "Archive/Marketing/Moved".into(),
+    });
+    let target = DocRef::cs(press.id, 1);
+    let location = sink.relocate(&doc, &target).await.unwrap();
+    assert!(
+        location.ends_with("Archive/Marketing/Moved/Press Release v2.pdf"),
+        "{location}"
+    );
+    let ews = env.cs.nodes().enterprise_workspace().await.unwrap();
+    let moved_to = env
+        .cs
+        .nodes()
+        .resolve_path(ews.id, &["Archive", "Marketing", "Moved"])
+        .await
+        .unwrap()
+        .expect("the folder was made");
+    let node = env.cs.nodes().get(press.id).send().await.unwrap();
+    assert_eq!(node.parent_id, Some(moved_to.id));
+    assert_eq!(node.name, "Press Release v2.pdf");
+    assert!(
+        env.cs_doc("Press Release.pdf").await.is_none(),
+        "moved, not copied"
+    );
+    // Already there: nothing changes.
+    sink.relocate(&doc, &target).await.unwrap();
+    assert_eq!(env.cs_versions(press.id).await.len(), 1);
 }

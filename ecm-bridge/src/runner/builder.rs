@@ -33,6 +33,7 @@ pub struct FlowBuilder {
     failpoint: Option<FailpointFn>,
     recheck: Option<Duration>,
     removal: crate::sink::RemovalPolicy,
+    rename: crate::sink::RenamePolicy,
     clock: Option<ClockFn>,
 }
 
@@ -184,6 +185,14 @@ impl FlowBuilder {
         self
     }
 
+    /// What a rename or move at the source does at the target: the record takes the new
+    /// path (the default), or the target is moved there too ([`crate::sink::Sink::relocate`]).
+    /// Either way the pairing is kept and no second target document is made.
+    pub fn rename(mut self, policy: crate::sink::RenamePolicy) -> Self {
+        self.rename = policy;
+        self
+    }
+
     /// Stops runs at failpoints (crash-safety tests).
     pub fn failpoint(mut self, f: FailpointFn) -> Self {
         self.failpoint = Some(f);
@@ -234,6 +243,7 @@ impl FlowBuilder {
                 failpoint: self.failpoint,
                 recheck: self.recheck,
                 removal: self.removal,
+                rename: self.rename,
                 clock: self.clock,
                 locks: KeyedLocks::default(),
             }),
@@ -262,6 +272,7 @@ impl Flow {
             failpoint: None,
             recheck: None,
             removal: crate::sink::RemovalPolicy::RecordOnly,
+            rename: crate::sink::RenamePolicy::RecordPath,
             clock: None,
         }
     }

@@ -196,10 +196,18 @@ impl Flow {
             // A new version with the bytes already recorded (a copy, a move back, a rename):
             // not a new version at the target, and never a second target document.
             let moved = r.index_path() != Some(fold_path(&doc.path));
+            let mut location = r.location.clone();
+            if let (true, Some(target)) = (moved && self.moves_targets(), &r.target) {
+                match self.relocate(&doc, target).await {
+                    Ok(Some(loc)) => location = Some(loc),
+                    Ok(None) => {}
+                    Err(e) => return self.fail(&doc, e, 1, record, report).await,
+                }
+            }
             let unchanged = Settled::Unchanged {
                 moved_from: r.path.clone().filter(|_| moved),
                 target: r.target.clone(),
-                location: r.location.clone(),
+                location,
                 why: "same content hash",
                 save: true,
             };
@@ -274,6 +282,29 @@ impl Flow {
             .await
     }
 
+    /// Whether a rename at the source moves the target ([`crate::sink::RenamePolicy`]).
+    fn moves_targets(&self) -> bool {
+        self.inner.rename == crate::sink::RenamePolicy::MoveTarget && !self.inner.dry_run
+    }
+
+    /// Moves the target of a document renamed or moved at the source to where the transforms
+    /// now put it; the new location, or `None` when the transforms no longer write it (then
+    /// only the record takes the new path).
+    async fn relocate(
+        &self,
+        doc: &Document,
+        target: &crate::model::DocRef,
+    ) -> Result<Option<String>> {
+        match self.decide(doc.clone()).await? {
+            Decision::Write(d, sink, _) => {
+                let loc = sink.relocate(&d, target).await?;
+                tracing::info!(flow = %self.inner.name, doc = %doc.path, %target, location = %loc, "target moved");
+                Ok(Some(loc))
+            }
+            Decision::Skip(_) | Decision::Quarantine(_) => Ok(None),
+        }
+    }
+
     /// Saves the document `pending` (with what a resume needs), writes it through `sink`
     /// (adopting an earlier write when in doubt), records it, and runs its steps.
     async fn write(
@@ -288,6 +319,18 @@ impl Flow {
         let inner = &self.inner;
         self.failpoint(Failpoint::BeforePending)?;
         let run = lock(report).run.unwrap_or(0);
+        let renamed = record
+            .as_ref()
+            .and_then(DocRecord::index_path)
+            .is_some_and(|p| p != fold_path(&doc.path));
+        let previous = record.as_ref().and_then(|r| r.target.clone());
+        if let (true, Some(target)) = (renamed && self.moves_targets(), &previous) {
+            // A new version of a document renamed or moved at the source: its target moves
+            // first (the record keeps the old path until then, so a failure is retried).
+            if let Err(e) = sink.relocate(&doc, target).await {
+                return self.fail(&doc, e, 1, record, report).await;
+            }
+        }
         let mut pending = match &record {
             Some(r) => r.clone(),
             None => DocRecord::new(

@@ -165,6 +165,7 @@ struct Inner {
     failpoint: Option<FailpointFn>,
     recheck: Option<std::time::Duration>,
     removal: crate::sink::RemovalPolicy,
+    rename: crate::sink::RenamePolicy,
     clock: Option<ClockFn>,
     locks: KeyedLocks,
 }

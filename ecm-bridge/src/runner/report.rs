@@ -174,7 +174,8 @@ pub struct Held {
 }
 
 /// One document renamed or moved at the source with its bytes unchanged: the pairing is kept
-/// and the new path recorded (the target is not moved).
+/// and the new path recorded; under [`crate::sink::RenamePolicy::MoveTarget`] the target was
+/// moved too.
 #[derive(Debug, Clone, Serialize)]
 pub struct Moved {
     /// The source document and version.

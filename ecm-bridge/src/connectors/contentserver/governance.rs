@@ -116,8 +116,8 @@ impl CsSink {
     }
 
     /// Everything after the bytes that can be repeated safely: categories (unless they went
-    /// with the create request), RM class, hold, permissions. The workflow is deferred
-    /// ([`Sink::run_deferred`]).
+    /// with the create request), RM class, hold, permissions. The workflow start is the
+    /// sink's step ([`crate::sink::Sink::steps`]).
     pub(super) async fn govern(
         &self,
         doc: &Document,

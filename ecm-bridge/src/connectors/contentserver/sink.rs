@@ -370,6 +370,36 @@ impl Sink for CsSink {
         vec![Arc::new(super::workflow::WorkflowStart(self.clone()))]
     }
 
+    /// Moves the node into the folder `doc` would be written to now (created when missing) and
+    /// gives it `doc`'s target name, each only when it differs.
+    async fn relocate(&self, doc: &Document, target: &DocRef) -> Result<String> {
+        let node = target.node_id().ok_or_else(|| {
+            Error::governance(&doc.path, Step::Locate, "not a Content Server target")
+        })?;
+        let loc = self.target(doc)?.clone();
+        let folder = self
+            .folder(doc, &loc, true)
+            .await?
+            .ok_or_else(|| Error::governance(&doc.path, Step::Locate, "no target folder"))?;
+        let err = |e| Error::cs(&doc.path, Step::Locate, e);
+        let current = self.client.nodes().get(node).send().await.map_err(err)?;
+        if current.parent_id != Some(folder) {
+            self.client
+                .nodes()
+                .move_to(node, folder)
+                .await
+                .map_err(err)?;
+        }
+        if current.name != doc.target_name() {
+            self.client
+                .nodes()
+                .rename(node, doc.target_name())
+                .await
+                .map_err(err)?;
+        }
+        Ok(self.location_text(doc))
+    }
+
     /// [`RemovalPolicy::Delete`]: the node goes to the recycle bin (a node already gone is
     /// removed). Content Server has no access of the sink's own to revoke:
     /// [`RemovalPolicy::Revoke`] is refused.

@@ -15,7 +15,7 @@ use super::{Fail, PgResult};
 const MIGRATION_LOCK: i64 = 0x6563_6d73_7461_7465;
 
 /// Both contracts' tables. Same layout as the SQLite store's, with PostgreSQL types.
-const V1: &str = r#"
+pub(super) const V1: &str = r#"
 CREATE TABLE checkpoints (
     flow TEXT COLLATE "C" PRIMARY KEY,
     checkpoint TEXT NOT NULL,

@@ -267,3 +267,85 @@ async fn a_bad_url_says_so_without_the_password() {
     assert!(text.contains("connect"), "{text}");
     assert!(!text.contains("s3cret"), "{text}");
 }
+
+/// A database of schema 1, as the runner of that version left it (records beside its intents
+/// and string-named steps), migrates: the intent of a write in doubt makes its record
+/// `pending`, the steps go to the step log as `workflow`, the old tables go.
+#[tokio::test]
+async fn a_schema_1_database_moves_its_intents_and_steps_into_records() {
+    let Some(db) = TestDb::new("schema1") else {
+        return;
+    };
+    {
+        let (client, conn) = tokio_postgres::connect(&db.url, tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        let s = &db.schema;
+        client
+            .batch_execute(&format!(
+                "CREATE SCHEMA {s}; SET search_path = {s};
+                 CREATE TABLE ecm_state_schema (version INTEGER NOT NULL);
+                 INSERT INTO ecm_state_schema (version) VALUES (1);
+                 {v1}
+                 INSERT INTO records (flow, key, source, target, status, attempts, run, created,
+                                      updated)
+                 VALUES ('f', 'dropbox:id:g', 'dropbox:id:g@r1', 'cs:700@1', 'done', 1, 1,
+                         '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z'),
+                        ('f', 'dropbox:id:i', 'dropbox:id:i@r1', NULL, 'failed', 2, 1,
+                         '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z');
+                 INSERT INTO intents (flow, source_key, source, started)
+                 VALUES ('f', 'dropbox:id:g', 'dropbox:id:g@r2', '2026-02-02T00:00:00Z'),
+                        ('f', 'dropbox:id:i', 'dropbox:id:i@r1', '2026-02-02T00:00:00Z'),
+                        ('f', 'dropbox:id:n', 'dropbox:id:n@r1', '2026-02-02T00:00:00Z');
+                 INSERT INTO steps (flow, source, step, done)
+                 VALUES ('f', 'dropbox:id:h@r1', 'sink_deferred_started', '2026-02-01T00:00:01Z'),
+                        ('f', 'dropbox:id:j@r3', 'sink_deferred_started', '2026-02-01T00:00:01Z'),
+                        ('f', 'dropbox:id:j@r3', 'sink_deferred', '2026-02-01T00:00:02Z');",
+                v1 = super::schema::V1
+            ))
+            .await
+            .unwrap();
+    }
+    let store = db.store().await;
+    let rec = |key: &'static str| {
+        let store = store.clone();
+        async move { store.record("f", key).await.unwrap().unwrap() }
+    };
+    let g = rec("dropbox:id:g").await;
+    assert_eq!(
+        (g.source, g.status, g.target),
+        (
+            DocRef::dropbox("id:g", "r2"),
+            DocStatus::Pending,
+            Some(DocRef::cs(700, 1))
+        )
+    );
+    let i = rec("dropbox:id:i").await;
+    assert_eq!((i.status, i.attempts), (DocStatus::Failed, 2));
+    let n = rec("dropbox:id:n").await;
+    assert_eq!((n.status, n.target), (DocStatus::Pending, None));
+    let h = store.steps("f", "dropbox:id:h", "r1").await.unwrap();
+    assert_eq!(
+        (h[0].name.as_str(), h[0].state),
+        ("workflow", crate::state::StepState::Started)
+    );
+    let j = store.steps("f", "dropbox:id:j", "r3").await.unwrap();
+    assert_eq!((j.len(), j[0].state), (1, crate::state::StepState::Done));
+    let Ok(c) = store.client().await else {
+        panic!("no client from the pool");
+    };
+    let old: i64 = c
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables
+             WHERE table_schema = current_schema()
+               AND table_name IN ('mappings', 'intents', 'failures', 'steps')",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(old, 0);
+    drop(c);
+    db.drop().await;
+}
