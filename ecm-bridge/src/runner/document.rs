@@ -358,7 +358,7 @@ impl Flow {
             written: false,
         }
         .to_value();
-        inner.state.save_record(&pending, None).await?;
+        super::worker::save(self, &pending).await?;
         self.emit(Progress::Started {
             source: doc.source.clone(),
             path: doc.path.clone(),
@@ -510,6 +510,7 @@ impl Flow {
             }
         }
         self.failpoint(Failpoint::BeforeWrite)?;
+        super::worker::still_held(self).await?;
         let receipt = sink.write(doc, ctx).await?;
         verify::check_receipt(doc, &receipt)?;
         Ok(receipt)

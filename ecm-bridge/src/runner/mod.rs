@@ -80,6 +80,7 @@ mod schedule;
 mod settle;
 mod step;
 mod steps;
+mod worker;
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -102,6 +103,7 @@ pub use report::{
 pub use retry::RetryPolicy;
 pub use settle::DEFAULT_SINK;
 pub use step::{Step, StepInput, StepOutcome};
+pub use worker::{WorkReport, Worker, DONE as WORKERS_DONE, LISTED as WORKERS_LISTED};
 
 /// A point in a document's processing where a test can stop the run, as a crash would.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -478,7 +478,7 @@ impl Flow {
         };
         if save && live {
             record.updated = Utc::now();
-            inner.state.save_record(&record, None).await?;
+            super::worker::save(self, &record).await?;
             return Ok(Some(record));
         }
         Ok(kept)

@@ -62,6 +62,10 @@ use crate::model::{Checkpoint, DocRef};
 
 pub use document::{DocumentStore, Store};
 pub use memory::MemoryStore;
+/// The PostgreSQL server of the tests (hidden: for this workspace's tests only).
+#[cfg(feature = "postgres")]
+#[doc(hidden)]
+pub use postgres::testing as pg_testing;
 #[cfg(feature = "postgres")]
 pub use postgres::{PostgresOptions, PostgresStore, PG_URL_VAR};
 pub use records::{

@@ -12,6 +12,8 @@
 mod docs;
 mod rows;
 mod schema;
+#[doc(hidden)]
+pub mod testing;
 #[cfg(test)]
 mod tests;
 
