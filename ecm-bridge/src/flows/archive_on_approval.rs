@@ -84,6 +84,12 @@ impl Approval {
     }
 
     fn compile(&self) -> Result<ApprovalCheck> {
+        self.compile_as("approval")
+    }
+
+    /// The conditions checked, `what` naming them in reasons and errors (`"stage"` for
+    /// `submit_for_approval`'s stage folders and tags).
+    pub(crate) fn compile_as(&self, what: &'static str) -> Result<ApprovalCheck> {
         let mut set = GlobSetBuilder::new();
         for g in &self.folders {
             set.add(
@@ -91,27 +97,26 @@ impl Approval {
                     .literal_separator(true)
                     .case_insensitive(true)
                     .build()
-                    .map_err(|e| Error::Config(format!("approval folder {g:?}: {e}")))?,
+                    .map_err(|e| Error::Config(format!("{what} folder {g:?}: {e}")))?,
             );
         }
         let folders = set
             .build()
-            .map_err(|e| Error::Config(format!("approval folders: {e}")))?;
+            .map_err(|e| Error::Config(format!("{what} folders: {e}")))?;
         let name = self
             .name_pattern
             .as_deref()
-            .map(|p| {
-                Regex::new(p).map_err(|e| Error::Config(format!("approval name pattern: {e}")))
-            })
+            .map(|p| Regex::new(p).map_err(|e| Error::Config(format!("{what} name pattern: {e}"))))
             .transpose()?;
         if self.folders.is_empty()
             && self.tags.is_empty()
             && self.properties.is_empty()
             && name.is_none()
         {
-            return Err(Error::Config("approval: no condition configured".into()));
+            return Err(Error::Config(format!("{what}: no condition configured")));
         }
         Ok(ApprovalCheck {
+            what,
             spec: self.clone(),
             folders,
             name,
@@ -119,7 +124,9 @@ impl Approval {
     }
 }
 
-struct ApprovalCheck {
+/// [`Approval`]'s conditions, compiled.
+pub(crate) struct ApprovalCheck {
+    what: &'static str,
     spec: Approval,
     folders: GlobSet,
     name: Option<Regex>,
@@ -127,9 +134,9 @@ struct ApprovalCheck {
 
 impl ApprovalCheck {
     /// Why `doc` is approved, or `None`.
-    fn why(&self, doc: &Document) -> Option<String> {
+    pub(crate) fn why(&self, doc: &Document) -> Option<String> {
         if self.folders.is_match(doc.folder()) {
-            return Some(format!("in approval folder {}", doc.folder()));
+            return Some(format!("in {} folder {}", self.what, doc.folder()));
         }
         for t in &self.spec.tags {
             if doc

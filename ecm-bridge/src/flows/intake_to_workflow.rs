@@ -215,28 +215,16 @@ impl IntakeConfig {
     }
 }
 
-/// A CS folder name made from `text`: `/` and `:` (which CS refuses, and which would split the
-/// path) become `-`, control characters are dropped, trailing dots and spaces are trimmed, and
-/// it is cut to 248 characters; an empty result is `_`.
+/// A CS folder name made from `text`: control characters dropped, `/` and `\` (which would
+/// split the path) made `-`, then the shared name rule ([`crate::names::adapt`]: `:`, trailing
+/// dots and spaces, over 248 characters); an empty result is `_`.
 pub fn folder_name(text: &str) -> String {
     let mapped: String = text
         .chars()
         .filter(|c| !c.is_control())
-        .map(|c| {
-            if matches!(c, '/' | ':' | '\\') {
-                '-'
-            } else {
-                c
-            }
-        })
-        .take(248)
+        .map(|c| if matches!(c, '/' | '\\') { '-' } else { c })
         .collect();
-    let trimmed = mapped.trim().trim_end_matches(['.', ' ']);
-    if trimmed.is_empty() {
-        "_".into()
-    } else {
-        trimmed.to_owned()
-    }
+    crate::names::adapt(&mapped)
 }
 
 /// Builds the `intake_to_workflow` [`Flow`].

@@ -59,9 +59,9 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use globset::{GlobBuilder, GlobSet, GlobSetBuilder};
 use serde::{Deserialize, Serialize};
 
+use super::archive_on_approval::{Approval, ApprovalCheck};
 use crate::connectors::contentserver::CsSink;
 use crate::connectors::dropbox::DropboxSource;
 use crate::error::{Error, Result};
@@ -231,46 +231,20 @@ impl SubmitConfig {
     }
 }
 
-/// Whether a file is in the approval stage, and why.
-struct Stage {
-    folders: GlobSet,
-    tags: Vec<String>,
-}
-
-impl Stage {
-    fn new(c: &SubmitConfig) -> Result<Stage> {
-        if c.stage_folders.is_empty() && c.stage_tags.is_empty() {
-            return Err(Error::Config(
-                "submit_for_approval: no stage folder or tag".into(),
-            ));
-        }
-        let mut set = GlobSetBuilder::new();
-        for g in &c.stage_folders {
-            set.add(
-                GlobBuilder::new(g.trim_matches('/'))
-                    .literal_separator(true)
-                    .case_insensitive(true)
-                    .build()
-                    .map_err(|e| Error::Config(format!("stage folder {g:?}: {e}")))?,
-            );
-        }
-        Ok(Stage {
-            folders: set
-                .build()
-                .map_err(|e| Error::Config(format!("stage folders: {e}")))?,
-            tags: c.stage_tags.clone(),
-        })
+/// Whether a file is in the approval stage, and why: [`Approval`]'s folder and tag
+/// conditions, as `submit_for_approval` configures them.
+fn stage_check(c: &SubmitConfig) -> Result<ApprovalCheck> {
+    if c.stage_folders.is_empty() && c.stage_tags.is_empty() {
+        return Err(Error::Config(
+            "submit_for_approval: no stage folder or tag".into(),
+        ));
     }
-
-    fn why(&self, doc: &Document) -> Option<String> {
-        if self.folders.is_match(doc.folder()) {
-            return Some(format!("in stage folder {}", doc.folder()));
-        }
-        self.tags
-            .iter()
-            .find(|t| doc.context.tags.iter().any(|h| h.eq_ignore_ascii_case(t)))
-            .map(|t| format!("tagged {t}"))
+    Approval {
+        folders: c.stage_folders.clone(),
+        tags: c.stage_tags.clone(),
+        ..Approval::default()
     }
+    .compile_as("stage")
 }
 
 /// Builds the `submit_for_approval` [`Flow`].
@@ -366,7 +340,7 @@ impl SubmitForApproval {
     /// Builds the flow.
     pub fn build(self) -> Result<Flow> {
         let c = self.config;
-        let stage = Stage::new(&c)?;
+        let stage = stage_check(&c)?;
         let (root, base) = (c.cs_root, c.cs_folder.trim_matches('/').to_owned());
         let due = chrono::Duration::days(i64::from(c.due_in_days));
         let clock = self.clock.clone();
@@ -458,7 +432,7 @@ mod tests {
 
     #[test]
     fn the_stage_is_a_folder_or_a_tag() {
-        let stage = Stage::new(&SubmitConfig::default()).unwrap();
+        let stage = stage_check(&SubmitConfig::default()).unwrap();
         assert_eq!(
             stage
                 .why(&doc("HR/Policies/For Approval/Travel.docx"))
@@ -477,7 +451,7 @@ mod tests {
             stage_tags: vec![],
             ..SubmitConfig::default()
         };
-        assert!(Stage::new(&none).is_err());
+        assert!(stage_check(&none).is_err());
     }
 
     #[test]
