@@ -8,6 +8,7 @@
 //!   (`/__sandbox/stats`).
 //! * [`archive`], [`upload`], [`large`]: the flow measures of the harness
 //!   (`cargo run --release -p ecm-benches --bin harness`).
+//! * [`workers`]: the small-file archive shared by 1, 2 and 4 worker processes on PostgreSQL.
 //! * [`table`] and [`chart`]: the one table (text, Markdown, JSON) and the SVG chart.
 
 pub mod archive;
@@ -17,6 +18,7 @@ pub mod large;
 pub mod micro;
 pub mod table;
 pub mod upload;
+pub mod workers;
 
 /// Every error of the harness: a message that names the call or step that failed.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;

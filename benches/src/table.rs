@@ -65,6 +65,15 @@ impl Row {
     }
 }
 
+/// A rate for the table: `612 files/s`, `7.2 files/s`.
+pub fn per_sec(x: f64, unit: &str) -> String {
+    if x >= 100.0 {
+        format!("{x:.0} {unit}/s")
+    } else {
+        format!("{x:.1} {unit}/s")
+    }
+}
+
 /// Formats a ratio for the table.
 fn ratio_text(r: Option<f64>) -> String {
     match r {

@@ -5,7 +5,7 @@
 use std::process::Command;
 
 /// The measures every run must report (a prefix of each row's `measure`).
-const MEASURES: [&str; 13] = [
+const MEASURES: [&str; 14] = [
     "content hash",
     "decode list_folder page",
     "decode CS children page",
@@ -14,6 +14,7 @@ const MEASURES: [&str; 13] = [
     "small-file archive, c=1: vs ideal",
     "small-file archive, c=1: vs baseline",
     "small-file archive: requests per file",
+    "several workers: 4 worker process(es)",
     "upload leg",
     "large file, 12 MiB, Dropbox → CS: throughput",
     "large file, CS → Dropbox: peak RSS",

@@ -6,7 +6,6 @@
 
 mod support;
 
-use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,78 +13,15 @@ use async_trait::async_trait;
 use dropbox_client::models::sharing::ListSharedLinksArg;
 use ecm_bridge::connectors::contentserver::{CsSink, CsSource};
 use ecm_bridge::connectors::dropbox::DropboxSink;
-use ecm_bridge::model::{Checkpoint, DocRef, Document, ShareSettings};
+use ecm_bridge::model::{DocRef, Document, ShareSettings};
 use ecm_bridge::runner::{Flow, RetryPolicy};
 use ecm_bridge::sink::{Receipt, RemovalPolicy, Sink, WriteContext};
-use ecm_bridge::source::{Change, Item, Source};
+use ecm_bridge::source::Change;
 use ecm_bridge::state::{DocStatus, DocumentStore, MemoryStore, StateStore};
 use ecm_bridge::transform::map;
 use ecm_bridge::{Error, Result};
-use futures::stream::{self, BoxStream, StreamExt};
 use support::mem::*;
 use support::Env;
-
-/// A feed of pages of changes; `fetch` answers the documents not deleted since.
-#[derive(Default)]
-struct Feed {
-    pages: Mutex<Vec<Vec<Change>>>,
-    current: Mutex<HashMap<String, Document>>,
-}
-
-impl Feed {
-    fn push(&self, page: Vec<Change>) {
-        let mut current = self.current.lock().unwrap();
-        for c in &page {
-            match c {
-                Change::Upsert(d) => {
-                    current.insert(d.source.id.clone(), (**d).clone());
-                }
-                Change::Deleted { path } => {
-                    let p = path.to_lowercase();
-                    current.retain(|_, d| {
-                        let dp = d.path.to_lowercase();
-                        dp != p && !dp.starts_with(&format!("{p}/"))
-                    });
-                }
-                _ => {}
-            }
-        }
-        self.pages.lock().unwrap().push(page);
-    }
-}
-
-fn copy(c: &Change) -> Change {
-    match c {
-        Change::Upsert(d) => Change::Upsert(d.clone()),
-        Change::Deleted { path } => Change::Deleted { path: path.clone() },
-        _ => Change::Nothing,
-    }
-}
-
-#[async_trait]
-impl Source for Feed {
-    async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
-        let start = since.map_or(0, |c| c.0.parse::<usize>().unwrap() + 1);
-        let mut items = Vec::new();
-        for (n, page) in self.pages.lock().unwrap().iter().enumerate().skip(start) {
-            for (i, c) in page.iter().enumerate() {
-                let mut item = Item {
-                    change: copy(c),
-                    checkpoint: None,
-                };
-                if i + 1 == page.len() {
-                    item = item.with_checkpoint(Checkpoint(n.to_string()));
-                }
-                items.push(Ok(item));
-            }
-        }
-        Ok(stream::iter(items).boxed())
-    }
-
-    async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
-        Ok(self.current.lock().unwrap().get(&id.id).cloned())
-    }
-}
 
 /// A [`MemSink`] that records what it was asked to remove; fails the first `failures`.
 #[derive(Default)]

@@ -1,7 +1,9 @@
 //! Several workers sharing one flow through one PostgreSQL store ([`Flow::work`]): four
 //! workers over `archive_on_approval` on the sandbox (tasks of this process, and separate
 //! worker processes killed with SIGKILL and restarted), a worker paused past its lease whose
-//! late record is fenced, and a lister handover.
+//! late record is fenced, a lister handover, what earlier runs left taken up by one worker
+//! (a failure retried, an awaiting step checked when due), and a deletion settled under the
+//! claim of the document it removes.
 //!
 //! The server is `ECM_PG_URL` when set, else a throwaway cluster (`.ci/pg-cluster`); without
 //! either the tests say SKIPPED and pass (and fail under `CI=true`). The short forms run by
@@ -23,14 +25,18 @@ use dropbox_client::models::files::{CommitInfo, WriteMode};
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::model::Document;
 use ecm_bridge::rules::Rules;
-use ecm_bridge::runner::{Flow, RetryPolicy, WORKERS_DONE, WORKERS_LISTED};
+use ecm_bridge::runner::{
+    Flow, RetryPolicy, Step as FlowStep, StepInput, StepOutcome, WorkReport, WORKERS_DONE,
+    WORKERS_LISTED,
+};
 use ecm_bridge::sink::{Receipt, Sink, WriteContext};
+use ecm_bridge::source::{Change, Source};
 use ecm_bridge::state::{
     pg_testing, DocStatus, DocumentStore, PostgresOptions, PostgresStore, StepState, Store,
 };
 use futures::{StreamExt, TryStreamExt};
 use sandbox::SandboxConfig;
-use support::mem::{doc, MemSink, MemSource};
+use support::mem::{doc, Behaviour, Feed, MemSink, MemSource};
 use tokio::sync::Notify;
 
 /// The governance of every archived file (the benches' rules).
@@ -580,4 +586,255 @@ async fn done_count(store: &PostgresStore) -> usize {
         .await
         .unwrap()
         .len()
+}
+
+/// A flow of the take-up tests: no retries within a run (a failure stays for the sweep).
+fn bare_flow(
+    source: Arc<dyn Source>,
+    sink: Arc<dyn Sink>,
+    store: Arc<dyn Store>,
+    clock: &Clock,
+    step: Option<Arc<dyn FlowStep>>,
+) -> Flow {
+    let mut b = Flow::builder("mem")
+        .source_arc(source)
+        .sink_arc(sink)
+        .state(store)
+        .clock(clock.f())
+        .retry(RetryPolicy::none());
+    if let Some(s) = step {
+        b = b.step_arc(s);
+    }
+    b.build().unwrap()
+}
+
+/// Two workers at once (separate flows, as separate processes), until drained.
+async fn two_workers(a: &Flow, b: &Flow, clock: &Clock, tag: &str) -> (WorkReport, WorkReport) {
+    let (x, y) = tokio::join!(
+        a.work(format!("{tag}-a"))
+            .clock(clock.f())
+            .poll(Duration::from_millis(10))
+            .until_drained(),
+        b.work(format!("{tag}-b"))
+            .clock(clock.f())
+            .poll(Duration::from_millis(10))
+            .until_drained(),
+    );
+    (x.unwrap(), y.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failed_document_is_retried_by_one_worker_once_per_sweep() {
+    let Some(pg) = Pg::new("retry") else { return };
+    let store = pg.store().await;
+    let opens = Arc::new(AtomicUsize::new(0));
+    let source = MemSource::new(vec![vec![doc("a", "1", &opens), doc("b", "1", &opens)]]);
+    let sink = Arc::new(MemSink::default());
+    sink.set(
+        "id:a",
+        Behaviour {
+            transient_failures: 1,
+            ..Behaviour::default()
+        },
+    );
+    let clock = Clock::default();
+    let flows =
+        [0, 1].map(|_| bare_flow(source.clone(), sink.clone(), store.clone(), &clock, None));
+
+    let first = flows[0]
+        .work("w1")
+        .clock(clock.f())
+        .until_drained()
+        .await
+        .unwrap();
+    assert_eq!(first.report.failed.len(), 1, "{}", first.report.summary());
+    let rec = store.record("mem", "dropbox:id:a").await.unwrap().unwrap();
+    assert_eq!(rec.status, DocStatus::Failed);
+
+    // Within the sweep's interval: not tried again, by either worker.
+    clock.advance(30);
+    let (x, y) = two_workers(&flows[0], &flows[1], &clock, "early").await;
+    assert_eq!(x.report.retried + y.report.retried, 0);
+    assert_eq!(sink.attempts.lock().unwrap()["id:a"], 1);
+
+    // After it: one of the two workers retries it, once.
+    clock.advance(31);
+    let (x, y) = two_workers(&flows[0], &flows[1], &clock, "late").await;
+    assert_eq!(
+        x.report.retried + y.report.retried,
+        1,
+        "{} / {}",
+        x.report.summary(),
+        y.report.summary()
+    );
+    assert_eq!(sink.attempts.lock().unwrap()["id:a"], 2, "one retry");
+    assert_eq!(sink.copies("id:a"), 1);
+    assert_eq!(sink.copies("id:b"), 1);
+    let rec = store.record("mem", "dropbox:id:a").await.unwrap().unwrap();
+    assert_eq!(rec.status, DocStatus::Done, "{rec:?}");
+}
+
+/// A step that waits one hour (awaiting) at its first run and is done at its second.
+#[derive(Default)]
+struct Outcome {
+    polls: AtomicUsize,
+}
+
+#[async_trait]
+impl FlowStep for Outcome {
+    fn name(&self) -> &str {
+        "outcome"
+    }
+    async fn run(&self, input: &StepInput<'_>) -> ecm_bridge::Result<StepOutcome> {
+        if self.polls.fetch_add(1, Ordering::SeqCst) >= 1 {
+            return Ok(StepOutcome::Done(
+                serde_json::json!({"outcome": "approved"}),
+            ));
+        }
+        Ok(StepOutcome::Awaiting {
+            until: input.now + chrono::Duration::hours(1),
+            output: serde_json::json!({"polls": 1}),
+        })
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_awaiting_step_is_checked_by_one_worker_when_due() {
+    let Some(pg) = Pg::new("awaiting") else {
+        return;
+    };
+    let store = pg.store().await;
+    let opens = Arc::new(AtomicUsize::new(0));
+    let source = MemSource::new(vec![vec![doc("a", "1", &opens)]]);
+    let sink = Arc::new(MemSink::default());
+    let outcome = Arc::new(Outcome::default());
+    let clock = Clock::default();
+    let flows = [0, 1].map(|_| {
+        bare_flow(
+            source.clone(),
+            sink.clone(),
+            store.clone(),
+            &clock,
+            Some(outcome.clone()),
+        )
+    });
+    let first = flows[0]
+        .work("w1")
+        .clock(clock.f())
+        .until_drained()
+        .await
+        .unwrap();
+    assert_eq!(first.report.awaiting.len(), 1, "{}", first.report.summary());
+    let rec = store.record("mem", "dropbox:id:a").await.unwrap().unwrap();
+    assert_eq!(rec.status, DocStatus::Awaiting);
+
+    // A sweep before the check is due: not polled.
+    clock.advance(30 * 60);
+    let (x, y) = two_workers(&flows[0], &flows[1], &clock, "early").await;
+    assert_eq!(x.report.rechecked + y.report.rechecked, 0);
+    assert_eq!(outcome.polls.load(Ordering::SeqCst), 1);
+
+    // Due: one worker polls it, once; the document is done, written once.
+    clock.advance(31 * 60);
+    let (x, y) = two_workers(&flows[0], &flows[1], &clock, "due").await;
+    assert_eq!(
+        x.report.rechecked + y.report.rechecked,
+        1,
+        "{} / {}",
+        x.report.summary(),
+        y.report.summary()
+    );
+    assert_eq!(outcome.polls.load(Ordering::SeqCst), 2);
+    let rec = store.record("mem", "dropbox:id:a").await.unwrap().unwrap();
+    assert_eq!(rec.status, DocStatus::Done, "{rec:?}");
+    assert_eq!(sink.copies("id:a"), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deletion_is_settled_under_the_claim_of_the_document_it_removes() {
+    let Some(pg) = Pg::new("deletion") else {
+        return;
+    };
+    let store = pg.store().await;
+    let opens = Arc::new(AtomicUsize::new(0));
+    let feed = Arc::new(Feed::default());
+    feed.push(vec![
+        Change::Upsert(Box::new(doc("a", "1", &opens))),
+        Change::Upsert(Box::new(doc("b", "1", &opens))),
+    ]);
+    let sink = Arc::new(MemSink::default());
+    let clock = Clock::default();
+    let flow = bare_flow(feed.clone(), sink.clone(), store.clone(), &clock, None);
+    flow.work("w1")
+        .clock(clock.f())
+        .until_drained()
+        .await
+        .unwrap();
+
+    // Another worker holds `a` (working on it); then `a` is deleted at the source.
+    let lease = Duration::from_secs(30);
+    let other = store
+        .claim("mem", "dropbox:id:a", "other/1", lease, clock.now())
+        .await
+        .unwrap()
+        .claimed()
+        .cloned()
+        .unwrap();
+    feed.push(vec![Change::Deleted {
+        path: "f/a.pdf".into(),
+    }]);
+    let (listed_before, _) = listed_batch(&store).await;
+    let worker = tokio::spawn({
+        let flow = flow.clone();
+        let clock = clock.clone();
+        async move {
+            flow.work("w2")
+                .clock(clock.f())
+                .poll(Duration::from_millis(10))
+                .until_drained()
+                .await
+        }
+    });
+    // Once the deletion is published, it is not settled while `a` is claimed.
+    while listed_batch(&store).await.0 == listed_before {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let rec = store.record("mem", "dropbox:id:a").await.unwrap().unwrap();
+    assert_eq!(rec.status, DocStatus::Done, "removed under another's claim");
+    assert!(!worker.is_finished());
+
+    // Released: the worker removes it under its own claim.
+    assert!(store
+        .release_claim("mem", "dropbox:id:a", "other/1", other.token)
+        .await
+        .unwrap());
+    let out = worker.await.unwrap().unwrap();
+    assert_eq!(out.report.removed.len(), 1, "{}", out.report.summary());
+    assert_eq!(out.report.deleted, ["f/a.pdf"]);
+    let rec = store.record("mem", "dropbox:id:a").await.unwrap().unwrap();
+    assert_eq!(rec.status, DocStatus::Removed);
+    let b = store.record("mem", "dropbox:id:b").await.unwrap().unwrap();
+    assert_eq!(b.status, DocStatus::Done);
+    assert!(store
+        .current_claim("mem", "dropbox:id:a")
+        .await
+        .unwrap()
+        .is_none());
+}
+
+/// The batch number [`WORKERS_LISTED`] holds, and its version.
+async fn listed_batch(store: &PostgresStore) -> (u64, u64) {
+    match store
+        .partition_checkpoint("mem", WORKERS_LISTED)
+        .await
+        .unwrap()
+    {
+        Some(p) => (
+            serde_json::from_str::<serde_json::Value>(&p.checkpoint.0).unwrap()["batch"]
+                .as_u64()
+                .unwrap(),
+            p.version,
+        ),
+        None => (0, 0),
+    }
 }

@@ -21,8 +21,9 @@ use ecm_benches::chart::{self, Point};
 use ecm_benches::env::{Bench, Counts};
 use ecm_benches::large;
 use ecm_benches::micro;
-use ecm_benches::table::{self, Row};
+use ecm_benches::table::{self, per_sec, Row};
 use ecm_benches::upload::{self, Mode};
+use ecm_benches::workers::{self, WorkerArgs};
 use ecm_benches::Result;
 use ecm_bridge::state::{MemoryStore, SqliteStore, Store};
 use serde_json::json;
@@ -69,6 +70,25 @@ enum Command {
         #[arg(long)]
         folder: Option<i64>,
     },
+    /// (internal) one worker process of the several-workers measure; prints a JSON line.
+    Worker {
+        #[arg(long)]
+        dropbox: String,
+        #[arg(long)]
+        cs: String,
+        /// The PostgreSQL server's URL.
+        #[arg(long)]
+        pg: String,
+        #[arg(long)]
+        schema: String,
+        #[arg(long)]
+        id: String,
+        #[arg(long)]
+        concurrency: usize,
+        /// Names the run's CS folder and Dropbox tag.
+        #[arg(long)]
+        label: String,
+    },
 }
 
 /// Sizes of one run.
@@ -86,6 +106,8 @@ struct Plan {
     cs_items: usize,
     settle_docs: usize,
     min_time: Duration,
+    worker_levels: Vec<usize>,
+    worker_concurrency: usize,
 }
 
 impl Plan {
@@ -105,6 +127,8 @@ impl Plan {
                 cs_items: 1000,
                 settle_docs: 40,
                 min_time: Duration::from_millis(20),
+                worker_levels: vec![1, 2, 4],
+                worker_concurrency: 4,
             }
         } else {
             Plan {
@@ -121,6 +145,8 @@ impl Plan {
                 cs_items: 1000,
                 settle_docs: 2000,
                 min_time: Duration::from_secs(2),
+                worker_levels: vec![1, 2, 4],
+                worker_concurrency: 8,
             }
         };
         if let Some(n) = args.files {
@@ -148,6 +174,31 @@ async fn main() -> ExitCode {
             state,
             folder,
         }) => transfer(direction, dropbox, cs, state.as_deref(), *folder).await,
+        Some(Command::Worker {
+            dropbox,
+            cs,
+            pg,
+            schema,
+            id,
+            concurrency,
+            label,
+        }) => {
+            let a = WorkerArgs {
+                dropbox: dropbox.clone(),
+                cs: cs.clone(),
+                pg: pg.clone(),
+                schema: schema.clone(),
+                id: id.clone(),
+                concurrency: *concurrency,
+                label: label.clone(),
+            };
+            match workers::worker(&a).await {
+                Ok(out) => serde_json::to_string(&out)
+                    .map(|line| println!("{line}"))
+                    .map_err(Into::into),
+                Err(e) => Err(e),
+            }
+        }
         None => harness(&args).await,
     };
     match result {
@@ -195,14 +246,6 @@ where
         calls += 1;
     }
     Ok(best)
-}
-
-fn per_sec(x: f64, unit: &str) -> String {
-    if x >= 100.0 {
-        format!("{x:.0} {unit}/s")
-    } else {
-        format!("{x:.1} {unit}/s")
-    }
 }
 
 async fn micro_rows(plan: &Plan, rows: &mut Vec<Row>) -> Result<()> {
@@ -430,6 +473,19 @@ async fn harness(args: &Args) -> Result<()> {
             .value_at_most(rpf, 4.0, "≤ 4 req/file"),
         );
     }
+    note("several workers (processes on PostgreSQL)");
+    rows.extend(
+        workers::rows(
+            &bench,
+            &std::env::current_exe()?,
+            plan.files,
+            plan.worker_concurrency,
+            &plan.worker_levels,
+            lat,
+            &mut details,
+        )
+        .await?,
+    );
     let svg = chart::archive_svg(&points, base_fps, plan.latency_ms)?;
     std::fs::write(out.join("archive.svg"), svg)?;
 

@@ -24,6 +24,31 @@ impl Flow {
             return Ok(());
         }
         tracing::info!(flow = %inner.name, n = due.len(), "due checks of awaiting documents");
+        self.recheck_records(due, report).await
+    }
+
+    /// Takes up the document `key` as the start of a run would, if its record still needs it:
+    /// a due check of an `awaiting` document, the steps left of a `written` one, a `pending`
+    /// or `failed` one fetched again. Nothing for any other status (settled since). The
+    /// workers' sweep ([`Flow::work`]) calls it under the document's claim.
+    pub(super) async fn take_up(&self, key: &str, report: &Shared) -> Result<()> {
+        let inner = &self.inner;
+        let Some(record) = inner.state.record(&inner.name, key).await? else {
+            return Ok(());
+        };
+        match record.status {
+            DocStatus::Awaiting if record.next_check.is_some_and(|t| t <= self.now()) => {
+                self.recheck_records(vec![record], report).await
+            }
+            DocStatus::Written => self.resume_written(record, report).await,
+            DocStatus::Pending | DocStatus::Failed => self.retry_one(record, report).await,
+            _ => Ok(()),
+        }
+    }
+
+    /// Processes the `awaiting` records `due` again (their checks are due).
+    async fn recheck_records(&self, due: Vec<DocRecord>, report: &Shared) -> Result<()> {
+        let inner = &self.inner;
         let (steps, skipped): (Vec<_>, Vec<_>) = due
             .into_iter()
             .partition(|r| Resume::of(r).is_some_and(|c| c.written));
@@ -49,7 +74,7 @@ impl Flow {
                     gone.status = DocStatus::Removed;
                     gone.next_check = None;
                     gone.run = lock(report).run.unwrap_or(gone.run);
-                    inner.state.save_record(&gone, None).await?;
+                    super::worker::save(self, &gone).await?;
                 }
             }
         }
@@ -87,7 +112,7 @@ impl Flow {
         record.last_error = Some(format!("skipped: {reason}"));
         record.next_check = Some(self.now() + every);
         record.updated = chrono::Utc::now();
-        inner.state.save_record(&record, None).await?;
+        super::worker::save(self, &record).await?;
         Ok(true)
     }
 }

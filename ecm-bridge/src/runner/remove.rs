@@ -104,7 +104,7 @@ impl Flow {
         gone.last_error = None;
         gone.run = lock(report).run.unwrap_or(gone.run);
         gone.updated = Utc::now();
-        inner.state.save_record(&gone, None).await?;
+        super::worker::save(self, &gone).await?;
         lock(report).removed.push(removed);
         Ok(())
     }

@@ -94,11 +94,7 @@ impl Flow {
         }
         tracing::info!(flow = %inner.name, n = refs.len() + written.len(), "taking up earlier failures, writes in doubt and unfinished steps");
         let mut tasks = stream::iter(written)
-            .map(|r| async move {
-                lock(report).retried += 1;
-                let _guard = self.inner.locks.lock(&r.key()).await;
-                self.resume_steps(r, None, report).await
-            })
+            .map(|r| self.resume_written(r, report))
             .buffer_unordered(inner.concurrency);
         while let Some(res) = tasks.next().await {
             res?;
@@ -111,6 +107,13 @@ impl Flow {
             res?;
         }
         Ok(())
+    }
+
+    /// Resumes a `written` document at its first unfinished step (a retry).
+    pub(super) async fn resume_written(&self, record: DocRecord, report: &Shared) -> Result<()> {
+        lock(report).retried += 1;
+        let _guard = self.inner.locks.lock(&record.key()).await;
+        self.resume_steps(record, None, report).await
     }
 
     pub(super) async fn retry_one(&self, record: DocRecord, report: &Shared) -> Result<()> {

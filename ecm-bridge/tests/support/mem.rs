@@ -10,7 +10,7 @@ use bytes::Bytes;
 use ecm_bridge::model::{Body, Checkpoint, ContentHash, DocRef, Document};
 use ecm_bridge::runner::RetryPolicy;
 use ecm_bridge::sink::{Receipt, Sink, WriteAction, WriteContext};
-use ecm_bridge::source::{Item, Source};
+use ecm_bridge::source::{Change, Item, Source};
 use ecm_bridge::verify::hash_stream;
 use ecm_bridge::{Error, Result, Step};
 use futures::future::FutureExt;
@@ -78,6 +78,68 @@ impl Source for MemSource {
 
     async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
         self.fetches.fetch_add(1, Ordering::SeqCst);
+        Ok(self.current.lock().unwrap().get(&id.id).cloned())
+    }
+}
+
+/// A feed of pages of changes; `fetch` answers the documents not deleted since.
+#[derive(Default)]
+pub struct Feed {
+    pub pages: Mutex<Vec<Vec<Change>>>,
+    pub current: Mutex<HashMap<String, Document>>,
+}
+
+impl Feed {
+    pub fn push(&self, page: Vec<Change>) {
+        let mut current = self.current.lock().unwrap();
+        for c in &page {
+            match c {
+                Change::Upsert(d) => {
+                    current.insert(d.source.id.clone(), (**d).clone());
+                }
+                Change::Deleted { path } => {
+                    let p = path.to_lowercase();
+                    current.retain(|_, d| {
+                        let dp = d.path.to_lowercase();
+                        dp != p && !dp.starts_with(&format!("{p}/"))
+                    });
+                }
+                _ => {}
+            }
+        }
+        self.pages.lock().unwrap().push(page);
+    }
+}
+
+fn copy(c: &Change) -> Change {
+    match c {
+        Change::Upsert(d) => Change::Upsert(d.clone()),
+        Change::Deleted { path } => Change::Deleted { path: path.clone() },
+        _ => Change::Nothing,
+    }
+}
+
+#[async_trait]
+impl Source for Feed {
+    async fn changes(&self, since: Option<Checkpoint>) -> Result<BoxStream<'static, Result<Item>>> {
+        let start = since.map_or(0, |c| c.0.parse::<usize>().unwrap() + 1);
+        let mut items = Vec::new();
+        for (n, page) in self.pages.lock().unwrap().iter().enumerate().skip(start) {
+            for (i, c) in page.iter().enumerate() {
+                let mut item = Item {
+                    change: copy(c),
+                    checkpoint: None,
+                };
+                if i + 1 == page.len() {
+                    item = item.with_checkpoint(Checkpoint(n.to_string()));
+                }
+                items.push(Ok(item));
+            }
+        }
+        Ok(stream::iter(items).boxed())
+    }
+
+    async fn fetch(&self, id: &DocRef) -> Result<Option<Document>> {
         Ok(self.current.lock().unwrap().get(&id.id).cloned())
     }
 }

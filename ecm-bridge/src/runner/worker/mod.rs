@@ -4,13 +4,19 @@
 //! - **The lister.** One worker at a time holds the flow's lister lease (a claim on
 //!   [`LISTER_KEY`]), renewed before each batch it lists. It reads the change feed from the
 //!   last listed position and enqueues the documents in numbered batches: batch `n` is the job
-//!   `@batch:{n}` ([`DocumentStore::add_to_job`], members are [`DocRef::marker`]s), published
+//!   `@batch:{n}` ([`DocumentStore::add_to_job`], members are [`crate::model::DocRef::marker`]s), published
 //!   by a compare-and-set of the partition checkpoint [`LISTED`] (batch number, feed position
 //!   after it, whether the feed was read to its end). A lister whose lease passed loses that
 //!   compare-and-set or its renewal, and stops listing; another worker takes the lease over
 //!   when it ends and lists again from the last published batch (a batch half-enqueued by a
-//!   lister that died is enqueued again: adding a member twice is a no-op). Deletions and
-//!   unreadable items of the feed are settled by the lister as it lists them.
+//!   lister that died is enqueued again: adding a member twice is a no-op). A deletion and an
+//!   unreadable item of the feed are members too, settled under claims like any other
+//!   document ([`member`]).
+//! - **What earlier runs left** (due checks of `awaiting` documents, failures, writes in doubt,
+//!   unfinished steps) is published by the lister as a batch of its own before the feed's,
+//!   at most once every [`Worker::sweep_every`] over all workers (the time of the last one is
+//!   in [`LISTED`]), and each such document is taken up by one worker under its claim, as
+//!   [`Flow::run_once`] does at the start of a run.
 //! - **Every worker** takes documents of the published batches that are not settled: it claims
 //!   the document's key ([`DocumentStore::claim`]: one conditional write that never waits on
 //!   another worker's row; a key held by someone else is passed over), fetches it from the
@@ -29,7 +35,11 @@
 //!   moved (compare-and-set, by whichever worker sees it first) to the end of batch `n` once
 //!   every member of every batch up to `n` is settled.
 //!
-//! Times that decide (lease ends) are the worker's clock ([`Worker::clock`], else the flow's).
+//! Times that decide (lease ends, the sweep's interval, due checks) are the worker's clock
+//! ([`Worker::clock`], else the flow's).
+
+mod lister;
+mod member;
 
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::future::Future;
@@ -43,9 +53,10 @@ use serde::{Deserialize, Serialize};
 
 use super::{lock, ClockFn, Flow, Report, Shared};
 use crate::error::{Error, Result};
-use crate::model::{Checkpoint, DocRef};
-use crate::source::{Change, Item};
+use crate::model::Checkpoint;
+use crate::source::Item;
 use crate::state::{job_key, BeginStep, CasOutcome, DocRecord, StepState, LISTER_KEY};
+use member::Member;
 
 /// The partition checkpoint of the last batch the lister published ([`Flow::work`]).
 pub const LISTED: &str = "@workers:listed";
@@ -70,6 +81,9 @@ struct Mark {
     /// moved over yet, so whoever finishes one moves [`DONE`] to its end.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     after: Vec<(u64, Option<Checkpoint>)>,
+    /// In [`LISTED`]: when the lister last published what earlier runs left (the sweep).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    swept: Option<DateTime<Utc>>,
 }
 
 /// What one worker did, returned by [`Worker::until_drained`] and [`Worker::run`].
@@ -100,6 +114,7 @@ pub struct Worker {
     batch: usize,
     open: u64,
     poll: Duration,
+    sweep: Duration,
     clock: Option<ClockFn>,
 }
 
@@ -125,6 +140,7 @@ impl Flow {
             batch: 64,
             open: 4,
             poll: Duration::from_millis(50),
+            sweep: Duration::from_secs(60),
             clock: None,
         }
     }
@@ -210,6 +226,9 @@ impl Drop for Tasks {
 enum Taken {
     Settled,
     Fenced,
+    /// Not settled now (a deletion found a document it removes claimed by another worker):
+    /// its claim is released and it is taken again later.
+    Later,
 }
 
 impl Worker {
@@ -237,6 +256,16 @@ impl Worker {
     /// How often an idle worker looks at the queue again. Default 50 ms.
     pub fn poll(mut self, every: Duration) -> Self {
         self.poll = every;
+        self
+    }
+
+    /// How often, at most, what earlier runs left is taken up (over all workers of the flow):
+    /// due checks of `awaiting` documents, `failed` documents, writes in doubt (`pending`) and
+    /// unfinished steps (`written`). The lister publishes them as a batch before the feed's
+    /// when the last such batch is older than this; a failed document is thus tried again
+    /// about this often. Default 60 s.
+    pub fn sweep_every(mut self, every: Duration) -> Self {
+        self.sweep = every;
         self
     }
 
@@ -368,6 +397,9 @@ impl Worker {
                         match r? {
                             Taken::Settled => out.taken += 1,
                             Taken::Fenced => out.fenced += 1,
+                            Taken::Later => {
+                                busy.insert(marker, std::time::Instant::now() + self.poll * 10);
+                            }
                         }
                     }
                 }
@@ -416,6 +448,16 @@ impl Worker {
     }
 
     async fn swap(&self, partition: &str, expected: Option<u64>, mark: &Mark) -> Result<bool> {
+        Ok(self.swap_to(partition, expected, mark).await?.is_some())
+    }
+
+    /// A compare-and-set of a partition checkpoint: its new version, `None` when refused.
+    async fn swap_to(
+        &self,
+        partition: &str,
+        expected: Option<u64>,
+        mark: &Mark,
+    ) -> Result<Option<u64>> {
         let inner = &self.flow.inner;
         let json = serde_json::to_string(mark)
             .map_err(|e| Error::State(format!("checkpoint {partition} as JSON: {e}")))?;
@@ -423,7 +465,10 @@ impl Worker {
             .state
             .swap_checkpoint(&inner.name, partition, expected, &Checkpoint(json))
             .await?;
-        Ok(matches!(out, CasOutcome::Stored(_)))
+        Ok(match out {
+            CasOutcome::Stored(v) => Some(v),
+            CasOutcome::Stale(_) => None,
+        })
     }
 
     /// The markers settled in batch `n`.
@@ -475,6 +520,7 @@ impl Worker {
                 cursor: Self::batch_cursor(next, listed),
                 end: next == listed.batch && listed.end,
                 after: Vec::new(),
+                swept: None,
             };
             self.swap(DONE, version, &moved).await?;
             cache.remove(&next);
@@ -527,12 +573,23 @@ impl Worker {
                 if got.len() >= want {
                     return Ok(got);
                 }
-                let Some(r) = DocRef::parse_marker(marker) else {
+                let Some(m) = Member::parse(marker) else {
                     continue;
                 };
+                // A deletion waits for every batch before its own, so that it finds the
+                // records of the documents listed before it.
+                if m.waits_for_earlier() && n > done.batch + 1 {
+                    continue;
+                }
                 let outcome = inner
                     .state
-                    .claim(&inner.name, &r.key(), &self.owner, self.lease, self.now())
+                    .claim(
+                        &inner.name,
+                        &m.claim_key(),
+                        &self.owner,
+                        self.lease,
+                        self.now(),
+                    )
                     .await?;
                 match outcome.claimed() {
                     Some(c) => got.push((n, marker.clone(), c.clone())),
@@ -569,7 +626,7 @@ impl Worker {
     ) -> Result<Taken> {
         let flow = &self.flow;
         let inner = &flow.inner;
-        let r = DocRef::parse_marker(marker)
+        let member = Member::parse(marker)
             .ok_or_else(|| Error::State(format!("batch {batch}: member {marker:?} unreadable")))?;
         let held = Held {
             key: claim.key.clone(),
@@ -579,15 +636,24 @@ impl Worker {
             clock: self.clock_fn(),
             fenced: Arc::new(AtomicBool::new(false)),
         };
-        let fenced = held.fenced.clone();
-        let work = HELD.scope(held, async {
-            match inner.source.fetch(&r).await {
-                Ok(Some(doc)) => flow.process(doc, report).await,
-                // Gone since it was listed: the feed's deletion settles it.
-                Ok(None) => Ok(()),
-                Err(e) => flow.fail_unread(r.clone(), None, e, report).await,
+        // Begun in its batch under the claim: a member another worker settled after this one
+        // read the batch is not taken twice (a failure is not retried twice).
+        let job = job_key(&batch_job(batch));
+        if let BeginStep::Exists(s) = inner
+            .state
+            .begin_step(&inner.name, &job, "", marker)
+            .await?
+        {
+            if s.state == StepState::Done {
+                inner
+                    .state
+                    .release_claim(&inner.name, &claim.key, &self.owner, claim.token)
+                    .await?;
+                return Ok(Taken::Settled);
             }
-        });
+        }
+        let fenced = held.fenced.clone();
+        let work = HELD.scope(held.clone(), self.take_member(member, &held, report));
         futures::pin_mut!(work);
         // Renewed while it works, a third of the lease at a time. Both are polled together:
         // a renewal waits for the document's own save to commit (the claim row), so the save
@@ -613,7 +679,7 @@ impl Worker {
                 }
             }
         };
-        let result: Result<()> = tokio::select! {
+        let result: Result<bool> = tokio::select! {
             r = &mut work => r,
             e = renewing => e,
         };
@@ -623,28 +689,19 @@ impl Worker {
                 Ok(Taken::Fenced)
             }
             Err(e) => Err(e),
-            Ok(()) => {
-                let job = job_key(&batch_job(batch));
-                let out = serde_json::json!({ "worker": self.owner, "token": claim.token });
-                match inner
+            Ok(false) => {
+                inner
                     .state
-                    .begin_step(&inner.name, &job, "", marker)
-                    .await?
-                {
-                    BeginStep::Began(_) => {
-                        inner
-                            .state
-                            .finish_step(&inner.name, &job, "", marker, &out)
-                            .await?;
-                    }
-                    BeginStep::Exists(s) if s.state != StepState::Done => {
-                        inner
-                            .state
-                            .finish_step(&inner.name, &job, "", marker, &out)
-                            .await?;
-                    }
-                    BeginStep::Exists(_) => {}
-                }
+                    .release_claim(&inner.name, &claim.key, &self.owner, claim.token)
+                    .await?;
+                Ok(Taken::Later)
+            }
+            Ok(true) => {
+                let out = serde_json::json!({ "worker": self.owner, "token": claim.token });
+                inner
+                    .state
+                    .finish_step(&inner.name, &job, "", marker, &out)
+                    .await?;
                 inner
                     .state
                     .release_claim(&inner.name, &claim.key, &self.owner, claim.token)
@@ -652,140 +709,6 @@ impl Worker {
                 Ok(Taken::Settled)
             }
         }
-    }
-
-    /// Takes (or keeps) the lister lease, and publishes one batch when the queue has room.
-    async fn lister_turn(
-        &self,
-        lister: &mut Lister,
-        out: &mut WorkReport,
-        service: bool,
-        report: &Shared,
-    ) -> Result<()> {
-        let inner = &self.flow.inner;
-        let now = self.now();
-        match lister.token {
-            Some(t) => {
-                let ok = inner
-                    .state
-                    .renew_claim(&inner.name, LISTER_KEY, &self.owner, t, self.lease, now)
-                    .await?;
-                if !ok {
-                    tracing::info!(flow = %inner.name, worker = %self.id, "lister lease lost");
-                    *lister = Lister::default();
-                    return Ok(());
-                }
-            }
-            None => {
-                let c = inner
-                    .state
-                    .claim(&inner.name, LISTER_KEY, &self.owner, self.lease, now)
-                    .await?;
-                let Some(c) = c.claimed() else {
-                    return Ok(());
-                };
-                tracing::info!(flow = %inner.name, worker = %self.id, token = c.token, "lister lease taken");
-                lister.token = Some(c.token);
-                out.lister_turns += 1;
-            }
-        }
-        let (listed, version) = self.mark(LISTED).await?;
-        let (done, _) = self.mark(DONE).await?;
-        if listed.batch >= done.batch + self.open {
-            return Ok(());
-        }
-        if lister.at_end && !service {
-            return Ok(());
-        }
-        let feed = match lister.feed.as_mut() {
-            Some(f) => f,
-            None => {
-                let f = inner.source.changes(listed.cursor.clone()).await?;
-                lister.feed.insert(f)
-            }
-        };
-        let n = listed.batch + 1;
-        let job = batch_job(n);
-        let mut count = 0usize;
-        let mut cursor = None;
-        let mut ended = false;
-        loop {
-            let Some(item) = feed.next().await else {
-                ended = true;
-                break;
-            };
-            let item = item?;
-            match item.change {
-                Change::Upsert(doc) => {
-                    inner
-                        .state
-                        .add_to_job(&inner.name, &job, &doc.source.marker())
-                        .await?;
-                    count += 1;
-                }
-                other => self.flow.handle(other, report).await?,
-            }
-            if let Some(cp) = item.checkpoint {
-                cursor = Some(cp);
-                if count >= self.batch {
-                    break;
-                }
-            }
-        }
-        if count == 0 && cursor.is_none() {
-            // Nothing new: say the feed is at its end (once per turn).
-            lister.feed = None;
-            if ended && !(listed.end && lister.at_end) {
-                let at_end = Mark {
-                    end: true,
-                    ..listed.clone()
-                };
-                if at_end != listed && !self.swap(LISTED, version, &at_end).await? {
-                    *lister = Lister {
-                        token: lister.token,
-                        ..Lister::default()
-                    };
-                    return Ok(());
-                }
-                lister.at_end = true;
-            }
-            if service {
-                // The next turn reads the feed again from the last position.
-                lister.at_end = false;
-            }
-            return Ok(());
-        }
-        if ended {
-            lister.feed = None;
-        }
-        inner.state.finish_job_listing(&inner.name, &job).await?;
-        let cursor = cursor.or(listed.cursor.clone());
-        // The positions after the batches not finished yet, this one's included.
-        let mut after: Vec<(u64, Option<Checkpoint>)> = listed
-            .after
-            .iter()
-            .filter(|(b, _)| *b > done.batch)
-            .cloned()
-            .collect();
-        after.push((n, cursor.clone()));
-        let published = Mark {
-            batch: n,
-            cursor,
-            end: ended,
-            after,
-        };
-        if !self.swap(LISTED, version, &published).await? {
-            tracing::info!(flow = %inner.name, worker = %self.id, batch = n, "another lister published first");
-            *lister = Lister {
-                token: lister.token,
-                ..Lister::default()
-            };
-            return Ok(());
-        }
-        lister.at_end = ended && !service;
-        out.batches_listed += 1;
-        tracing::debug!(flow = %inner.name, worker = %self.id, batch = n, docs = count, "batch published");
-        Ok(())
     }
 }
 
