@@ -46,6 +46,9 @@ pub struct Run {
     pub sandbox_cpu: Option<f64>,
     /// CPU seconds of all worker processes together.
     pub workers_cpu: Option<f64>,
+    /// CPU seconds of the PostgreSQL server on this machine (all `postgres` processes, with
+    /// the ended backends the postmaster reaped); `None` when it is elsewhere or off Linux.
+    pub store_cpu: Option<f64>,
     /// Documents taken, over all workers (at least `files`).
     pub taken: usize,
 }
@@ -61,13 +64,11 @@ impl Run {
         self.counts.total() as f64 / self.elapsed.as_secs_f64()
     }
 
-    /// Cores kept busy by the sandbox and by the workers (CPU seconds per wall second).
-    pub fn cores(&self) -> (Option<f64>, Option<f64>) {
+    /// Cores kept busy by the sandbox, the workers and the PostgreSQL server (CPU seconds
+    /// per wall second).
+    pub fn cores(&self) -> [Option<f64>; 3] {
         let wall = self.elapsed.as_secs_f64();
-        (
-            self.sandbox_cpu.map(|c| c / wall),
-            self.workers_cpu.map(|c| c / wall),
-        )
+        [self.sandbox_cpu, self.workers_cpu, self.store_cpu].map(|c| c.map(|c| c / wall))
     }
 }
 
@@ -152,6 +153,7 @@ pub async fn run(
     )?);
     bench.reset_stats().await?;
     let cpu = crate::cpu_secs();
+    let pg_cpu = postgres_cpu();
     let started = Instant::now();
     let mut children = Vec::new();
     for i in 0..workers {
@@ -181,6 +183,7 @@ pub async fn run(
     }
     let elapsed = started.elapsed();
     let sandbox_cpu = crate::cpu_secs().zip(cpu).map(|(b, a)| b - a);
+    let store_cpu = postgres_cpu().zip(pg_cpu).map(|(b, a)| b - a);
     let counts = bench.stats().await?;
     let taken = outs.iter().map(|o| o.taken).sum();
     if taken < files {
@@ -194,8 +197,38 @@ pub async fn run(
         counts,
         sandbox_cpu,
         workers_cpu,
+        store_cpu,
         taken,
     })
+}
+
+/// CPU seconds of every process named `postgres` on this machine (utime + stime, and for the
+/// postmaster cutime + cstime: its ended backends), from `/proc`; `None` when there is none.
+fn postgres_cpu() -> Option<f64> {
+    let mut ticks = 0u64;
+    let mut found = false;
+    for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+        let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else {
+            continue;
+        };
+        let (Some(open), Some(close)) = (stat.find('('), stat.rfind(')')) else {
+            continue;
+        };
+        if &stat[open + 1..close] != "postgres" {
+            continue;
+        }
+        let fields: Vec<&str> = stat[close + 2..].split_whitespace().collect();
+        // utime, stime, cutime, cstime: fields 14 to 17 of the line, 12 to 15 of the rest.
+        let n = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        ticks += n(11) + n(12) + n(13) + n(14);
+        found = true;
+    }
+    found.then(|| ticks as f64 / 100.0)
 }
 
 /// The measure's name for `k` workers.
@@ -240,14 +273,15 @@ pub async fn rows(
     for &k in levels {
         let run = run(bench, exe, &pg, k, concurrency, files).await?;
         let fps = run.files_per_sec();
-        let (sandbox, workers) = run.cores();
+        let [sandbox, workers, store] = run.cores();
         let cores = |c: Option<f64>| c.map_or("?".into(), |c| format!("{c:.2}"));
         let figure = format!(
-            "{}; sandbox {}; CPU cores: sandbox {}, workers {}",
+            "{}; sandbox {}; CPU cores: sandbox {}, workers {}, PostgreSQL {}",
             per_sec(fps, "files"),
             per_sec(run.requests_per_sec(), "req"),
             cores(sandbox),
-            cores(workers)
+            cores(workers),
+            cores(store)
         );
         let rpf = run.counts.total() as f64 / files.max(1) as f64;
         details.insert(
@@ -260,6 +294,7 @@ pub async fn rows(
                 "requests_per_sec": run.requests_per_sec(),
                 "sandbox_cores": sandbox,
                 "workers_cores": workers,
+                "postgres_cores": store,
                 "taken": run.taken,
             }),
         );

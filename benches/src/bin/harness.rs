@@ -47,6 +47,9 @@ struct Args {
     /// Overrides the size of the large file, MiB.
     #[arg(long)]
     large_mib: Option<usize>,
+    /// Only the several-workers measure (seeding included), at the plan's latency.
+    #[arg(long)]
+    workers_only: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -380,6 +383,27 @@ async fn harness(args: &Args) -> Result<()> {
     let mut details = serde_json::Map::new();
     let t0 = Instant::now();
     let note = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
+
+    if args.workers_only {
+        let bench = Bench::start(&data_parent).await?;
+        note(&format!("seeding {} files", plan.files));
+        archive::seed(&bench, plan.files, plan.file_size).await?;
+        bench.set_latency_ms(plan.latency_ms).await?;
+        note("several workers (processes on PostgreSQL)");
+        let rows = workers::rows(
+            &bench,
+            &std::env::current_exe()?,
+            plan.files,
+            plan.worker_concurrency,
+            &plan.worker_levels,
+            plan.latency(),
+            &mut details,
+        )
+        .await?;
+        print!("{}", table::text(&rows));
+        println!("{}", serde_json::Value::Object(details));
+        return Ok(());
+    }
 
     note("micro measures");
     micro_rows(&plan, &mut rows).await?;
