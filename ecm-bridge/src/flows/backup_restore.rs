@@ -212,7 +212,7 @@ impl Backup {
             RestorePoint::Time(t) => runs
                 .into_iter()
                 .filter(|r| r.finished.is_some_and(|f| f <= t))
-                .next_back(),
+                .max_by_key(|r| (r.finished, r.id)),
         }
         .ok_or_else(|| Error::Config(format!("restore: no backup run {at:?}")))?;
         let report = run.report.ok_or_else(|| {
