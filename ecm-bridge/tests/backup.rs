@@ -412,6 +412,46 @@ async fn a_failed_run_and_a_long_idle_time_raise_alerts_with_exit_statuses() {
     );
 }
 
+#[tokio::test]
+async fn runs_on_a_schedule_in_process_until_stopped() {
+    let env = Env::start().await;
+    seed_olu(&env).await;
+    let mut config = config();
+    config.team_space = false;
+    config.members = vec![OLU.into()];
+    // Stopped once two runs finished (the progress hook sees each root's run end); the
+    // stop is checked before every tick, so no third run starts.
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let tx = Mutex::new(Some(tx));
+    let finished = AtomicU64::new(0);
+    let b = Backup::new(
+        team(&env),
+        env.cs.clone(),
+        Arc::new(MemoryStore::new()),
+        config,
+    )
+    .retry(retry())
+    .on_progress(Arc::new(move |p| {
+        if matches!(p, ecm_bridge::runner::Progress::RunFinished(_))
+            && finished.fetch_add(1, Ordering::SeqCst) + 1 == 2
+        {
+            if let Some(tx) = tx.lock().unwrap().take() {
+                let _ = tx.send(());
+            }
+        }
+    }));
+    let runs = b
+        .run_every(Duration::from_millis(1), async {
+            let _ = rx.await;
+        })
+        .await
+        .unwrap();
+    assert_eq!(runs.len(), 2);
+    assert_eq!(runs[0].totals().0, OLU_FILES.len() as u64, "first run full");
+    assert_eq!(runs[1].totals(), (0, 0, 0, 0, 0), "second run incremental");
+    assert!(runs.iter().all(|r| r.exit_code() == 0));
+}
+
 /// The final state both sides are compared by: the CS tree (paths, node ids left out,
 /// version counts, bytes) and the records' statuses.
 async fn final_state(env: &Env, b: &Backup) -> (BTreeMap<String, (usize, Bytes)>, Vec<String>) {

@@ -579,6 +579,8 @@ impl Backup {
         let mut runs = Vec::new();
         loop {
             tokio::select! {
+                // A stop that came during a run ends the schedule before another tick.
+                biased;
                 _ = &mut stop => return Ok(runs),
                 _ = ticker.tick() => {}
             }
