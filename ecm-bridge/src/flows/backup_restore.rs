@@ -130,7 +130,13 @@ impl Backup {
             })?;
         // `rel`: the restored item relative to the root; `parent`: what is cut off for a new
         // folder (the item keeps its own name there).
-        let rel = path[root.folder.len()..].trim_start_matches('/').to_owned();
+        // Cut by length: `path` is below `root.folder` as folded paths (a casing whose byte
+        // length differs falls back to the whole path, which is then not found).
+        let rel = path
+            .get(root.folder.len()..)
+            .unwrap_or(&path)
+            .trim_start_matches('/')
+            .to_owned();
         let parent = rel
             .rsplit_once('/')
             .map(|(p, _)| p.to_owned())
@@ -171,7 +177,7 @@ impl Backup {
                         let tail = if parent.is_empty() {
                             cat.path.as_str()
                         } else {
-                            &cat.path[parent.len() + 1..]
+                            cat.path.get(parent.len() + 1..).unwrap_or(&cat.path)
                         };
                         format!("{}/{tail}", folder_path(f))
                     }
