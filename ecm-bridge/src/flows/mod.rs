@@ -1,6 +1,9 @@
 //! Ready-made flows, one module per use case.
 
 pub mod archive_on_approval;
+pub mod backup;
+mod backup_catalogue;
+pub mod backup_restore;
 pub mod classify_and_route;
 pub mod intake_to_workflow;
 pub mod project_closeout;
