@@ -8,5 +8,6 @@ pub mod classify_and_route;
 pub mod intake_to_workflow;
 pub mod project_closeout;
 mod project_closeout_finish;
+mod project_closeout_revisions;
 pub mod publish_to_dropbox;
 pub mod submit_for_approval;

@@ -46,6 +46,7 @@ use std::sync::Arc;
 use serde::Deserialize;
 
 use super::project_closeout_finish as finish;
+use super::project_closeout_revisions::RevisionsSink;
 use crate::connectors::contentserver::CsSink;
 use crate::connectors::dropbox::DropboxSource;
 use crate::error::{Error, Result};
@@ -93,6 +94,11 @@ pub struct CloseoutConfig {
     /// Read every written version back and compare its hash.
     #[serde(default)]
     pub read_back: bool,
+    /// Every Dropbox revision of each file as a CS version of its document, oldest first
+    /// (the current revision last; each revision once, also across a stop between them:
+    /// see the `project_closeout_revisions` module). Default: the current revision only.
+    #[serde(default)]
+    pub all_revisions: bool,
 }
 
 fn default_archive() -> String {
@@ -349,7 +355,9 @@ impl ProjectCloseout {
     }
 
     /// Stops the finaliser before the step it names (`target`, `proof`, `manifest`,
-    /// `classify_root`, `hold`, `move`, `delete`) answers `true` for (crash tests).
+    /// `classify_root`, `hold`, `move`, `delete`) answers `true` for, and, with
+    /// [`CloseoutConfig::all_revisions`], a file's write before its revision `rev`
+    /// (`revision:{rev}`) (crash tests).
     pub fn stop_before(mut self, f: StopFn) -> Self {
         self.stop = Some(f);
         self
@@ -443,8 +451,18 @@ impl ProjectCloseout {
             let r = r.clone();
             b = b.transform(move |doc: Document| r.apply(doc));
         }
+        let sink = CsSink::new(self.cs.clone()).read_back(c.read_back);
+        b = if c.all_revisions {
+            b.sink(RevisionsSink::new(
+                sink,
+                self.dropbox.clone(),
+                self.state.clone(),
+                self.stop.clone(),
+            ))
+        } else {
+            b.sink(sink)
+        };
         b = b
-            .sink(CsSink::new(self.cs.clone()).read_back(c.read_back))
             .concurrency(c.concurrency)
             .retry(self.retry.clone())
             .rename(RenamePolicy::MoveTarget);

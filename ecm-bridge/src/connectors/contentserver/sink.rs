@@ -169,6 +169,38 @@ impl CsSink {
             .map_err(|e| Error::cs(&doc.path, Step::ReadBack, e))
     }
 
+    /// The source versions written to `node`, oldest first: the source marker of each CS
+    /// version (version 1 also by the node's own description), with the version number.
+    pub(crate) async fn written_sources(
+        &self,
+        doc: &Document,
+        node: i64,
+    ) -> Result<Vec<(i64, DocRef)>> {
+        let err = |e| Error::cs(&doc.path, Step::Adopt, e);
+        let n = self.client.nodes().get(node).send().await.map_err(err)?;
+        let node_markers = markers_in(n.description.as_deref().unwrap_or_default());
+        let versions = self
+            .client
+            .documents()
+            .versions(node)
+            .send()
+            .await
+            .map_err(err)?;
+        let mut out = Vec::new();
+        for v in &versions {
+            let Some(number) = v.version_number else {
+                continue;
+            };
+            let mut markers = markers_in(v.description.as_deref().unwrap_or_default());
+            if number == 1 {
+                markers.extend(node_markers.iter().cloned());
+            }
+            out.extend(markers.into_iter().map(|m| (number, m)));
+        }
+        out.sort_by_key(|(n, _)| *n);
+        Ok(out)
+    }
+
     pub(super) async fn version_number(
         &self,
         doc: &Document,

@@ -23,6 +23,7 @@ pub use file_requests::{
 pub use marker::{DropboxMarker, PropertyMarking};
 pub use sharing::{direct_links, FolderShare, LinkSettings, Role, SharedLinkStep, SHARE_LINK_STEP};
 pub use sink::DropboxSink;
+pub(crate) use source::rev_body;
 pub use source::DropboxSource;
 
 /// Paths per `files/tags/get` call.

@@ -20,6 +20,35 @@ use crate::error::{Error, Result, Step};
 use crate::model::{Body, ByteStream, Checkpoint, ContentHash, DocRef, Document};
 use crate::source::{Change, Item, Source};
 
+/// The bytes of revision `rev` of a file (downloaded by its `rev:` path, so a later edit
+/// cannot change them), opened on demand; `label` names the file in errors.
+pub(crate) fn rev_body(client: &Client, rev: &str, label: &str) -> Body {
+    let client = client.clone();
+    let rev_path = format!("rev:{rev}");
+    let label = label.to_owned();
+    Body::new(move || {
+        let client = client.clone();
+        let rev_path = rev_path.clone();
+        let label = label.clone();
+        async move {
+            let download = client
+                .files()
+                .download(rev_path)
+                .await
+                .map_err(|e| Error::dropbox(label, Step::Read, e))?;
+            // Not hashed here: every sink verifies the bytes against `doc.hash`, this
+            // rev's `content_hash` (crate::verify), and a second pass would double the
+            // hashing of every byte.
+            let s: ByteStream = download
+                .into_unhashed_stream()
+                .map_err(io::Error::other)
+                .boxed();
+            Ok(s)
+        }
+        .boxed()
+    })
+}
+
 /// A Dropbox folder as a [`Source`].
 ///
 /// ```no_run
@@ -199,30 +228,7 @@ impl DropboxSource {
     ) -> Option<Document> {
         let full = f.path_display.clone()?;
         let relative = relative_to(&self.root, &full, f.path_lower.as_deref())?;
-        let client = self.client.clone();
-        let rev_path = format!("rev:{}", f.rev);
-        let label = full.clone();
-        let body = Body::new(move || {
-            let client = client.clone();
-            let rev_path = rev_path.clone();
-            let label = label.clone();
-            async move {
-                let download = client
-                    .files()
-                    .download(rev_path)
-                    .await
-                    .map_err(|e| Error::dropbox(label, Step::Read, e))?;
-                // Not hashed here: every sink verifies the bytes against `doc.hash`, this
-                // rev's `content_hash` (crate::verify), and a second pass would double the
-                // hashing of every byte.
-                let s: ByteStream = download
-                    .into_unhashed_stream()
-                    .map_err(io::Error::other)
-                    .boxed();
-                Ok(s)
-            }
-            .boxed()
-        });
+        let body = rev_body(&self.client, &f.rev, &full);
         let mut doc = Document::new(DocRef::dropbox(&f.id, &f.rev), relative, f.size, body);
         doc.name = f.name.clone();
         doc.hash = f.content_hash.clone().map(ContentHash::dropbox);
