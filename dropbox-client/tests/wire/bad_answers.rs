@@ -7,7 +7,7 @@ use bytes::Bytes;
 use dropbox_client::{ContentHasher, ErrorKind, RetryPolicy};
 use futures::TryStreamExt;
 use wiremock::matchers::{method, path};
-use wiremock::{Mock, MockServer, ResponseTemplate};
+use wiremock::{Mock, ResponseTemplate};
 
 use crate::common::{client_with, server};
 
