@@ -138,6 +138,7 @@ async fn malformed_answers_are_typed_errors_naming_the_call() {
     let cases = node_cases();
     assert!(cases.len() >= 30, "{}", cases.len());
     for (case, answer, kind) in cases {
+        use ErrorKind::Unauthenticated;
         server.reset().await;
         Mock::given(method("GET"))
             .and(path("/api/v2/nodes/5"))
@@ -147,7 +148,13 @@ async fn malformed_answers_are_typed_errors_naming_the_call() {
         let err = c.nodes().get(5).await.expect_err(&case);
         assert_eq!(err.kind(), kind, "{case}: {err}");
         let text = err.to_string();
-        assert!(text.contains("api/v2/nodes/5"), "{case}: {text}");
+        // A rejected ticket names the login it cannot redo; everything else the call.
+        let call = if kind == Unauthenticated {
+            "OTCSTicket"
+        } else {
+            "api/v2/nodes/5"
+        };
+        assert!(text.contains(call), "{case}: {text}");
         assert!(text.len() < 1000, "{case}: bounded: {}", text.len());
     }
 }
@@ -208,7 +215,7 @@ async fn broken_collection_pages() {
         (
             "item without data",
             format!(r#"{{"results":[{},{{}}]}}"#, item("1")),
-            Err(Decode),
+            Ok(1),
         ),
         (
             "item properties a string",

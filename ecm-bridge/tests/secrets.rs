@@ -103,7 +103,7 @@ fn no_secret_in_logs_debug_errors_or_the_state_file() {
             .build()
             .unwrap();
         let flow = env.flow().build().unwrap();
-        let report = flow.run_once().await.unwrap().run;
+        let report = flow.run_once().await.unwrap();
         assert_eq!(report.written.len(), 3, "{}", report.summary());
         let access = provider.token().await.unwrap().expose().to_owned();
 
