@@ -241,13 +241,13 @@ async fn bad_download_answers() {
             "body cut short",
             Some(meta("21", &good_hash)),
             body.slice(..10),
-            Some(ErrorKind::ContentMismatch),
+            Some(ErrorKind::Unavailable),
         ),
         (
             "empty body for a file",
             Some(meta("21", &good_hash)),
             Bytes::new(),
-            Some(ErrorKind::ContentMismatch),
+            Some(ErrorKind::Unavailable),
         ),
         (
             "empty file",
