@@ -144,6 +144,8 @@ mod client;
 mod de;
 mod envelope;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod network;
 mod paging;
 mod raw;

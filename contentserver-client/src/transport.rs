@@ -569,29 +569,41 @@ impl Transport {
             .ok()
             .and_then(|r| r.ok())
             .unwrap_or_default();
-        let (message, detail, transient) = match serde_json::from_slice::<Value>(&bytes) {
-            Ok(value) => {
-                let (message, detail) = error_fields(&value);
-                let transient = is_transient_page(&message);
-                (message, detail, transient)
-            }
-            Err(_) => {
-                let text = String::from_utf8_lossy(&bytes);
-                let looks_html = !is_json && text.trim_start().starts_with('<');
-                let transient = looks_html && is_transient_page(&text);
-                (page_text(&text), None, transient)
-            }
-        };
-        Error::Api {
-            method: call.method.clone(),
-            path: call.path.clone(),
-            status,
-            message,
-            detail,
-            transient,
-            retry_after,
-            repeatable: call.repeatable(),
+        error_from_body(call, status, retry_after, is_json, &bytes)
+    }
+}
+
+/// The error of an answer with status `status` and body `bytes`: the server's `error` and
+/// `errorDetail` from a JSON body, the readable text of an HTML page otherwise.
+pub(crate) fn error_from_body(
+    call: &Call,
+    status: u16,
+    retry_after: Option<Duration>,
+    is_json: bool,
+    bytes: &[u8],
+) -> Error {
+    let (message, detail, transient) = match serde_json::from_slice::<Value>(bytes) {
+        Ok(value) => {
+            let (message, detail) = error_fields(&value);
+            let transient = is_transient_page(&message);
+            (message, detail, transient)
         }
+        Err(_) => {
+            let text = String::from_utf8_lossy(bytes);
+            let looks_html = !is_json && text.trim_start().starts_with('<');
+            let transient = looks_html && is_transient_page(&text);
+            (page_text(&text), None, transient)
+        }
+    };
+    Error::Api {
+        method: call.method.clone(),
+        path: call.path.clone(),
+        status,
+        message,
+        detail,
+        transient,
+        retry_after,
+        repeatable: call.repeatable(),
     }
 }
 
@@ -614,7 +626,7 @@ fn error_fields(value: &Value) -> (String, Option<String>) {
 /// Decodes a successful JSON answer. A body carrying a top-level `error` string is a failure
 /// (as pyxecm treats it), with the status from `statusCode` when `suppress_response_codes` was
 /// used.
-fn decode_json(call: &Call, status: u16, bytes: &[u8]) -> Result<Value> {
+pub(crate) fn decode_json(call: &Call, status: u16, bytes: &[u8]) -> Result<Value> {
     if bytes.iter().all(|b| b.is_ascii_whitespace()) {
         // Lenient: an empty success body is taken as an empty result.
         return Ok(Value::Null);

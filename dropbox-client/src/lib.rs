@@ -127,6 +127,8 @@ pub mod auth;
 mod client;
 mod content_hash;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod job;
 pub mod models;
 pub mod network;

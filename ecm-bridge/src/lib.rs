@@ -64,6 +64,8 @@
 pub mod connectors;
 pub mod error;
 pub mod flows;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod job;
 pub mod manifest;
 pub mod model;

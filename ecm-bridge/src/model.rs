@@ -298,8 +298,10 @@ impl fmt::Display for Location {
     }
 }
 
-/// Access granted to one member (user or group, by name) at the target.
+/// Access granted to one member (user or group, by name) at the target. Unknown fields are
+/// refused: a misspelt key in a rules file's `[[rule.permissions]]` must not be dropped.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Grant {
     /// The user or group name (`Outside Counsel`, `editor`).
     pub member: String,

@@ -47,7 +47,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use chrono::{NaiveDate, Utc};
-use globset::{GlobBuilder, GlobMatcher};
+use globset::GlobMatcher;
 use regex::Regex;
 use serde::{Deserialize, Serialize};
 
@@ -222,60 +222,26 @@ fn rule_err(rule: &str, msg: impl std::fmt::Display) -> Error {
 impl Rules {
     /// Compiles rules.
     pub fn new(rules: Vec<Rule>) -> Result<Rules> {
-        let mut out = Vec::with_capacity(rules.len());
-        for rule in rules {
-            let folder = match &rule.folder {
-                Some(g) => Some(
-                    GlobBuilder::new(g.trim_matches('/'))
-                        .literal_separator(true)
-                        .case_insensitive(true)
-                        .build()
-                        .map_err(|e| rule_err(&rule.name, e))?
-                        .compile_matcher(),
-                ),
-                None => None,
-            };
-            let re = |p: &Option<String>| -> Result<Option<Regex>> {
-                p.as_deref()
-                    .map(|p| Regex::new(p).map_err(|e| rule_err(&rule.name, e)))
-                    .transpose()
-            };
-            let path = re(&rule.path)?;
-            let name = re(&rule.name_pattern)?;
-            if let Some(t) = &rule.target {
-                let set = [
-                    t.cs_folder.is_some(),
-                    t.cs_node.is_some(),
-                    t.dropbox.is_some(),
-                ];
-                if set.iter().filter(|x| **x).count() != 1 {
-                    return Err(rule_err(
-                        &rule.name,
-                        "target needs exactly one of cs_folder, cs_node, dropbox",
-                    ));
-                }
-            }
-            check_typed(&rule)?;
-            let extensions = rule
-                .extensions
-                .iter()
-                .map(|e| e.trim_start_matches('.').to_ascii_lowercase())
-                .collect();
-            out.push(Compiled {
-                rule,
-                folder,
-                path,
-                name,
-                extensions,
-            });
-        }
-        Ok(Rules { rules: out })
+        compile::compile(rules).map_err(|e| Error::Rules(e.message))
     }
 
-    /// Parses and compiles rules from TOML (`[[rule]]` tables).
+    /// Parses and compiles rules from TOML (`[[rule]]` tables). Every error says where it is:
+    /// `line L, column C: …` (of the field at fault, for a rule that does not compile).
     pub fn from_toml(text: &str) -> Result<Rules> {
-        let file: RulesFile = toml::from_str(text).map_err(|e| Error::Rules(e.to_string()))?;
-        Rules::new(file.rule)
+        let file: RulesFile =
+            toml::from_str(text).map_err(|e| Error::Rules(located::toml_error(text, &e)))?;
+        Rules::compile_located(text, file.rule)
+    }
+
+    /// Compiles `rules` parsed from the TOML `text` (as `[[rule]]` tables, in order); an error
+    /// is located in `text` like [`Rules::from_toml`]'s.
+    pub fn compile_located(text: &str, rules: Vec<Rule>) -> Result<Rules> {
+        compile::compile(rules).map_err(|e| {
+            Error::Rules(match located::rule_field(text, e.index, e.field) {
+                Some((line, col)) => format!("line {line}, column {col}: {}", e.message),
+                None => e.message,
+            })
+        })
     }
 
     /// Reads and compiles a TOML rules file.
@@ -283,7 +249,10 @@ impl Rules {
         let path = path.as_ref();
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Rules(format!("{}: {e}", path.display())))?;
-        Rules::from_toml(&text).map_err(|e| Error::Rules(format!("{}: {e}", path.display())))
+        Rules::from_toml(&text).map_err(|e| match e {
+            Error::Rules(m) => Error::Rules(format!("{}: {m}", path.display())),
+            other => other,
+        })
     }
 
     /// The rules' names, in order.
@@ -295,37 +264,6 @@ impl Rules {
     pub fn rules(&self) -> impl Iterator<Item = &Rule> {
         self.rules.iter().map(|c| &c.rule)
     }
-}
-
-fn check_typed(rule: &Rule) -> Result<()> {
-    fn walk(rule: &str, v: &ValueSpec) -> Result<()> {
-        match v {
-            ValueSpec::Typed(t) => {
-                let n = [t.date.is_some(), t.user.is_some(), t.integer.is_some()]
-                    .iter()
-                    .filter(|x| **x)
-                    .count();
-                if n != 1 {
-                    return Err(rule_err(
-                        rule,
-                        "a typed value needs exactly one of date, user, integer",
-                    ));
-                }
-                Ok(())
-            }
-            ValueSpec::List(items) => items.iter().try_for_each(|i| walk(rule, i)),
-            _ => Ok(()),
-        }
-    }
-    for v in rule.metadata.values() {
-        walk(&rule.name, v)?;
-    }
-    for attrs in rule.categories.values() {
-        for v in attrs.values() {
-            walk(&rule.name, v)?;
-        }
-    }
-    Ok(())
 }
 
 impl Compiled {
@@ -612,6 +550,10 @@ fn normalize(path: &str) -> String {
         .collect::<Vec<_>>()
         .join("/")
 }
+
+mod compile;
+mod located;
+pub(crate) use located::toml_error;
 
 #[cfg(test)]
 mod tests;

@@ -303,7 +303,7 @@ impl NodeCategory {
         self.values.get(&key.to_string())
     }
 
-    fn from_item(item: &Value) -> Option<NodeCategory> {
+    pub(crate) fn from_item(item: &Value) -> Option<NodeCategory> {
         let values: BTreeMap<String, Value> = item
             .pointer("/data/categories")
             .and_then(Value::as_object)

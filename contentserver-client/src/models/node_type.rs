@@ -200,11 +200,23 @@ impl Serialize for NodeType {
 /// outside `u32` (no subtype is negative), is the default.
 impl<'de> Deserialize<'de> for NodeType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let code = crate::de::opt_i64(d)?;
-        Ok(code
-            .and_then(|c| u32::try_from(c).ok())
+        // Absent or null: the default. A value that is not a subtype number is an error, not
+        // a folder: a document read as a folder would be listed into instead of copied.
+        let value = Option::<serde_json::Value>::deserialize(d)?;
+        let code = match &value {
+            None | Some(serde_json::Value::Null) => return Ok(NodeType::default()),
+            Some(serde_json::Value::Number(n)) => n.as_u64(),
+            Some(serde_json::Value::String(s)) => s.trim().parse::<u64>().ok(),
+            Some(_) => None,
+        };
+        code.and_then(|c| u32::try_from(c).ok())
             .map(NodeType::from_code)
-            .unwrap_or_default())
+            .ok_or_else(|| {
+                serde::de::Error::custom(format!(
+                    "type {} is not a node subtype number",
+                    value.unwrap_or_default()
+                ))
+            })
     }
 }
 

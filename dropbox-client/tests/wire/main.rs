@@ -1,6 +1,7 @@
 //! Wire-level tests of the Dropbox client against wiremock (and, for broken bodies, a raw TCP
 //! server): exact requests, decoding, errors, retries, auth refresh, uploads, listing.
 
+mod bad_answers;
 mod common;
 mod download;
 mod errors;

@@ -145,7 +145,12 @@ pub enum CloseoutTarget {
 impl CloseoutConfig {
     /// Parses a TOML text.
     pub fn from_toml(text: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::Config(format!("closeout config: {}", e.message())))
+        toml::from_str(text).map_err(|e| {
+            Error::Config(format!(
+                "closeout config: {}",
+                crate::rules::toml_error(text, &e)
+            ))
+        })
     }
 
     /// Reads a TOML file.

@@ -73,6 +73,7 @@ pub use records::{
     HistoryEntry, Job, JobBarrier, PartitionCheckpoint, RunCounts, RunId, RunRecord, StepRecord,
     StepState, LISTER_KEY, STEP_FINALISE,
 };
+pub(crate) use sqlite::fuzz::decode_rows;
 pub use sqlite::{SqliteOptions, SqliteStore, Synchronous};
 
 /// The name of the sink's post-record step in state files of schema 2 (a workflow start);

@@ -139,9 +139,15 @@ impl ClassifyConfig {
 
     /// Parses settings (and `[[rule]]` tables) from TOML.
     pub fn from_toml(text: &str) -> Result<Self> {
-        let c: ClassifyConfig =
-            toml::from_str(text).map_err(|e| Error::Config(format!("classify_and_route: {e}")))?;
+        let c: ClassifyConfig = toml::from_str(text).map_err(|e| {
+            Error::Config(format!(
+                "classify_and_route: {}",
+                crate::rules::toml_error(text, &e)
+            ))
+        })?;
         c.check()?;
+        // The rules compile again at build; here an error can still be located in the text.
+        crate::rules::Rules::compile_located(text, c.rules.clone())?;
         Ok(c)
     }
 

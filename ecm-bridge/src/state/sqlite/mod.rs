@@ -10,6 +10,7 @@
 //! it finds at the target).
 
 mod docs;
+pub(crate) mod fuzz;
 #[cfg(test)]
 mod migration_tests;
 mod rows;
