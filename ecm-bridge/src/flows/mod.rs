@@ -7,3 +7,4 @@ pub mod project_closeout;
 mod project_closeout_finish;
 pub mod publish_to_dropbox;
 pub mod submit_for_approval;
+pub mod version_sync;
