@@ -141,6 +141,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A guard refused the run before it changed anything (e.g. `version_sync`'s
+    /// mass-deletion guard); the message says why and how to force it.
+    #[error("refused: {0}")]
+    Refused(String),
     /// The run was stopped on purpose at a failpoint (crash-safety tests).
     #[error("run stopped at failpoint {0}")]
     Stopped(String),
@@ -205,6 +209,7 @@ impl Error {
             | Error::State(_)
             | Error::Rules(_)
             | Error::Config(_)
+            | Error::Refused(_)
             | Error::Stopped(_) => false,
         }
     }

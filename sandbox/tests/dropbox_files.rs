@@ -16,7 +16,17 @@ async fn demo_seed_and_account() {
     let root = root.ok();
     let mut top = names(&root);
     top.sort();
-    assert_eq!(top, ["Finance", "HR", "Marketing", "Projects", "Shared"]);
+    assert_eq!(
+        top,
+        [
+            "Finance",
+            "HR",
+            "Joint Venture",
+            "Marketing",
+            "Projects",
+            "Shared"
+        ]
+    );
     assert_eq!(root["entries"][0][".tag"], "folder");
 
     let approved = db

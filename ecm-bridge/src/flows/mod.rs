@@ -11,3 +11,4 @@ mod project_closeout_finish;
 mod project_closeout_revisions;
 pub mod publish_to_dropbox;
 pub mod submit_for_approval;
+pub mod version_sync;

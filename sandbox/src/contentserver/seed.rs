@@ -382,6 +382,35 @@ impl Builder<'_> {
         self.intake_classification();
         self.intake_category();
         self.publication(&[summary, letter]);
+        self.joint_venture()?;
+        Ok(())
+    }
+
+    /// The documents of the `version_sync` demo (use case 5): `Collaboration/Joint Venture`,
+    /// three documents under advanced versioning (a Dropbox edit waits in one as a minor
+    /// version until it is promoted). Appended last, so every id above stays what it was.
+    fn joint_venture(&mut self) -> std::io::Result<()> {
+        let collaboration = self.folder(2000, "Collaboration");
+        let jv = self.folder(collaboration, "Collaboration/Joint Venture");
+        for (name, text) in [
+            (
+                "Term Sheet.docx",
+                "Term Sheet: the joint venture's parties, shares and governance.",
+            ),
+            (
+                "Budget 2027.xlsx",
+                "Budget 2027: the joint venture's first-year budget.",
+            ),
+            (
+                "Site Plan.pdf",
+                "%PDF-1.4\nSite Plan: the shared site and its phases.",
+            ),
+        ] {
+            let id = self.document(jv, &format!("Collaboration/Joint Venture/{name}"), text)?;
+            if let Some(n) = self.store.nodes.get_mut(&id) {
+                n.advanced_versioning = true;
+            }
+        }
         Ok(())
     }
 

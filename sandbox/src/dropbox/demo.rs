@@ -178,6 +178,9 @@ pub(crate) fn seed(store: &mut Store, blobs: &BlobStore, seed: Seed) -> io::Resu
             description: Some("Upload your tax documents for the current year.".into()),
         },
     );
+    // The (empty) folder `version_sync` pairs with `Collaboration/Joint Venture` in CS;
+    // last, so every id above stays what it was.
+    put(store, blobs, 1001, "/Joint Venture")?;
     Ok(())
 }
 

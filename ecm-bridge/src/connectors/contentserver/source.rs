@@ -3,6 +3,7 @@
 use std::collections::VecDeque;
 
 use async_trait::async_trait;
+use contentserver_client::api::documents::Version;
 use contentserver_client::api::nodes::Node;
 use contentserver_client::{Client, ErrorKind};
 use futures::stream::{self, BoxStream, StreamExt, TryStreamExt};
@@ -22,6 +23,7 @@ pub struct CsSource {
     root: i64,
     recursive: bool,
     full_walk: bool,
+    official: bool,
 }
 
 impl CsSource {
@@ -32,6 +34,7 @@ impl CsSource {
             root,
             recursive: true,
             full_walk: false,
+            official: false,
         }
     }
 
@@ -49,13 +52,43 @@ impl CsSource {
         self
     }
 
-    async fn document(&self, node: &Node, path: String) -> Result<Document> {
-        let version = self
-            .client
+    /// Presents each document in its latest major version instead of its latest version
+    /// (default no), for a document under advanced versioning: its minor versions are drafts
+    /// or pending changes, not yet official. A document under standard versioning has only
+    /// major versions; one with no major version at all is presented in its latest.
+    pub fn official_versions(mut self, yes: bool) -> Self {
+        self.official = yes;
+        self
+    }
+
+    async fn version_of(&self, node: &Node, path: &str) -> Result<Version> {
+        let err = |e| Error::cs(path, Step::List, e);
+        if self.official && node.advanced_versioning {
+            let versions: Vec<Version> = self
+                .client
+                .documents()
+                .versions(node.id)
+                .into_stream()
+                .try_collect()
+                .await
+                .map_err(err)?;
+            if let Some(v) = versions
+                .iter()
+                .rev()
+                .find(|v| v.number().is_some_and(|n| n.is_major()))
+            {
+                return Ok(v.clone());
+            }
+        }
+        self.client
             .documents()
             .latest_version(node.id)
             .await
-            .map_err(|e| Error::cs(&path, Step::List, e))?;
+            .map_err(err)
+    }
+
+    async fn document(&self, node: &Node, path: String) -> Result<Document> {
+        let version = self.version_of(node, &path).await?;
         let number = version.version_number.unwrap_or(1);
         let size = version.file_size.or(node.size).unwrap_or(0).max(0) as u64;
         let (client, id, label) = (self.client.clone(), node.id, path.clone());

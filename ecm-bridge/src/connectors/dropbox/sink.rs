@@ -1,7 +1,7 @@
 //! [`DropboxSink`]: uploads into Dropbox folders, with an optional shared link.
 
 use async_trait::async_trait;
-use dropbox_client::models::files::{CommitInfo, DeleteArg, Metadata, WriteMode};
+use dropbox_client::models::files::{CommitInfo, DeleteArg, Metadata, RelocationArg, WriteMode};
 use dropbox_client::models::sharing::{LinkAudience, ListSharedLinksArg, SharedLinkSettings};
 use dropbox_client::Client;
 
@@ -271,5 +271,97 @@ impl Sink for DropboxSink {
                 }
             }
         }
+    }
+
+    /// Moves the file `target` (by id) to where `doc` would be written now; a file already
+    /// there is not moved. Answers its display path.
+    async fn relocate(&self, doc: &Document, target: &DocRef) -> Result<String> {
+        let path = self.path_of(doc)?;
+        let err = |e| Error::dropbox(doc.path.clone(), Step::Locate, e);
+        let current = match self.client.files().get_metadata(target.id.clone()).await {
+            Ok(Metadata::File(f)) => f,
+            Ok(_) => {
+                return Err(Error::governance(
+                    doc.path.clone(),
+                    Step::Locate,
+                    format!("{target} is not a file"),
+                ))
+            }
+            Err(e) => return Err(err(e)),
+        };
+        if current.path_display.as_deref() == Some(path.as_str()) {
+            return Ok(path);
+        }
+        let moved = self
+            .client
+            .files()
+            .move_entry(RelocationArg::new(target.id.clone(), path.clone()))
+            .await
+            .map_err(err)?;
+        Ok(moved
+            .metadata
+            .path_display()
+            .map(str::to_owned)
+            .unwrap_or(path))
+    }
+}
+
+impl DropboxSink {
+    /// Keeps the file `file` (its current content) as a conflicted copy beside it, named
+    /// `{stem} (conflicted copy {when}).{ext}` with `when` as `YYYY-MM-DD HHMMSS`, and
+    /// answers the copy's path. The name depends only on `path` and `when` (the edit's own
+    /// time), so a repeated call finds the copy already made and makes no second one.
+    pub async fn conflicted_copy(
+        &self,
+        file: &DocRef,
+        path: &str,
+        when: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String> {
+        let to = conflicted_copy_path(path, when);
+        let files = self.client.files();
+        match files
+            .copy(RelocationArg::new(file.id.clone(), to.clone()))
+            .await
+        {
+            Ok(_) => Ok(to),
+            Err(e) if e.api().is_some_and(|a| a.has_tag("conflict")) => {
+                match files.get_metadata(to.clone()).await {
+                    Ok(Metadata::File(_)) => Ok(to),
+                    _ => Err(Error::dropbox(path.to_owned(), Step::Write, e)),
+                }
+            }
+            Err(e) => Err(Error::dropbox(path.to_owned(), Step::Write, e)),
+        }
+    }
+}
+
+/// `/a/b (conflicted copy 2026-12-01 090000).pdf` for `/a/b.pdf`.
+pub(crate) fn conflicted_copy_path(path: &str, when: chrono::DateTime<chrono::Utc>) -> String {
+    let (dir, name) = path.rsplit_once('/').unwrap_or(("", path));
+    let (stem, ext) = match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() => (stem, format!(".{ext}")),
+        _ => (name, String::new()),
+    };
+    format!(
+        "{dir}/{stem} (conflicted copy {}){ext}",
+        when.format("%Y-%m-%d %H%M%S")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    #[test]
+    fn conflicted_copies_are_named_with_their_time() {
+        let t = chrono::Utc.with_ymd_and_hms(2026, 12, 1, 9, 5, 7).unwrap();
+        assert_eq!(
+            super::conflicted_copy_path("/JV/Plan.v2.docx", t),
+            "/JV/Plan.v2 (conflicted copy 2026-12-01 090507).docx"
+        );
+        assert_eq!(
+            super::conflicted_copy_path("/JV/README", t),
+            "/JV/README (conflicted copy 2026-12-01 090507)"
+        );
     }
 }
