@@ -640,3 +640,126 @@ async fn a_document_moved_out_of_the_folder_is_withdrawn() {
         again.summary()
     );
 }
+
+/// Under advanced versioning only the latest approved (major) version goes out: a minor
+/// version (a draft) added after it is not published until it is promoted; with
+/// `approved_only = false` the latest version goes out whatever its number.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_the_latest_approved_version_is_published() {
+    const TERMS: &str = "Draft Terms.pdf";
+    let env = Env::start().await;
+    let state: Arc<dyn Store> = env.state();
+    let ews = env.cs.nodes().enterprise_workspace().await.unwrap();
+    let folder = env
+        .cs
+        .nodes()
+        .resolve_path(ews.id, &["Published", "Outside Counsel"])
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let upload = |text: &str| {
+        contentserver_client::UploadBody::from_bytes(bytes::Bytes::from(text.to_owned()))
+    };
+    let terms = env
+        .cs
+        .documents()
+        .create(folder, TERMS, upload("terms, approved"))
+        .advanced_versioning(true)
+        .send()
+        .await
+        .unwrap()
+        .id;
+    // The same `Publication.External = yes` the seeded documents carry.
+    let cats = env
+        .cs
+        .categories()
+        .list(node(&env, SUMMARY).await)
+        .await
+        .unwrap();
+    let cat = cats
+        .iter()
+        .find(|c| c.name.as_deref() == Some("Publication"))
+        .unwrap();
+    let key = cat
+        .attributes
+        .iter()
+        .find(|a| a.name.as_deref() == Some("External"))
+        .unwrap()
+        .key
+        .clone();
+    let attr: i64 = key.rsplit('_').next().unwrap().parse().unwrap();
+    let values = CategoryValues::new()
+        .category(cat.id)
+        .set(AttrKey::attr(cat.id, attr), AttrValue::Text("yes".into()));
+    env.cs
+        .categories()
+        .apply(terms, cat.id, &values)
+        .await
+        .unwrap();
+    env.cs
+        .documents()
+        .add_version(terms, upload("terms, draft"))
+        .send()
+        .await
+        .unwrap();
+    let draft = env.cs.documents().latest_version(terms).await.unwrap();
+    assert!(!draft.number().unwrap().is_major(), "{draft:?}");
+    let path = format!("{FOLDER}/{TERMS}");
+
+    let p = build(&env, state.clone()).await;
+    let first = p.run_once().await.unwrap();
+    assert_eq!(
+        first.run.count(WriteAction::Created),
+        3,
+        "{}",
+        first.summary()
+    );
+    assert_eq!(&env.dropbox_bytes(&path).await[..], b"terms, approved");
+    assert_eq!(publication(&env, terms).await["Published Version"], "1");
+    let again = p.run_once().await.unwrap();
+    assert!(again.run.written.is_empty(), "{}", again.summary());
+
+    // Promoted: the draft is the approved version now, and replaces the copy by rev.
+    env.cs
+        .documents()
+        .promote(terms, draft.version_number.unwrap())
+        .send()
+        .await
+        .unwrap();
+    let promoted = p.run_once().await.unwrap();
+    assert_eq!(
+        promoted.run.count(WriteAction::AddedVersion),
+        1,
+        "{}",
+        promoted.summary()
+    );
+    assert_eq!(&env.dropbox_bytes(&path).await[..], b"terms, draft");
+    assert_eq!(
+        env.dropbox_bytes(&path).await,
+        env.cs_bytes(terms, None).await
+    );
+
+    // A new draft, with every version allowed out: it is published at once.
+    env.cs
+        .documents()
+        .add_version(terms, upload("terms, second draft"))
+        .send()
+        .await
+        .unwrap();
+    let mut c = config();
+    c.approved_only = false;
+    let any = PublishToDropbox::new(env.dropbox.clone(), env.cs.clone(), state.clone(), c)
+        .clock(Arc::new(now))
+        .build()
+        .await
+        .unwrap();
+    let latest = any.run_once().await.unwrap();
+    assert_eq!(
+        latest.run.count(WriteAction::AddedVersion),
+        1,
+        "{}",
+        latest.summary()
+    );
+    assert_eq!(&env.dropbox_bytes(&path).await[..], b"terms, second draft");
+}

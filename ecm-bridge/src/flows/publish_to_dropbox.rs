@@ -3,8 +3,11 @@
 //!
 //! **Selection** ([`PublishConfig`]): the documents below a CS folder, narrowed by a category
 //! value (`Publication.External = yes` in the demo) and/or a search (an LQL query run inside
-//! the folder at each run start). A document on hold, or filed under an RM classification the
-//! configuration names, is never shared. The latest version is published.
+//! the folder at each run start; the query is stored in the configuration, since the CS REST
+//! API our references describe has no call that runs a saved search node). A document on
+//! hold, or filed under an RM classification the configuration names, is never shared. The
+//! latest approved version is published: the newest major version of a document under
+//! advanced versioning ([`PublishConfig::approved_only`]).
 //!
 //! **Where they go**: into a Dropbox folder (by default mirroring the CS sub-folders),
 //! optionally shared with outside members with a role and the folder's policies
@@ -99,6 +102,13 @@ pub struct PublishConfig {
     /// The CS category that records each publication (default `Publication`; empty: none).
     #[serde(default = "default_record_category")]
     pub record_category: String,
+    /// Publish each document's latest *approved* version (default yes): under advanced
+    /// versioning its newest major version, so that minor versions (drafts, pending edits)
+    /// never go out; a document with no major version yet is published in its latest. With
+    /// `false`, the latest version whatever its number. Under standard versioning every
+    /// version is major, so both are the same.
+    #[serde(default = "yes")]
+    pub approved_only: bool,
 }
 
 fn default_name() -> String {
@@ -200,6 +210,7 @@ impl PublishConfig {
             withhold_on_hold: true,
             forbidden_rm_classes: Vec::new(),
             record_category: default_record_category(),
+            approved_only: true,
         }
     }
 
@@ -382,7 +393,11 @@ impl PublishToDropbox {
         ));
 
         let mut b = Flow::builder(c.name.clone())
-            .source(CsSource::new(self.cs.clone(), root).full_walk(true))
+            .source(
+                CsSource::new(self.cs.clone(), root)
+                    .full_walk(true)
+                    .official_versions(c.approved_only),
+            )
             .state(self.state.clone())
             .async_transform(selection.clone())
             .sink(DropboxSink::new(
