@@ -25,6 +25,9 @@ pub use sharing::{direct_links, FolderShare, LinkSettings, Role, SharedLinkStep,
 pub use sink::DropboxSink;
 pub use source::DropboxSource;
 
+/// The server name of Dropbox in metrics and adaptive load ([`crate::sink::Sink::server`]).
+pub const SERVER: &str = "dropbox";
+
 /// Paths per `files/tags/get` call.
 const TAG_BATCH: usize = 20;
 
