@@ -67,17 +67,19 @@ async fn a_run_counts_documents_bytes_requests_and_throttles() {
         .iter()
         .find(|l| l.server == "contentserver")
         .unwrap_or_else(|| panic!("{limits:?}"));
-    assert_eq!(cs_limit.throttles, 3, "{cs_limit:?}");
+    // A write counts one throttle however often its calls were refused, and halves the limit
+    // at most once per generation.
+    assert!((1..=3).contains(&cs_limit.throttles), "{cs_limit:?}");
     assert!(
         cs_limit.decreases >= 1 && cs_limit.lowest < 4,
         "{cs_limit:?}"
     );
 
+    // One snapshot: taking one drains what it read.
+    let snapshot = snapshotter.snapshot().into_vec();
     let counter = |name: &str, labels: &[(&str, &str)]| -> u64 {
-        snapshotter
-            .snapshot()
-            .into_vec()
-            .into_iter()
+        snapshot
+            .iter()
             .filter(|(k, _, _, _)| k.kind() == MetricKind::Counter && k.key().name() == name)
             .filter(|(k, _, _, _)| {
                 labels
@@ -85,7 +87,7 @@ async fn a_run_counts_documents_bytes_requests_and_throttles() {
                     .all(|(n, v)| k.key().labels().any(|l| l.key() == *n && l.value() == *v))
             })
             .map(|(_, _, _, v)| match v {
-                DebugValue::Counter(n) => n,
+                DebugValue::Counter(n) => *n,
                 _ => 0,
             })
             .sum()
@@ -121,6 +123,6 @@ async fn a_run_counts_documents_bytes_requests_and_throttles() {
     );
     assert_eq!(
         counter("ecm_throttles_total", &[("server", "contentserver")]),
-        3
+        cs_limit.throttles
     );
 }

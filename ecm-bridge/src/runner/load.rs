@@ -300,7 +300,8 @@ mod tests {
             drop(p);
             seen.push(l.snapshot().limit);
         }
-        assert_eq!(&seen[..4], [2, 2, 3, 3]);
+        // 1 → 2 → 2.5 → 2.9 → 3.24: about one more per limit's worth of successes.
+        assert_eq!(&seen[..4], [2, 2, 2, 3]);
         assert_eq!(*seen.last().unwrap(), 8);
         assert_eq!(l.snapshot().lowest, 1);
     }
