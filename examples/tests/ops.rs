@@ -59,14 +59,26 @@ fn operator_commands_read_and_mend_a_real_runs_state() {
     assert_eq!(st["flow"], FLOW);
     assert_eq!(st["documents"]["done"], 3, "{st}");
     assert_eq!(st["documents"]["failed"], 0);
-    assert_eq!(st["runs"].as_array().unwrap().len(), 1);
-    assert_eq!(st["runs"][0]["counts"]["written"], 3, "{st}");
+    // The example's runs, newest first; one of them wrote the three.
+    let shown = st["runs"].as_array().unwrap();
+    assert!(!shown.is_empty(), "{st}");
+    let wrote: u64 = shown
+        .iter()
+        .map(|r| r["counts"]["written"].as_u64().unwrap())
+        .sum();
+    assert_eq!(wrote, 3, "{st}");
     assert!(st["due"].as_array().unwrap().is_empty());
 
-    // runs: the one run, finished.
+    // runs: oldest first, all finished; the one that wrote the three.
     let runs = ok_json(&state, &["runs", "--flow", FLOW, "--json"]);
-    let run = runs[0]["id"].as_u64().unwrap();
-    assert!(runs[0]["finished"].is_string(), "{runs}");
+    let runs = runs.as_array().unwrap();
+    assert_eq!(runs.len(), shown.len());
+    assert!(runs.iter().all(|r| r["finished"].is_string()), "{runs:?}");
+    let run = runs
+        .iter()
+        .find(|r| r["counts"]["written"] == 3)
+        .and_then(|r| r["id"].as_u64())
+        .unwrap();
 
     // failures and conflicts: none after a clean run; a retry of a done document is refused.
     assert_eq!(
