@@ -279,6 +279,25 @@ impl std::fmt::Debug for Transport {
     }
 }
 
+/// Counts one request in the metrics ([`metrics`] facade, a no-op without a recorder):
+/// `ecm_requests_total` by `server="contentserver"` and `status` (`ok`, the HTTP status of a
+/// refusal, or `transport` when no answer came), and its time in the histogram
+/// `ecm_request_duration_seconds`. The Dropbox client counts under the same names.
+fn count_request(outcome: &Result<Outcome>, elapsed: std::time::Duration) {
+    let status = match outcome {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => match (e.status(), e) {
+            (Some(s), _) => s.to_string(),
+            (None, Error::Transport { .. }) => "transport".to_owned(),
+            (None, _) => "error".to_owned(),
+        },
+    };
+    metrics::counter!("ecm_requests_total", "server" => "contentserver", "status" => status)
+        .increment(1);
+    metrics::histogram!("ecm_request_duration_seconds", "server" => "contentserver")
+        .record(elapsed.as_secs_f64());
+}
+
 impl Transport {
     /// Sends `call` and decodes its JSON answer.
     pub(crate) async fn json(&self, call: Call) -> Result<Json> {
@@ -306,7 +325,10 @@ impl Transport {
                 AuthMode::Ticket => Some(self.session.current(self).await?),
                 _ => None,
             };
-            let error = match self.attempt(call, snapshot.as_ref(), &want).await {
+            let sent = tokio::time::Instant::now();
+            let outcome = self.attempt(call, snapshot.as_ref(), &want).await;
+            count_request(&outcome, sent.elapsed());
+            let error = match outcome {
                 Ok(outcome) => return Ok(outcome),
                 Err(error) => error,
             };
@@ -342,6 +364,8 @@ impl Transport {
                         call = %name, attempt, delay_ms = delay.as_millis() as u64,
                         error = %error, "retrying Content Server call"
                     );
+                    metrics::counter!("ecm_retries_total", "server" => "contentserver")
+                        .increment(1);
                     self.retry.notify(&RetryEvent {
                         call: &name,
                         attempt,

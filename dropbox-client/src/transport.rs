@@ -255,9 +255,11 @@ impl Client {
                     Err(e) => return Err(e),
                 }
             };
+            let sent = Instant::now();
             let outcome = self
                 .send_once(call, token.as_ref().map(|t| t.expose()))
                 .await;
+            count_request(&outcome, sent.elapsed());
             let error = match outcome {
                 Ok(resp) => return Ok(resp),
                 Err(e) => e,
@@ -275,6 +277,7 @@ impl Client {
             match policy.decide(attempt, started.elapsed().max(waited), &error) {
                 Decision::Wait(delay) => {
                     tracing::debug!(route = call.route, attempt, ?delay, error = %error, "retrying dropbox call");
+                    metrics::counter!("ecm_retries_total", "server" => "dropbox").increment(1);
                     policy.notify(&crate::retry::RetryEvent {
                         call: call.route,
                         attempt,
@@ -386,6 +389,25 @@ impl Client {
             &body,
         ))
     }
+}
+
+/// Counts one request in the metrics ([`metrics`] facade, a no-op without a recorder):
+/// `ecm_requests_total` by `server="dropbox"` and `status` (`ok`, the HTTP status of a
+/// refusal, or `transport` when no answer came), and its time in the histogram
+/// `ecm_request_duration_seconds`. The Content Server client counts under the same names.
+fn count_request(outcome: &Result<reqwest::Response>, elapsed: Duration) {
+    let status = match outcome {
+        Ok(_) => "ok".to_owned(),
+        Err(e) => match (e.api(), e) {
+            (Some(api), _) => api.status.to_string(),
+            (None, Error::Auth { .. }) => "401".to_owned(),
+            (None, Error::Transport { .. }) => "transport".to_owned(),
+            (None, _) => "error".to_owned(),
+        },
+    };
+    metrics::counter!("ecm_requests_total", "server" => "dropbox", "status" => status).increment(1);
+    metrics::histogram!("ecm_request_duration_seconds", "server" => "dropbox")
+        .record(elapsed.as_secs_f64());
 }
 
 fn arg_header(call: &Call<'_>) -> Result<HeaderValue> {

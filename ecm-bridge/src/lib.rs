@@ -70,6 +70,7 @@ pub mod job;
 pub mod manifest;
 pub mod model;
 pub mod names;
+pub mod ops;
 pub mod rules;
 pub mod runner;
 pub mod sink;

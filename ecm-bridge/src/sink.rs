@@ -133,6 +133,13 @@ pub trait Sink: Send + Sync {
     /// Where `doc` would be written, for dry runs and reports.
     fn describe(&self, doc: &Document) -> String;
 
+    /// The server this sink writes to, by the name metrics and the runner's adaptive
+    /// concurrency use ([`crate::runner::load`]): `contentserver`, `dropbox`. Writes toward
+    /// one server share one limit. Default: `target`.
+    fn server(&self) -> &str {
+        "target"
+    }
+
     /// The steps this sink brings, run after each write is recorded and before the flow's
     /// own ([`crate::runner::FlowBuilder::step`]): what must follow the bytes but cannot go
     /// in `write`, because it cannot be repeated safely (Content Server: starting a workflow,

@@ -35,6 +35,7 @@ pub struct FlowBuilder {
     removal: crate::sink::RemovalPolicy,
     rename: crate::sink::RenamePolicy,
     clock: Option<ClockFn>,
+    adaptive: bool,
 }
 
 impl FlowBuilder {
@@ -71,6 +72,15 @@ impl FlowBuilder {
     /// The default sink, shared.
     pub fn sink_arc(mut self, sink: Arc<dyn Sink>) -> Self {
         self.sink = Some(sink);
+        self
+    }
+
+    /// Whether the concurrency of writes toward each server adapts to its throttles
+    /// ([`super::load`]: halved on a 429, `too_many_write_operations` or 503, raised again as
+    /// writes succeed, never above [`FlowBuilder::concurrency`]). Default: on; off keeps the
+    /// concurrency fixed.
+    pub fn adaptive_concurrency(mut self, yes: bool) -> Self {
+        self.adaptive = yes;
         self
     }
 
@@ -246,6 +256,9 @@ impl FlowBuilder {
                 rename: self.rename,
                 clock: self.clock,
                 locks: KeyedLocks::default(),
+                limits: self
+                    .adaptive
+                    .then(|| Arc::new(super::load::Limits::new(self.concurrency))),
             }),
         })
     }
@@ -274,6 +287,7 @@ impl Flow {
             removal: crate::sink::RemovalPolicy::RecordOnly,
             rename: crate::sink::RenamePolicy::RecordPath,
             clock: None,
+            adaptive: true,
         }
     }
 }

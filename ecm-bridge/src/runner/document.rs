@@ -376,7 +376,7 @@ impl Flow {
         let receipt = loop {
             ctx.attempt += 1;
             ctx.in_doubt = in_doubt || ctx.attempt > 1;
-            match self.write_once(&*sink, &doc, &ctx, ctx.in_doubt).await {
+            match self.write_gated(&*sink, &doc, &ctx).await {
                 Ok(r) => break r,
                 Err(e @ Error::Stopped(_)) => return Err(e),
                 Err(e @ Error::Conflict { .. }) => {
@@ -487,6 +487,39 @@ impl Flow {
             }
         }
         Ok(None)
+    }
+
+    /// One attempt ([`Flow::write_once`]) under the adaptive limit of the sink's server
+    /// ([`super::load`]), which it tells how the attempt went.
+    async fn write_gated(
+        &self,
+        sink: &dyn Sink,
+        doc: &Document,
+        ctx: &WriteContext,
+    ) -> Result<Receipt> {
+        let Some(limits) = &self.inner.limits else {
+            return self.write_once(sink, doc, ctx, ctx.in_doubt).await;
+        };
+        let server = sink.server().to_owned();
+        let permit = limits.of(&server).acquire().await;
+        let current = std::sync::Arc::new(super::load::Current {
+            server,
+            permit: std::sync::Mutex::new(permit),
+            limits: limits.clone(),
+        });
+        let result = super::load::CURRENT
+            .scope(
+                current.clone(),
+                self.write_once(sink, doc, ctx, ctx.in_doubt),
+            )
+            .await;
+        let mut permit = current.permit.lock().unwrap_or_else(|e| e.into_inner());
+        match &result {
+            Ok(_) => permit.succeeded(),
+            Err(e) if super::load::is_throttle(e) => permit.throttled(),
+            Err(_) => {}
+        }
+        result
     }
 
     /// One attempt: adopt an earlier write when in doubt, else write; verify.

@@ -67,11 +67,12 @@
 //! (the checkpoint tracker), `retry` ([`RetryPolicy`] within a run, earlier failures across
 //! runs), `settle` (the one path of every outcome: report, progress, audit, record), `step`
 //! (the [`Step`] API) and `steps` (running them), `recheck` (due checks of `awaiting`
-//! documents).
+//! documents), `load` (adaptive concurrency per server).
 
 mod acks;
 mod builder;
 mod document;
+pub mod load;
 mod recheck;
 mod remove;
 mod report;
@@ -168,6 +169,8 @@ struct Inner {
     rename: crate::sink::RenamePolicy,
     clock: Option<ClockFn>,
     locks: KeyedLocks,
+    /// The adaptive limits per server (`None`: fixed concurrency).
+    limits: Option<Arc<load::Limits>>,
 }
 
 /// A flow: a source, transforms, a sink (or routed sinks), steps after the write and a state
@@ -207,6 +210,16 @@ impl Flow {
     /// [`crate::state::DocumentStore`]).
     pub fn state(&self) -> &Arc<dyn Store> {
         &self.inner.state
+    }
+
+    /// The adaptive concurrency toward each server written to so far ([`load`]); empty when
+    /// the concurrency is fixed ([`FlowBuilder::adaptive_concurrency`]).
+    pub fn limits(&self) -> Vec<load::LimitSnapshot> {
+        self.inner
+            .limits
+            .as_ref()
+            .map(|l| l.snapshot())
+            .unwrap_or_default()
     }
 
     /// The time the runner decides by: [`FlowBuilder::clock`], or the system's.

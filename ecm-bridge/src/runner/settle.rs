@@ -99,6 +99,35 @@ pub(super) enum Settled<'a> {
 }
 
 impl Flow {
+    /// Counts an outcome in the metrics ([`metrics`] facade): `ecm_documents_total` by flow
+    /// and outcome, and the bytes written in `ecm_bytes_written_total` by flow and server.
+    fn count(&self, outcome: &Settled<'_>, attempts_before: u32) {
+        let name = match outcome {
+            Settled::Written { receipt, .. } => {
+                if receipt.action != WriteAction::Adopted {
+                    metrics::counter!("ecm_bytes_written_total", "flow" => self.inner.name.clone())
+                        .increment(receipt.bytes);
+                }
+                "written"
+            }
+            Settled::WouldWrite { .. } => "would_write",
+            Settled::Unchanged {
+                moved_from: Some(_),
+                ..
+            } => "moved",
+            Settled::Unchanged { .. } => "unchanged",
+            Settled::StepsDone { .. } => "steps_done",
+            Settled::Skipped { .. } | Settled::Landed { .. } => "skipped",
+            Settled::Quarantined { .. } => "quarantined",
+            Settled::Conflict { .. } => "conflict",
+            Settled::Failed { attempts, .. } if self.is_dead(attempts_before + attempts) => "dead",
+            Settled::Failed { .. } => "failed",
+            Settled::Awaiting { .. } => "awaiting",
+        };
+        metrics::counter!("ecm_documents_total", "flow" => self.inner.name.clone(), "outcome" => name)
+            .increment(1);
+    }
+
     /// Whether `attempts` (over all runs) make a failed document dead.
     pub(super) fn is_dead(&self, attempts: u32) -> bool {
         self.inner.dead_after > 0 && attempts >= self.inner.dead_after
@@ -169,6 +198,9 @@ impl Flow {
         }
         record.run = run;
         record.next_check = None;
+        if live {
+            self.count(&outcome, attempts_before);
+        }
         let path = subject.path.unwrap_or_default().to_owned();
         let conflict = matches!(outcome, Settled::Conflict { .. });
         let save = match outcome {

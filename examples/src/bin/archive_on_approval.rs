@@ -13,17 +13,16 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
 use contentserver_client::Credentials;
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::rules::Rules;
-use ecm_bridge::runner::{Progress, ProgressFn, Report};
+use ecm_bridge::runner::Report;
 use ecm_bridge::sink::WriteAction;
 use ecm_bridge::state::{SqliteStore, StateStore};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::Deserialize;
 
 /// The rules used when `--rules` is not given.
@@ -319,45 +318,6 @@ async fn target(config: &Config) -> Result<Target, BoxError> {
     })
 }
 
-/// A progress bar fed by the flow's events.
-fn progress_bar() -> (ProgressBar, ProgressFn) {
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} [{elapsed}] {bytes:>10} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(Duration::from_millis(100));
-    #[derive(Default)]
-    struct Counts {
-        found: u64,
-        done: u64,
-        skipped: u64,
-        failed: u64,
-    }
-    let counts = Arc::new(Mutex::new(Counts::default()));
-    let b = bar.clone();
-    let f = move |p: &Progress| {
-        let mut c = counts.lock().unwrap_or_else(|e| e.into_inner());
-        match p {
-            Progress::Found { .. } => c.found += 1,
-            Progress::Bytes { n, .. } => b.inc(*n),
-            Progress::Done { .. } | Progress::Unchanged { .. } => c.done += 1,
-            Progress::Skipped { .. } => c.skipped += 1,
-            Progress::Failed { .. } => c.failed += 1,
-            _ => {}
-        }
-        let current = match p {
-            Progress::Started { path, .. } => format!(" — {path}"),
-            _ => String::new(),
-        };
-        b.set_message(format!(
-            "{} found, {} archived, {} skipped, {} failed{current}",
-            c.found, c.done, c.skipped, c.failed
-        ));
-    };
-    (bar, Arc::new(f))
-}
-
 fn kib(bytes: u64) -> String {
     if bytes < 1024 {
         format!("{bytes} B")
@@ -553,7 +513,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     }
 
     println!("archive_on_approval against {}", target.description);
-    let (bar, progress) = progress_bar();
+    let (bar, progress) = ecm_examples::progress::bar("archived");
     let flow = ArchiveOnApproval::new(target.dropbox.clone(), target.cs.clone(), state.clone())
         .source_root(f.source_root.clone().unwrap_or_default())
         .approval(approval)

@@ -22,6 +22,10 @@ mod workflow;
 
 use crate::model::DocRef;
 
+/// The server name of Content Server in metrics and adaptive load
+/// ([`crate::sink::Sink::server`]).
+pub const SERVER: &str = "contentserver";
+
 pub use owner::{CsOwner, Owner};
 pub use sink::CsSink;
 pub use source::CsSource;

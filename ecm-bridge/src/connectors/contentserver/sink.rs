@@ -431,6 +431,10 @@ impl Sink for CsSink {
         self.location_text(doc)
     }
 
+    fn server(&self) -> &str {
+        super::SERVER
+    }
+
     /// The workflow start ([`super::workflow::WORKFLOW_STEP`]), for documents whose
     /// governance names a workflow.
     fn steps(&self) -> Vec<Arc<dyn crate::runner::Step>> {

@@ -26,6 +26,9 @@ pub use sink::DropboxSink;
 pub(crate) use source::rev_body;
 pub use source::DropboxSource;
 
+/// The server name of Dropbox in metrics and adaptive load ([`crate::sink::Sink::server`]).
+pub const SERVER: &str = "dropbox";
+
 /// Paths per `files/tags/get` call.
 const TAG_BATCH: usize = 20;
 

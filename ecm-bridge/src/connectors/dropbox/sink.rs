@@ -251,6 +251,10 @@ impl Sink for DropboxSink {
             .unwrap_or_else(|e| format!("(no target: {e})"))
     }
 
+    fn server(&self) -> &str {
+        super::SERVER
+    }
+
     /// [`RemovalPolicy::Revoke`]: the file's shared links are revoked; [`RemovalPolicy::Delete`]:
     /// the file is deleted if it is still at the rev this sink wrote (a change made there since
     /// is a conflict, never deleted); a file already gone is removed.

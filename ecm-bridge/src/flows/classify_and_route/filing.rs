@@ -199,6 +199,10 @@ impl Sink for FilingSink {
         self.inner.describe(doc)
     }
 
+    fn server(&self) -> &str {
+        self.inner.server()
+    }
+
     fn steps(&self) -> Vec<Arc<dyn crate::runner::Step>> {
         self.inner.steps()
     }

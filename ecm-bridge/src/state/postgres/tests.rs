@@ -90,6 +90,15 @@ async fn conforms_as_a_document_store_and_survives_reconnect() {
 }
 
 #[tokio::test]
+async fn gives_the_operators_view() {
+    let Some(db) = TestDb::new("ops") else {
+        return;
+    };
+    crate::ops::conformance::run(Arc::new(db.store().await)).await;
+    db.drop().await;
+}
+
+#[tokio::test]
 async fn one_handle_serves_both_contracts() {
     let Some(db) = TestDb::new("both") else {
         return;
