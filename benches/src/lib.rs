@@ -8,10 +8,12 @@
 //!   (`/__sandbox/stats`).
 //! * [`archive`], [`upload`], [`large`]: the flow measures of the harness
 //!   (`cargo run --release -p ecm-benches --bin harness`).
+//! * [`backup`]: the incremental backup of a 100,000-file team folder (seeded in one request).
 //! * [`workers`]: the small-file archive shared by 1, 2 and 4 worker processes on PostgreSQL.
 //! * [`table`] and [`chart`]: the one table (text, Markdown, JSON) and the SVG chart.
 
 pub mod archive;
+pub mod backup;
 pub mod chart;
 pub mod env;
 pub mod large;

@@ -69,9 +69,9 @@ fn quick_mode_reports_every_measure() {
                 .starts_with("incremental")
         })
         .collect();
-    assert!(backup
-        .iter()
-        .all(|r| r["figure"] == "not measured: flow not built (issue 12)"));
+    assert_eq!(backup.len(), 2, "{json}");
+    assert!(backup.iter().all(|r| r["ratio"].is_number()), "{json}");
+    assert_eq!(v["details"]["backup"]["files"], 500, "{json}");
     let md = std::fs::read_to_string(out_dir.path().join("table.md")).expect("table.md");
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| ")).count(),

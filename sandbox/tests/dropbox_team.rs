@@ -4,7 +4,7 @@
 
 mod dropbox_support;
 
-use dropbox_support::{header_json, json_body, Db, TOKEN};
+use dropbox_support::{client, header_json, json_body, Db, TOKEN};
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
@@ -649,4 +649,71 @@ async fn shared_folder_members_come_in_pages() {
     )
     .await
     .conflict("invalid_cursor");
+}
+
+/// `bulk_files` writes its tree straight into the store: listed (and paged) like uploads,
+/// each file with its own bytes, and seen by a cursor taken before it.
+#[tokio::test]
+async fn bulk_files_seeds_a_listed_tree() {
+    let db = Db::start().await;
+    let before = db
+        .rpc(
+            "files/list_folder/get_latest_cursor",
+            json!({"path": "", "recursive": true}),
+        )
+        .await
+        .ok();
+    let out = db
+        .admin_post(
+            "/__sandbox/bulk_files",
+            json!({"namespace": 1001, "root": "/Bulk", "files": 25, "per_folder": 10, "size": 32}),
+        )
+        .await;
+    assert_eq!(out, json!({"files": 25, "folders": 3}));
+    let mut page = db
+        .rpc(
+            "files/list_folder",
+            json!({"path": "/Bulk", "recursive": true, "limit": 10}),
+        )
+        .await
+        .ok();
+    let mut files = Vec::new();
+    loop {
+        for e in page["entries"].as_array().unwrap() {
+            if e[".tag"] == "file" {
+                files.push(e["path_display"].as_str().unwrap().to_owned());
+                assert_eq!(e["size"], 32);
+            }
+        }
+        if page["has_more"] != true {
+            break;
+        }
+        page = db
+            .rpc(
+                "files/list_folder/continue",
+                json!({"cursor": page["cursor"]}),
+            )
+            .await
+            .ok();
+    }
+    assert_eq!(files.len(), 25);
+    assert!(files.contains(&"/Bulk/d00002/f000024.txt".to_owned()));
+    let (status, _, bytes) = db.get("/Bulk/d00001/f000013.txt").await;
+    assert_eq!(status, 200);
+    assert_eq!(&bytes[..8], b"file 13\n");
+    let changes = db
+        .rpc(
+            "files/list_folder/continue",
+            json!({"cursor": before["cursor"]}),
+        )
+        .await
+        .ok();
+    assert_eq!(changes["entries"].as_array().unwrap().len(), 25 + 4);
+    let r = client()
+        .post(format!("{}/__sandbox/bulk_files", db.url))
+        .body(json!({"namespace": 9, "root": "/X", "files": 1}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
 }

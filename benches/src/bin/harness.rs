@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
 use ecm_benches::archive::{self, Run};
+use ecm_benches::backup;
 use ecm_benches::chart::{self, Point};
 use ecm_benches::env::{Bench, Counts};
 use ecm_benches::large;
@@ -50,6 +51,12 @@ struct Args {
     /// Only the several-workers measure (seeding included), at the plan's latency.
     #[arg(long)]
     workers_only: bool,
+    /// Only the incremental-backup measure (seeding included).
+    #[arg(long)]
+    backup_only: bool,
+    /// Overrides the number of files of the incremental backup.
+    #[arg(long)]
+    backup_files: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -72,6 +79,19 @@ enum Command {
         /// (`script-cs-to-dropbox`).
         #[arg(long)]
         folder: Option<i64>,
+    },
+    /// (internal) one run of the incremental-backup measure; prints a JSON line with its
+    /// figures and peak RSS.
+    BackupRun {
+        #[arg(long)]
+        dropbox: String,
+        #[arg(long)]
+        cs: String,
+        /// The backup's state file (shared by the runs).
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long)]
+        concurrency: usize,
     },
     /// (internal) one worker process of the several-workers measure; prints a JSON line.
     Worker {
@@ -111,6 +131,8 @@ struct Plan {
     min_time: Duration,
     worker_levels: Vec<usize>,
     worker_concurrency: usize,
+    backup_files: usize,
+    backup_concurrency: usize,
 }
 
 impl Plan {
@@ -132,6 +154,8 @@ impl Plan {
                 min_time: Duration::from_millis(20),
                 worker_levels: vec![1, 2, 4],
                 worker_concurrency: 4,
+                backup_files: 500,
+                backup_concurrency: 8,
             }
         } else {
             Plan {
@@ -150,10 +174,15 @@ impl Plan {
                 min_time: Duration::from_secs(2),
                 worker_levels: vec![1, 2, 4],
                 worker_concurrency: 8,
+                backup_files: 100_000,
+                backup_concurrency: 16,
             }
         };
         if let Some(n) = args.files {
             p.files = n;
+        }
+        if let Some(n) = args.backup_files {
+            p.backup_files = n;
         }
         if let Some(n) = args.large_mib {
             p.large_mib = n;
@@ -177,6 +206,17 @@ async fn main() -> ExitCode {
             state,
             folder,
         }) => transfer(direction, dropbox, cs, state.as_deref(), *folder).await,
+        Some(Command::BackupRun {
+            dropbox,
+            cs,
+            state,
+            concurrency,
+        }) => match backup::run(dropbox, cs, state, *concurrency).await {
+            Ok(out) => serde_json::to_string(&out)
+                .map(|line| println!("{line}"))
+                .map_err(Into::into),
+            Err(e) => Err(e),
+        },
         Some(Command::Worker {
             dropbox,
             cs,
@@ -383,6 +423,21 @@ async fn harness(args: &Args) -> Result<()> {
     let mut details = serde_json::Map::new();
     let t0 = Instant::now();
     let note = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
+
+    if args.backup_only {
+        backup_rows(
+            &plan,
+            &data_parent,
+            state_dir.path(),
+            &mut rows,
+            &mut details,
+            &note,
+        )
+        .await?;
+        print!("{}", table::text(&rows));
+        println!("{}", serde_json::Value::Object(details));
+        return Ok(());
+    }
 
     if args.workers_only {
         let bench = Bench::start(&data_parent).await?;
@@ -634,17 +689,16 @@ async fn harness(args: &Args) -> Result<()> {
         );
     }
 
-    rows.push(Row::not_measured(
-        "incremental backup, 100,000 files: requests of the run after 10 changes",
-        "flow not built (issue 12)",
-        "≤ 20 requests",
-    ));
-    rows.push(Row::not_measured(
-        "incremental backup, 100,000 files: peak RSS of the first run",
-        "flow not built (issue 12)",
-        "≤ 128 MiB",
-    ));
     drop(bench);
+    backup_rows(
+        &plan,
+        &data_parent,
+        state_dir.path(),
+        &mut rows,
+        &mut details,
+        &note,
+    )
+    .await?;
     note("done");
 
     let text = table::text(&rows);
@@ -672,6 +726,110 @@ async fn harness(args: &Args) -> Result<()> {
         table::json(&rows, plan.quick, serde_json::Value::Object(details)),
     )?;
     println!("\nwritten: {}", out.display());
+    Ok(())
+}
+
+/// The incremental-backup measure, on a sandbox of its own (no latency): the seeded tree backed
+/// up by a first child run (peak RSS, files/s), then 10 changes and a second child run (its
+/// requests at the sandbox).
+async fn backup_rows(
+    plan: &Plan,
+    data_parent: &Path,
+    state_dir: &Path,
+    rows: &mut Vec<Row>,
+    details: &mut serde_json::Map<String, serde_json::Value>,
+    note: &dyn Fn(&str),
+) -> Result<()> {
+    let n = plan.backup_files;
+    let bench = Bench::start(data_parent).await?;
+    note(&format!("incremental backup: seeding {n} files"));
+    backup::seed(&bench, n).await?;
+    let exe = std::env::current_exe()?;
+    let args = [
+        "--dropbox".into(),
+        bench.dropbox_url(),
+        "--cs".into(),
+        bench.cs_url(),
+        "--state".into(),
+        path_arg(&state_dir.join("backup.db")),
+        "--concurrency".into(),
+        plan.backup_concurrency.to_string(),
+    ];
+    note("incremental backup: first run");
+    bench.reset_stats().await?;
+    let first = backup::child(&exe, &args).await?;
+    let first_counts = bench.stats().await?;
+    if first.written != n as u64 {
+        return Err(format!(
+            "incremental backup: first run wrote {} of {n}",
+            first.written
+        )
+        .into());
+    }
+    let changes = backup::change(&bench, n).await?;
+    note("incremental backup: second run");
+    bench.reset_stats().await?;
+    let second = backup::child(&exe, &args).await?;
+    let counts = bench.stats().await?;
+    let (w, m, r) = (second.written, second.moved, second.removed);
+    if (w, m, r) != (8, 1, 1) {
+        return Err(format!(
+            "incremental backup: second run saw {w} written, {m} moved, {r} removed; 8, 1, 1 expected"
+        )
+        .into());
+    }
+    drop(bench);
+    let mut routes: Vec<(String, u64)> = counts
+        .dropbox
+        .iter()
+        .map(|(k, v)| (format!("Dropbox {k}"), *v))
+        .chain(counts.cs.iter().map(|(k, v)| (format!("CS {k}"), *v)))
+        .collect();
+    routes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    details.insert(
+        "backup".into(),
+        json!({
+            "files": n,
+            "first": {"secs": first.secs, "files_per_sec": first.files_per_sec(),
+                      "peak_rss_kib": first.peak_rss_kib,
+                      "requests": first_counts.total(),
+                      "requests_per_file": first_counts.total() as f64 / n.max(1) as f64},
+            "second": {"secs": second.secs, "peak_rss_kib": second.peak_rss_kib,
+                       "requests": counts.total(),
+                       "routes": routes.iter().map(|(k, v)| (k.clone(), json!(v))).collect::<serde_json::Map<_, _>>()},
+        }),
+    );
+    let total = counts.total() as f64;
+    rows.push(
+        Row::new(
+            format!("incremental backup, 100,000 files: requests of the run after 10 changes ({n} files seeded)"),
+            format!(
+                "{} requests (Dropbox {}, CS {}) for {changes} changes",
+                counts.total(),
+                counts.dropbox_total(),
+                counts.cs_total()
+            ),
+            "limit 20 requests",
+            total / 20.0,
+        )
+        .value_at_most(total, 20.0, "≤ 20 requests"),
+    );
+    let rss = first.peak_rss_kib as f64 / 1024.0;
+    rows.push(
+        Row::new(
+            format!(
+                "incremental backup, 100,000 files: peak RSS of the first run ({n} files seeded)"
+            ),
+            format!(
+                "{rss:.1} MiB; {} ({:.2} req/file)",
+                per_sec(first.files_per_sec(), "files"),
+                first_counts.total() as f64 / n.max(1) as f64
+            ),
+            "limit 128 MiB",
+            rss / 128.0,
+        )
+        .value_at_most(rss, 128.0, "≤ 128 MiB"),
+    );
     Ok(())
 }
 

@@ -8,6 +8,7 @@
 mod auth;
 mod batch;
 mod blobs;
+mod bulk;
 mod demo;
 mod file_properties;
 mod file_requests;
@@ -210,7 +211,9 @@ impl Dropbox {
     /// - `POST /__sandbox/tokens` with `{"account": 0 | 1 | "team", "scopes": [...]}`: a new
     ///   token with exactly those scopes → `{"access_token", "scope"}`;
     /// - `POST /__sandbox/jobs` with `{"in_progress_checks": n}`: how many checks of a batch
-    ///   job answer `in_progress` before `complete` (default 1).
+    ///   job answer `in_progress` before `complete` (default 1);
+    /// - `POST /__sandbox/bulk_files` with `{"namespace", "root", "files", "per_folder"?,
+    ///   "size"?}`: that many small files written straight into the store (see `bulk`).
     pub fn admin_router(&self) -> Router {
         Router::new()
             .route(
@@ -219,6 +222,7 @@ impl Dropbox {
             )
             .route("/__sandbox/tokens", post(admin_token))
             .route("/__sandbox/jobs", post(admin_jobs))
+            .route("/__sandbox/bulk_files", post(bulk::bulk_files))
             .with_state(self.app.clone())
     }
 
