@@ -196,8 +196,9 @@ impl Serialize for NodeType {
     }
 }
 
-/// Lenient: a number or a numeric string (pyxecm sends `"144"`); anything else, or a number
-/// outside `u32` (no subtype is negative), is the default.
+/// A number or a numeric string (pyxecm sends `"144"`); absent or `null` is the default
+/// (a folder). Anything else, a number outside `u32` included (no subtype is negative), is a
+/// decode error.
 impl<'de> Deserialize<'de> for NodeType {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         // Absent or null: the default. A value that is not a subtype number is an error, not
@@ -236,8 +237,11 @@ mod tests {
         assert_eq!(NodeType::Document.to_string(), "Document (144)");
         let t: NodeType = serde_json::from_str("\"848\"").unwrap();
         assert_eq!(t, NodeType::BusinessWorkspace);
-        let t: NodeType = serde_json::from_str("-5").unwrap();
+        let t: NodeType = serde_json::from_str("null").unwrap();
         assert_eq!(t, NodeType::Folder);
+        for bad in ["-5", "\"folder\"", "4294967296", "[144]"] {
+            assert!(serde_json::from_str::<NodeType>(bad).is_err(), "{bad}");
+        }
         assert_eq!(serde_json::to_string(&NodeType::Url).unwrap(), "140");
     }
 }
