@@ -314,15 +314,18 @@ fn classify_config_rules_are_located_too() {
     assert!(err.contains("line 2, column 15"), "{err}");
 }
 
-/// A transfer whose bytes are not what the source announced: (bytes, announced size,
-/// announced hash, expected failure words; `None` = passes).
+/// One transfer case: bytes, announced size, announced hash, expected failure words (`None`:
+/// it passes).
+type TransferCase<'a> = (&'a [u8], u64, Option<ContentHash>, Option<&'a str>);
+
+/// A transfer whose bytes are not what the source announced.
 #[tokio::test]
 async fn transfers_that_do_not_match_the_source_name_the_document() {
     let empty_dropbox = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let empty_sha = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
     let abc_sha = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad";
     let wrong = "0".repeat(64);
-    let cases: Vec<(&[u8], u64, Option<ContentHash>, Option<&str>)> = vec![
+    let cases: Vec<TransferCase> = vec![
         // An empty file is a document like any other: its hash is that of no bytes.
         (b"", 0, Some(ContentHash::sha256(empty_sha)), None),
         (b"", 0, None, None),

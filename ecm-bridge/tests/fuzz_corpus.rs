@@ -36,7 +36,7 @@ fn replay<T>(target: &str, f: impl Fn(&[u8]) -> T + std::panic::RefUnwindSafe) -
         .collect()
 }
 
-fn of<'a, T: Copy>(results: &'a [(String, T)], name: &str) -> T {
+fn of<T: Copy>(results: &[(String, T)], name: &str) -> T {
     results
         .iter()
         .find(|(n, _)| n == name)
