@@ -67,7 +67,7 @@ mod tests {
         assert_eq!(line_col(text, 3), (2, 1));
         // 'ç' is two bytes; 'd' is the second character.
         assert_eq!(line_col(text, 5), (2, 2));
-        assert_eq!(line_col(text, 4), (2, 2)); // inside 'ç': its start
+        assert_eq!(line_col(text, 4), (2, 1)); // inside 'ç': its start, column 1
         assert_eq!(line_col(text, 99), (3, 1));
     }
 
