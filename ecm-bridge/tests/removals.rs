@@ -90,7 +90,7 @@ async fn a_deleted_folder_removes_all_it_held_under_the_policy() {
         path: "projects/p1".into(),
     }]);
     let r2 = flow.run_once().await.unwrap();
-    assert_eq!(r2.deleted, ["projects/p1"]);
+    assert_eq!(*r2.deleted, ["projects/p1"]);
     // One removal failed (the sink refused it once): failed, not removed, reported.
     assert_eq!(r2.removed.len(), 1, "{}", r2.summary());
     assert_eq!(r2.failed.len(), 1, "{:#?}", r2.failed);

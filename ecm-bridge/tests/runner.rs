@@ -345,3 +345,35 @@ async fn a_write_that_landed_before_the_document_became_skipped_is_recorded() {
     );
     assert_eq!(sink.copies("id:s"), 1, "nothing written again");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_large_run_counts_every_document_and_keeps_a_bounded_report() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let n = ecm_bridge::runner::Sampled::<()>::KEPT + 250;
+    let docs = (0..n).map(|i| doc(&format!("d{i}"), "1", &opens)).collect();
+    let source = MemSource::new(vec![docs]);
+    let sink = Arc::new(MemSink::default());
+    let flow = Flow::builder("t")
+        .source(source)
+        .sink(sink.clone())
+        .state(Arc::new(MemoryStore::new()))
+        .concurrency(8)
+        .build()
+        .unwrap();
+    let report = flow.run_once().await.unwrap();
+    assert_eq!(sink.stored.lock().unwrap().len(), n);
+    assert_eq!(report.written.len(), n, "{}", report.summary());
+    assert_eq!(report.count(WriteAction::Created), n);
+    assert_eq!(report.written.omitted(), 250);
+    assert_eq!(
+        report.written.iter().count(),
+        n - 250,
+        "only the first ones are kept"
+    );
+    assert_eq!(report.counts()["written"], n as u64);
+    assert!(
+        report.summary().contains(&format!("{n} written ({n} new")),
+        "{}",
+        report.summary()
+    );
+}

@@ -810,7 +810,7 @@ async fn a_deletion_is_settled_under_the_claim_of_the_document_it_removes() {
         .unwrap());
     let out = worker.await.unwrap().unwrap();
     assert_eq!(out.report.removed.len(), 1, "{}", out.report.summary());
-    assert_eq!(out.report.deleted, ["f/a.pdf"]);
+    assert_eq!(*out.report.deleted, ["f/a.pdf"]);
     let rec = store.record("mem", "dropbox:id:a").await.unwrap().unwrap();
     assert_eq!(rec.status, DocStatus::Removed);
     let b = store.record("mem", "dropbox:id:b").await.unwrap().unwrap();

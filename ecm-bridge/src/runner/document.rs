@@ -419,7 +419,7 @@ impl Flow {
         if !steps_left {
             return Ok(());
         }
-        self.finish_steps(&doc, Some(&*sink), &receipt, saved, report)
+        self.finish_steps(&doc, Some(&*sink), &receipt, saved, false, report)
             .await
     }
 
@@ -448,7 +448,7 @@ impl Flow {
             let sink = self.sink_named(route_of(&record))?;
             let doc = c.doc.with_body(Body::from_bytes(bytes::Bytes::new()));
             return self
-                .finish_steps(&doc, Some(&*sink), &receipt, Some(record), report)
+                .finish_steps(&doc, Some(&*sink), &receipt, Some(record), true, report)
                 .await;
         }
         let listed = match listed {
@@ -465,12 +465,12 @@ impl Flow {
         };
         match self.decide(listed.clone()).await {
             Ok(Decision::Write(d, sink, _)) => {
-                self.finish_steps(&d, Some(&*sink), &receipt, Some(record), report)
+                self.finish_steps(&d, Some(&*sink), &receipt, Some(record), true, report)
                     .await
             }
             Ok(Decision::Skip(reason) | Decision::Quarantine(reason)) => {
                 tracing::info!(flow = %inner.name, doc = %listed.path, reason, "now skipped; only the flow's steps are finished");
-                self.finish_steps(&listed, None, &receipt, Some(record), report)
+                self.finish_steps(&listed, None, &receipt, Some(record), true, report)
                     .await
             }
             Err(e) => self.fail(&listed, e, 1, Some(record), report).await,

@@ -77,6 +77,7 @@ mod recheck;
 mod remove;
 mod report;
 mod retry;
+mod sampled;
 mod schedule;
 mod settle;
 mod step;
@@ -102,6 +103,7 @@ pub use report::{
     Awaiting, Failed, Held, Moved, Progress, ProgressFn, Removed, Report, Skipped, Written,
 };
 pub use retry::RetryPolicy;
+pub use sampled::Sampled;
 pub use settle::DEFAULT_SINK;
 pub use step::{Step, StepInput, StepOutcome};
 pub use worker::{WorkReport, Worker, DONE as WORKERS_DONE, LISTED as WORKERS_LISTED};

@@ -9,6 +9,8 @@ use serde::Serialize;
 use crate::model::{Checkpoint, DocRef, Governance, Value};
 use crate::sink::WriteAction;
 
+use super::sampled::Sampled;
+
 /// A progress event, for a caller to render (progress bars, logs).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
@@ -247,29 +249,34 @@ pub struct Report {
     pub rechecked: u64,
     /// Bytes written (adopted writes not counted).
     pub bytes: u64,
-    /// Documents written, adopted, or (dry run) to be written.
-    pub written: Vec<Written>,
+    /// Documents written, adopted, or (dry run) to be written: all counted, the first
+    /// [`Sampled::KEPT`] kept (so are the other lists of documents).
+    pub written: Sampled<Written>,
+    /// How many of `written` were created, added as versions, adopted (in that order; all of
+    /// them, not only the kept ones).
+    #[serde(skip)]
+    pub(crate) by_action: [u64; 3],
     /// Documents already written before, and documents whose marking was finished.
     pub unchanged: u64,
     /// Documents skipped, with reasons.
-    pub skipped: Vec<Skipped>,
+    pub skipped: Sampled<Skipped>,
     /// Documents that failed in this run.
-    pub failed: Vec<Failed>,
+    pub failed: Sampled<Failed>,
     /// Documents in conflict at the target (recorded `conflict`, not retried).
-    pub conflicts: Vec<Held>,
+    pub conflicts: Sampled<Held>,
     /// Documents quarantined by a transform (recorded `quarantined`, not retried).
-    pub quarantined: Vec<Held>,
+    pub quarantined: Sampled<Held>,
     /// Documents renamed or moved at the source whose new path was recorded (also counted in
     /// `unchanged`).
-    pub moved: Vec<Moved>,
+    pub moved: Sampled<Moved>,
     /// Documents whose step answered that it waits (recorded `awaiting`); not failed, not
     /// done.
-    pub awaiting: Vec<Awaiting>,
+    pub awaiting: Sampled<Awaiting>,
     /// Paths reported deleted at the source.
-    pub deleted: Vec<String>,
+    pub deleted: Sampled<String>,
     /// Documents removed at the source (found through the path index under a deleted path)
     /// and handled under the removal policy; recorded `removed`.
-    pub removed: Vec<Removed>,
+    pub removed: Sampled<Removed>,
     /// The checkpoint saved at the end (unchanged when `None`).
     pub checkpoint: Option<Checkpoint>,
     /// The run's id in the document records ([`crate::state::DocumentStore::begin_run`]);
@@ -302,12 +309,27 @@ impl Report {
         .collect()
     }
 
-    /// Documents newly written with `action`.
+    /// Documents newly written with `action` (every one, kept in `written` or not).
     pub fn count(&self, action: WriteAction) -> usize {
-        self.written
-            .iter()
-            .filter(|w| w.action == Some(action))
-            .count()
+        Self::slot(action).map_or(0, |i| self.by_action[i] as usize)
+    }
+
+    /// Adds a written document to `written`, counted by its action.
+    pub(crate) fn push_written(&mut self, w: Written) {
+        if let Some(i) = w.action.and_then(Self::slot) {
+            self.by_action[i] += 1;
+        }
+        self.written.push(w);
+    }
+
+    fn slot(action: WriteAction) -> Option<usize> {
+        match action {
+            WriteAction::Created => Some(0),
+            WriteAction::AddedVersion => Some(1),
+            WriteAction::Adopted => Some(2),
+            #[allow(unreachable_patterns)]
+            _ => None,
+        }
     }
 
     /// One line: counts, bytes and time. Quarantines, conflicts and moves are named only when

@@ -223,7 +223,7 @@ impl Flow {
                     if receipt.action != WriteAction::Adopted {
                         r.bytes += receipt.bytes;
                     }
-                    r.written.push(Written {
+                    r.push_written(Written {
                         source: subject.source.clone(),
                         path: path.clone(),
                         target: Some(receipt.target.clone()),
@@ -264,7 +264,7 @@ impl Flow {
                 true
             }
             Settled::WouldWrite { location } => {
-                lock(report).written.push(Written {
+                lock(report).push_written(Written {
                     source: subject.source.clone(),
                     path,
                     target: None,

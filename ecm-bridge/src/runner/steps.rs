@@ -12,7 +12,7 @@ use super::step::{Step, StepInput, StepOutcome};
 use super::{lock, Failpoint, Flow, Shared};
 use crate::error::{Error, Result};
 use crate::model::Document;
-use crate::sink::{Receipt, Sink, WriteAction};
+use crate::sink::{Receipt, Sink};
 use crate::state::{BeginStep, DocRecord, StepState};
 
 /// How one step ended in this run.
@@ -38,12 +38,15 @@ impl Flow {
 
     /// Runs the steps of a written version that are not done, in order, then records the
     /// document as finished. Stops at a step that waits (the document is `awaiting`) or fails.
+    /// `resumed`: the version was written by an earlier run (only its steps are left), so the
+    /// document counts as unchanged in this run's report, not as written.
     pub(super) async fn finish_steps(
         &self,
         doc: &Document,
         sink: Option<&dyn Sink>,
         receipt: &Receipt,
         record: Option<DocRecord>,
+        resumed: bool,
         report: &Shared,
     ) -> Result<()> {
         let inner = &self.inner;
@@ -70,10 +73,10 @@ impl Flow {
             }
         }
         self.failpoint(Failpoint::AfterSteps)?;
-        // Only the steps were left to do from an earlier run.
-        let unchanged = receipt.action == WriteAction::Adopted
-            && !lock(report).written.iter().any(|w| w.source == doc.source);
-        let done = Settled::StepsDone { receipt, unchanged };
+        let done = Settled::StepsDone {
+            receipt,
+            unchanged: resumed,
+        };
         self.settle(Subject::of(doc, Some(record)), done, report)
             .await
     }
