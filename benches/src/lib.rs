@@ -9,12 +9,14 @@
 //! * [`archive`], [`upload`], [`large`]: the flow measures of the harness
 //!   (`cargo run --release -p ecm-benches --bin harness`).
 //! * [`backup`]: the incremental backup of a 100,000-file team folder (seeded in one request).
+//! * [`closeout`]: a project closeout of a 100,000-file tree, and of a tenth of it (peak RSS).
 //! * [`workers`]: the small-file archive shared by 1, 2 and 4 worker processes on PostgreSQL.
 //! * [`table`] and [`chart`]: the one table (text, Markdown, JSON) and the SVG chart.
 
 pub mod archive;
 pub mod backup;
 pub mod chart;
+pub mod closeout;
 pub mod env;
 pub mod large;
 pub mod micro;

@@ -19,6 +19,7 @@ use clap::{Parser, Subcommand};
 use ecm_benches::archive::{self, Run};
 use ecm_benches::backup;
 use ecm_benches::chart::{self, Point};
+use ecm_benches::closeout;
 use ecm_benches::env::{Bench, Counts};
 use ecm_benches::large;
 use ecm_benches::micro;
@@ -57,6 +58,12 @@ struct Args {
     /// Overrides the number of files of the incremental backup.
     #[arg(long)]
     backup_files: Option<usize>,
+    /// Only the large-tree closeout measure (seeding included).
+    #[arg(long)]
+    closeout_only: bool,
+    /// Overrides the number of files of the large closeout (a tenth of it is closed out too).
+    #[arg(long)]
+    closeout_files: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -90,6 +97,22 @@ enum Command {
         /// The backup's state file (shared by the runs).
         #[arg(long)]
         state: PathBuf,
+        #[arg(long)]
+        concurrency: usize,
+    },
+    /// (internal) one closeout of the large-tree measure; prints a JSON line with its figures
+    /// and peak RSS.
+    CloseoutRun {
+        #[arg(long)]
+        dropbox: String,
+        #[arg(long)]
+        cs: String,
+        /// The closeout's state file.
+        #[arg(long)]
+        state: PathBuf,
+        /// The seeded tree's size (names the project folder).
+        #[arg(long)]
+        files: usize,
         #[arg(long)]
         concurrency: usize,
     },
@@ -133,6 +156,7 @@ struct Plan {
     worker_concurrency: usize,
     backup_files: usize,
     backup_concurrency: usize,
+    closeout_files: usize,
 }
 
 impl Plan {
@@ -156,6 +180,7 @@ impl Plan {
                 worker_concurrency: 4,
                 backup_files: 500,
                 backup_concurrency: 8,
+                closeout_files: 300,
             }
         } else {
             Plan {
@@ -176,6 +201,7 @@ impl Plan {
                 worker_concurrency: 8,
                 backup_files: 100_000,
                 backup_concurrency: 16,
+                closeout_files: 100_000,
             }
         };
         if let Some(n) = args.files {
@@ -183,6 +209,9 @@ impl Plan {
         }
         if let Some(n) = args.backup_files {
             p.backup_files = n;
+        }
+        if let Some(n) = args.closeout_files {
+            p.closeout_files = n;
         }
         if let Some(n) = args.large_mib {
             p.large_mib = n;
@@ -212,6 +241,18 @@ async fn main() -> ExitCode {
             state,
             concurrency,
         }) => match backup::run(dropbox, cs, state, *concurrency).await {
+            Ok(out) => serde_json::to_string(&out)
+                .map(|line| println!("{line}"))
+                .map_err(Into::into),
+            Err(e) => Err(e),
+        },
+        Some(Command::CloseoutRun {
+            dropbox,
+            cs,
+            state,
+            files,
+            concurrency,
+        }) => match closeout::run(dropbox, cs, state, *files, *concurrency).await {
             Ok(out) => serde_json::to_string(&out)
                 .map(|line| println!("{line}"))
                 .map_err(Into::into),
@@ -424,6 +465,20 @@ async fn harness(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     let note = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
 
+    if args.closeout_only {
+        closeout_rows(
+            &plan,
+            &data_parent,
+            state_dir.path(),
+            &mut rows,
+            &mut details,
+            &note,
+        )
+        .await?;
+        print!("{}", table::text(&rows));
+        println!("{}", serde_json::Value::Object(details));
+        return Ok(());
+    }
     if args.backup_only {
         backup_rows(
             &plan,
@@ -699,6 +754,15 @@ async fn harness(args: &Args) -> Result<()> {
         &note,
     )
     .await?;
+    closeout_rows(
+        &plan,
+        &data_parent,
+        state_dir.path(),
+        &mut rows,
+        &mut details,
+        &note,
+    )
+    .await?;
     note("done");
 
     let text = table::text(&rows);
@@ -829,6 +893,85 @@ async fn backup_rows(
             rss / 128.0,
         )
         .value_at_most(rss, 128.0, "≤ 128 MiB"),
+    );
+    Ok(())
+}
+
+/// The large-tree closeout, on a sandbox of its own (no latency): a tree of a tenth of
+/// `closeout_files` and one of `closeout_files` closed out by child processes; the peak RSS of
+/// the large one against 128 MiB, and against the small one's (flat: memory follows the
+/// concurrency, not the tree).
+async fn closeout_rows(
+    plan: &Plan,
+    data_parent: &Path,
+    state_dir: &Path,
+    rows: &mut Vec<Row>,
+    details: &mut serde_json::Map<String, serde_json::Value>,
+    note: &dyn Fn(&str),
+) -> Result<()> {
+    const CONCURRENCY: usize = 16;
+    let n = plan.closeout_files;
+    let small = (n / 10).max(1);
+    let bench = Bench::start(data_parent).await?;
+    let exe = std::env::current_exe()?;
+    let mut outs = Vec::new();
+    for files in [small, n] {
+        note(&format!("project closeout: seeding {files} files"));
+        closeout::seed(&bench, files).await?;
+        note(&format!("project closeout: {files} files"));
+        bench.reset_stats().await?;
+        let args = [
+            "--dropbox".into(),
+            bench.dropbox_url(),
+            "--cs".into(),
+            bench.cs_url(),
+            "--state".into(),
+            path_arg(&state_dir.join(format!("closeout-{files}.db"))),
+            "--files".into(),
+            files.to_string(),
+            "--concurrency".into(),
+            CONCURRENCY.to_string(),
+        ];
+        let out = closeout::child(&exe, &args).await?;
+        let requests = bench.stats().await?.total();
+        outs.push((files, out, requests));
+    }
+    drop(bench);
+    let [(sf, s, _), (lf, l, requests)] = &outs[..] else {
+        unreachable!("two sizes were run");
+    };
+    let (s_rss, l_rss) = (
+        s.peak_rss_kib as f64 / 1024.0,
+        l.peak_rss_kib as f64 / 1024.0,
+    );
+    details.insert(
+        "closeout".into(),
+        json!({"small": {"files": sf, "secs": s.secs, "peak_rss_kib": s.peak_rss_kib},
+               "large": {"files": lf, "secs": l.secs, "peak_rss_kib": l.peak_rss_kib,
+                         "requests": requests, "folders": l.folders}}),
+    );
+    rows.push(
+        Row::new(
+            format!("project closeout, 100,000 files: peak RSS ({lf} files, c={CONCURRENCY})"),
+            format!(
+                "{l_rss:.1} MiB; {}; {:.2} req/file",
+                per_sec(*lf as f64 / l.secs, "files"),
+                *requests as f64 / (*lf).max(1) as f64
+            ),
+            "limit 128 MiB",
+            l_rss / 128.0,
+        )
+        .value_at_most(l_rss, 128.0, "≤ 128 MiB"),
+    );
+    let growth = l_rss / s_rss;
+    rows.push(
+        Row::new(
+            format!("project closeout: peak RSS, {lf} files against {sf}"),
+            format!("{l_rss:.1} MiB"),
+            format!("{sf} files: {s_rss:.1} MiB"),
+            growth,
+        )
+        .value_at_most(growth, 1.5, "≤ 1.5× (flat)"),
     );
     Ok(())
 }
