@@ -253,6 +253,24 @@ mod tests {
     use super::*;
 
     #[tokio::test]
+    async fn a_save_searches_the_history_by_the_documents_key_not_by_the_run() {
+        let store = SqliteStore::open_in_memory().unwrap();
+        let plan: Vec<String> = store
+            .with(|c| {
+                let mut stmt =
+                    c.prepare(&format!("EXPLAIN QUERY PLAN {}", docs::CLEAR_RUN_HISTORY))?;
+                let rows = stmt.query_map(["f", "k", "s", "1"], |r| r.get::<_, String>(3))?;
+                rows.collect()
+            })
+            .await
+            .unwrap();
+        assert!(
+            plan.iter().any(|l| l.contains("history_by_key")),
+            "{plan:?}"
+        );
+    }
+
+    #[tokio::test]
     async fn conforms_in_memory() {
         super::super::conformance::run(&SqliteStore::open_in_memory().unwrap()).await;
     }
