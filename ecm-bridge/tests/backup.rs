@@ -588,21 +588,33 @@ async fn a_large_tree_is_backed_up_and_then_only_what_changed() {
     config.team_space = false;
     config.members = vec![OLU.into()];
     config.concurrency = 16;
-    let b = Backup::new(
-        team(&env),
-        env.cs.clone(),
-        Arc::new(MemoryStore::new()),
-        config,
-    )
-    .retry(retry());
-    let first = run(&b).await;
+    let state: Arc<dyn Store> = Arc::new(MemoryStore::new());
+    let backup =
+        || Backup::new(team(&env), env.cs.clone(), state.clone(), config.clone()).retry(retry());
+    let first = run(&backup()).await;
     eprintln!("backed up in {:?}", started.elapsed());
     assert_eq!(first.totals().0 as usize, files_n);
     assert_eq!(first.exit_code(), 0);
     assert!(first.roots[0].complete);
     put(&client, "/Big/F07/file 7.txt", "changed\n").await;
-    let second = run(&b).await;
+    // The next run, as a new process would make it (no folder ids cached): the new version
+    // goes to the paired document by id, with no folder looked up or listed.
+    env.sandbox.contentserver_stats().reset();
+    let second = run(&backup()).await;
     assert_eq!(second.totals(), (1, 0, 0, 0, 0));
+    let cs = env.sandbox.contentserver_stats();
+    assert_eq!(
+        cs.count("GET /api/v2/nodes/{id}/nodes"),
+        0,
+        "{}",
+        cs.snapshot()
+    );
+    assert_eq!(
+        cs.count("POST /api/v2/nodes/{id}/versions"),
+        1,
+        "{}",
+        cs.snapshot()
+    );
     let ews = env.cs.nodes().enterprise_workspace().await.unwrap();
     let folder = env
         .cs

@@ -300,45 +300,59 @@ impl CsSink {
 
 #[async_trait]
 impl Sink for CsSink {
-    /// Writes a new version of the paired document, else creates one. The folder's children
+    /// Writes a new version of the paired document (no folder is resolved for it), else
+    /// creates one in the target folder (resolved, and created, first). The folder's children
     /// are listed for an earlier copy by name only when a write of this document is in doubt
     /// ([`WriteContext::in_doubt`]); otherwise the create goes first and the server's own name
     /// check stands guard: a name already taken is then looked up, and becomes a new version
     /// when that document was written from the same source, an error when not.
     async fn write(&self, doc: &Document, ctx: &WriteContext) -> Result<Receipt> {
-        let loc = self.target(doc)?.clone();
-        let folder = self.folder(doc, &loc, true).await?.ok_or_else(|| {
-            Error::governance(&doc.path, Step::Locate, "target folder not created")
-        })?;
-        let previous = match ctx
+        let paired = ctx
             .previous
             .as_ref()
             .filter(|p| p.system == System::ContentServer)
-        {
-            Some(p) => p.node_id(),
-            None if ctx.in_doubt => self.own_child(doc, folder).await?.map(|n| n.id),
-            None => None,
-        };
+            .and_then(|p| p.node_id());
         let slot = VerifiedSlot::default();
         let location = self.location_text(doc);
-        let (node, number, action) = match previous {
+        // A version of a paired document needs no folder: the target folder is resolved (and
+        // created) only for a document that may be new.
+        let (node, number, action, folder) = match paired {
             Some(node) => (
                 node,
                 self.add_version(doc, node, &slot).await?,
                 WriteAction::AddedVersion,
+                None,
             ),
-            None => match self.create_document(doc, folder, &slot).await? {
-                Ok(node) => (node, 1, WriteAction::Created),
-                Err(taken) => match self.own_child(doc, folder).await? {
-                    Some(n) => (
-                        n.id,
-                        self.add_version(doc, n.id, &slot).await?,
+            None => {
+                let loc = self.target(doc)?.clone();
+                let folder = self.folder(doc, &loc, true).await?.ok_or_else(|| {
+                    Error::governance(&doc.path, Step::Locate, "target folder not created")
+                })?;
+                let earlier = match ctx.in_doubt {
+                    true => self.own_child(doc, folder).await?.map(|n| n.id),
+                    false => None,
+                };
+                let (node, number, action) = match earlier {
+                    Some(node) => (
+                        node,
+                        self.add_version(doc, node, &slot).await?,
                         WriteAction::AddedVersion,
                     ),
-                    // Taken a moment ago and gone now: the next attempt creates it.
-                    None => return Err(Error::cs(&doc.path, Step::Write, taken)),
-                },
-            },
+                    None => match self.create_document(doc, folder, &slot).await? {
+                        Ok(node) => (node, 1, WriteAction::Created),
+                        Err(taken) => match self.own_child(doc, folder).await? {
+                            Some(n) => (
+                                n.id,
+                                self.add_version(doc, n.id, &slot).await?,
+                                WriteAction::AddedVersion,
+                            ),
+                            // Taken a moment ago and gone now: the next attempt creates it.
+                            None => return Err(Error::cs(&doc.path, Step::Write, taken)),
+                        },
+                    },
+                };
+                (node, number, action, Some(folder))
+            }
         };
         let sent = self.sent(doc, &slot)?;
         if self.read_back {
@@ -350,7 +364,7 @@ impl Sink for CsSink {
         } else {
             Govern::AddedVersion
         };
-        self.govern(doc, node, Some(folder), mode).await?;
+        self.govern(doc, node, folder, mode).await?;
         Ok(Receipt {
             target: DocRef::cs(node, number),
             bytes: sent.len,
