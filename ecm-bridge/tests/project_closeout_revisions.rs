@@ -186,3 +186,36 @@ async fn a_stop_or_a_lost_answer_between_revisions_writes_no_revision_twice() {
     let root = closed(&closeout(&env, state, 1)).await;
     assert_versions(&env, root, &revisions).await;
 }
+
+/// A file renamed during the project keeps the revisions it had under its earlier name: they
+/// are listed by the file's id, not by its current path.
+#[tokio::test]
+async fn a_renamed_file_keeps_the_revisions_of_its_earlier_name() {
+    use dropbox_client::models::files::RelocationArg;
+    let env = Env::start().await;
+    let (mut revisions, _) = add_revisions(&env).await;
+    let (old, new) = ("Drawings/Site Plan.pdf", "Drawings/Site Plan (final).pdf");
+    env.dropbox
+        .files()
+        .move_entry(RelocationArg::new(
+            format!("{PROJECT}/{old}"),
+            format!("{PROJECT}/{new}"),
+        ))
+        .await
+        .unwrap();
+    let body = Bytes::from("Site plan, final\n".repeat(40));
+    env.dropbox
+        .files()
+        .upload(
+            CommitInfo::new(format!("{PROJECT}/{new}")).mode(WriteMode::Overwrite),
+            futures::stream::iter([Ok::<_, std::io::Error>(body.clone())]),
+        )
+        .await
+        .unwrap();
+    let mut revs = revisions.remove(old).unwrap();
+    revs.push(body);
+    assert_eq!(revs.len(), 3);
+    revisions.insert(new.to_owned(), revs);
+    let root = closed(&closeout(&env, env.state(), 4)).await;
+    assert_versions(&env, root, &revisions).await;
+}

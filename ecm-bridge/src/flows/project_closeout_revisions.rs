@@ -3,8 +3,9 @@
 //! file's current revision last (the one the runner records, proves and lists in the manifest).
 //!
 //! [`RevisionsSink`] wraps the closeout's [`CsSink`]. Before the sink writes a file's current
-//! revision, it lists the file's revisions (`files/list_revisions` by path, page by page with
-//! `before_rev`, only those with the file's id) and writes each older one through the same
+//! revision, it lists the file's revisions (`files/list_revisions` by id, so revisions made
+//! before a rename or move are included; by path, page by page with `before_rev`, only those
+//! with the file's id, when the file has more than one page of them) and writes each older one through the same
 //! sink (the same folder, name, categories, classification and verification; each version's
 //! description carries its own source marker, `dropbox:id:…@rev`). Each older revision is a
 //! step in the core's step log, `revision:{rev}`, under the file's key and current revision:
@@ -15,12 +16,15 @@
 //!   written only when not there. An error leaves the step `started`, so the next attempt
 //!   always looks first: no revision becomes two CS versions.
 //!
+//! A revision with the same bytes as the next newer one (a move or rename makes a new rev) is
+//! not written: it would be a version equal to the one after it.
+//!
 //! A file whose CS document exists already (a later revision since the closeout's first
 //! write) gets the revisions after the newest one its CS versions carry; revisions older than
 //! that cannot be put before it and are not written.
 
 use async_trait::async_trait;
-use dropbox_client::models::files::{FileMetadata, ListRevisionsArg};
+use dropbox_client::models::files::{FileMetadata, ListRevisionsArg, ListRevisionsMode};
 use std::sync::Arc;
 
 use crate::connectors::contentserver::CsSink;
@@ -67,10 +71,28 @@ impl RevisionsSink {
 
     /// The revisions of `doc` older than its own, oldest first. `doc`'s own revision not
     /// among them (listed at another path meanwhile): none, the write goes on as usual.
-    async fn older_revisions(&self, doc: &Document) -> Result<Vec<FileMetadata>> {
-        let Some(rev) = doc.source.version.as_deref() else {
-            return Ok(Vec::new());
+    /// The file's revisions, newest first, by its id (`mode = id`): they follow the file across
+    /// renames and moves, so revisions made under an earlier path are included. That mode takes
+    /// no `before_rev`, so it answers one page only: `None` when the file has more revisions
+    /// than a page holds.
+    async fn revisions_by_id(&self, doc: &Document) -> Result<Option<Vec<FileMetadata>>> {
+        let arg = ListRevisionsArg {
+            mode: Some(ListRevisionsMode::Id),
+            limit: Some(PAGE),
+            ..ListRevisionsArg::from(doc.source.id.clone())
         };
+        let page = self
+            .dropbox
+            .files()
+            .list_revisions(arg)
+            .await
+            .map_err(|e| Error::dropbox(&doc.path, Step::List, e))?;
+        Ok((!page.has_more).then_some(page.entries))
+    }
+
+    /// The revisions at the file's current path, newest first, page by page with `before_rev`
+    /// (those of the file's id only): for a file with more revisions than one page.
+    async fn revisions_by_path(&self, doc: &Document) -> Result<Vec<FileMetadata>> {
         let path = doc.context.full_path.clone().unwrap_or(doc.path.clone());
         let mut newest_first = Vec::new();
         let mut before = None;
@@ -90,16 +112,37 @@ impl RevisionsSink {
             newest_first.extend(page.entries.into_iter().filter(|e| e.id == doc.source.id));
             match last {
                 Some(last) if page.has_more => before = Some(last),
-                _ => break,
+                _ => return Ok(newest_first),
             }
         }
+    }
+
+    async fn older_revisions(&self, doc: &Document) -> Result<Vec<FileMetadata>> {
+        let Some(rev) = doc.source.version.as_deref() else {
+            return Ok(Vec::new());
+        };
+        let mut newest_first = match self.revisions_by_id(doc).await? {
+            Some(all) => all,
+            None => self.revisions_by_path(doc).await?,
+        };
         let Some(at) = newest_first.iter().position(|e| e.rev == rev) else {
             tracing::warn!(doc = %doc.path, rev, "the file's revision is not in its revision list; writing it alone");
             return Ok(Vec::new());
         };
-        let mut older = newest_first.split_off(at + 1);
-        older.reverse();
-        Ok(older)
+        let mut next = newest_first[at].content_hash.clone();
+        let older = newest_first.split_off(at + 1);
+        // A revision with the same bytes as the next newer one (a move or a rename makes a
+        // new rev, not new content) adds no version.
+        let mut kept: Vec<FileMetadata> = older
+            .into_iter()
+            .filter(|r| {
+                let same = r.content_hash.is_some() && r.content_hash == next;
+                next = r.content_hash.clone();
+                !same
+            })
+            .collect();
+        kept.reverse();
+        Ok(kept)
     }
 
     /// `doc` as it was at revision `r`.
