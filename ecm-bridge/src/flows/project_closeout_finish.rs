@@ -454,7 +454,7 @@ async fn file_manifest(
     jsonl_name: &str,
 ) -> Result<serde_json::Value> {
     let mut ids = Vec::new();
-    for (name, text) in [(csv_name, m.to_csv()), (jsonl_name, m.to_jsonl())] {
+    for (name, path) in [(csv_name, m.csv_path()), (jsonl_name, m.jsonl_path())] {
         let nodes = c.cs.nodes();
         let found = nodes
             .find_child(root, name)
@@ -463,7 +463,9 @@ async fn file_manifest(
         let id = match found {
             Some(n) => n.id,
             None => {
-                let body = UploadBody::from_bytes(text.into_bytes());
+                let body = UploadBody::from_path(&path)
+                    .await
+                    .map_err(|e| crate::verify::io_error(name, Step::Write, e))?;
                 match c.cs.documents().create(root, name, body).send().await {
                     Ok(n) => n.id,
                     Err(e) => match nodes
@@ -490,15 +492,11 @@ async fn classify_root(
     m: &Manifest,
 ) -> Result<serde_json::Value> {
     let records = c.cs.records();
-    let item = m
-        .rows
-        .iter()
-        .find_map(|r| r.node.as_deref().and_then(|n| n.parse::<i64>().ok()))
-        .ok_or_else(|| {
-            Error::Config(format!(
-                "closeout: no item to read the id of RM class {class:?} from"
-            ))
-        })?;
+    let item = m.nodes.first().copied().ok_or_else(|| {
+        Error::Config(format!(
+            "closeout: no item to read the id of RM class {class:?} from"
+        ))
+    })?;
     let details = records
         .details(item)
         .await
@@ -538,11 +536,7 @@ async fn apply_hold(
         .ok_or_else(|| Error::Config(format!("closeout: no hold named {hold:?}")))?;
     let mut ids: Vec<i64> = vec![root];
     ids.extend(extra.iter().copied().filter(|id| *id != 0));
-    ids.extend(
-        m.rows
-            .iter()
-            .filter_map(|r| r.node.as_deref().and_then(|n| n.parse::<i64>().ok())),
-    );
+    ids.extend(m.nodes.iter().copied());
     for chunk in ids.chunks(HOLD_BATCH) {
         records
             .apply_hold_to(h.id, chunk)
