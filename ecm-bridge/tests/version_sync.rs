@@ -4,6 +4,8 @@
 //! Dropbox rev, content hash); a second run changes nothing; lost answers and stops at every
 //! failpoint end in the same state.
 
+#[path = "version_sync/review.rs"]
+mod review;
 mod support;
 
 use std::sync::atomic::{AtomicUsize, Ordering};

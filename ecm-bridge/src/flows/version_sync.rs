@@ -60,6 +60,7 @@
 
 mod pair;
 mod report;
+mod review;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -78,6 +79,7 @@ use crate::state::{AuditEntry, DocRecord, DocStatus, RunId, Store};
 
 pub use pair::PendingEdit;
 pub use report::{SyncAction, SyncEntry, SyncReport};
+pub use review::{ApprovalConfig, PendingMode, APPROVAL_STEP};
 
 /// What happens when both sides changed since the last sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -138,6 +140,18 @@ pub struct SyncConfig {
     /// Runs even when the mass-deletion guard would refuse it.
     #[serde(default)]
     pub force: bool,
+    /// Where a Dropbox edit waits in CS until it is accepted (default `minor_version`).
+    #[serde(default)]
+    pub pending: PendingMode,
+    /// The CS folder of the review documents (a path below `cs_root`, outside `cs_folder`),
+    /// for `pending = "review_folder"` (default `{cs_folder} Review`). The CS sub-folders
+    /// are mirrored in it.
+    #[serde(default)]
+    pub review_folder: Option<String>,
+    /// An approval step: each pending edit starts this CS workflow, and its outcome accepts
+    /// or rejects the edit (none: accepted or rejected by hand, [`SyncRunner::accept`]).
+    #[serde(default)]
+    pub approval: Option<ApprovalConfig>,
 }
 
 fn default_name() -> String {
@@ -161,6 +175,9 @@ impl SyncConfig {
             deletion: DeletionPolicy::default(),
             max_delete_share: half(),
             force: false,
+            pending: PendingMode::default(),
+            review_folder: None,
+            approval: None,
         }
     }
 
@@ -174,7 +191,37 @@ impl SyncConfig {
                 c.max_delete_share
             )));
         }
+        c.review_path()?;
         Ok(c)
+    }
+
+    /// The review folder's path (`/`-separated, below `cs_root`), in review-folder mode; an
+    /// error when it is inside the synced folder (its documents would be synced as records).
+    pub fn review_path(&self) -> Result<Option<String>> {
+        if self.pending != PendingMode::ReviewFolder {
+            return Ok(None);
+        }
+        let trim = |p: &str| {
+            p.split('/')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let synced = trim(&self.cs_folder);
+        let review = match &self.review_folder {
+            Some(f) => trim(f),
+            None => format!("{synced} Review"),
+        };
+        let (s, r) = (
+            crate::state::fold_path(&synced),
+            crate::state::fold_path(&review),
+        );
+        if review.is_empty() || r == s || r.starts_with(&format!("{s}/")) {
+            return Err(Error::Config(format!(
+                "version_sync: the review folder {review:?} must be outside the synced folder {synced:?}"
+            )));
+        }
+        Ok(Some(review))
     }
 
     /// Reads the settings from a TOML file.
@@ -266,6 +313,7 @@ impl VersionSync {
                 .id
         };
         let dropbox_root = format!("/{}", c.dropbox_folder.trim_matches('/'));
+        let review_path = c.review_path()?;
         Ok(SyncRunner {
             engine: Engine {
                 name: c.name.clone(),
@@ -283,6 +331,8 @@ impl VersionSync {
                 deletion: c.deletion,
                 max_delete_share: c.max_delete_share,
                 force: c.force,
+                review: review_path.map(|path| (start, path)),
+                approval: c.approval.clone(),
                 failpoint: self.failpoint,
                 clock: self.clock.unwrap_or_else(|| Arc::new(chrono::Utc::now)),
             },
@@ -305,6 +355,9 @@ pub(crate) struct Engine {
     deletion: DeletionPolicy,
     max_delete_share: f64,
     force: bool,
+    /// Review-folder mode: the review folder's root node and path below it.
+    review: Option<(i64, String)>,
+    approval: Option<ApprovalConfig>,
     failpoint: Option<FailpointFn>,
     clock: ClockFn,
 }
@@ -635,64 +688,34 @@ impl SyncRunner {
         Ok((rec, p))
     }
 
-    /// Accepts the pending Dropbox edit of `node`: its minor version is promoted to a major
-    /// one (the next run finds both sides equal and records it as accepted). A person can do
+    /// Accepts the pending Dropbox edit of `node` by hand (also when an approval step is
+    /// configured): its minor version is promoted to a major one, or (review-folder mode)
+    /// the review document's content is added as a new major version. The next run finds both
+    /// sides equal, records it as accepted and removes the review document. A person can do
     /// the same in CS.
     pub async fn accept(&self, node: i64) -> Result<()> {
         let (rec, p) = self.pending_or_err(node).await?;
-        let what = rec.path.clone().unwrap_or_default();
-        self.engine
-            .cs
-            .documents()
-            .promote(node, p.version)
-            .description(format!("Dropbox edit (rev {}) accepted", p.rev))
-            .send()
-            .await
-            .map_err(|e| Error::cs(what, Step::Write, e))?;
-        Ok(())
+        self.engine.make_official(node, &rec, &p, "by hand").await
     }
 
-    /// Rejects the pending Dropbox edit of `node`: the last official version's content is
-    /// added again as a new major version (the next run keeps the edit in Dropbox as a
-    /// conflicted copy and puts the official version back in the file).
+    /// Rejects the pending Dropbox edit of `node` by hand. Minor-version mode: the last
+    /// official version's content is added again as a new major version. Review-folder mode:
+    /// the review document is removed. Either way the next run keeps the edit in Dropbox as a
+    /// conflicted copy and puts the official version back in the file.
     pub async fn reject(&self, node: i64) -> Result<()> {
         let (rec, p) = self.pending_or_err(node).await?;
+        if let Some(review) = p.review {
+            return self.engine.remove_review(review, &rec).await;
+        }
         let what = rec.path.clone().unwrap_or_default();
         let official = pair::ver(&rec.source);
-        let docs = self.engine.cs.documents();
-        let v = docs
-            .version(node, official)
+        let description = format!(
+            "Dropbox edit (rev {}) rejected: version {official} put back",
+            p.rev
+        );
+        self.engine
+            .add_major_from(node, node, official, description, &what)
             .await
-            .map_err(|e| Error::cs(&what, Step::Read, e))?;
-        let size = v.file_size.unwrap_or(0).max(0) as u64;
-        let client = self.engine.cs.clone();
-        let body = contentserver_client::UploadBody::reopenable(size, move || {
-            let client = client.clone();
-            async move {
-                let d = client
-                    .documents()
-                    .download(node)
-                    .version(official)
-                    .send()
-                    .await
-                    .map_err(std::io::Error::other)?;
-                Ok(d.into_stream().map_err(std::io::Error::other))
-            }
-        });
-        let mut add = docs
-            .add_version(node, body)
-            .major(true)
-            .description(format!(
-                "Dropbox edit (rev {}) rejected: version {official} put back",
-                p.rev
-            ));
-        if let Some(name) = v.file_name {
-            add = add.file_name(name);
-        }
-        add.send()
-            .await
-            .map_err(|e| Error::cs(what, Step::Write, e))?;
-        Ok(())
     }
 }
 
