@@ -13,12 +13,16 @@
 //!   or an accepted edit is recorded, never synced back);
 //! - only CS changed: the new version replaces the Dropbox file by its rev ([`DropboxSink`],
 //!   update mode: never a second file);
-//! - only Dropbox changed: the edit is added to the CS document as a minor version, a
-//!   pending change (record `awaiting`). It becomes official when it is accepted: promoted to
-//!   a major version ([`SyncRunner::accept`], or in CS by hand). It is rejected when CS makes
-//!   a newer official version without it ([`SyncRunner::reject`] puts the official content
-//!   back as one); the edit is then kept in Dropbox as a conflicted copy and the official
-//!   version is put back in the file;
+//! - only Dropbox changed: the edit comes into CS as a pending change (record `awaiting`),
+//!   [`PendingMode`] says where: a minor version of the CS document (the default), or a
+//!   document in a review folder, named as the record document, which stays untouched. It
+//!   becomes official when it is accepted: the minor version promoted to a major one, or the
+//!   review document's content added as a new major version ([`SyncRunner::accept`], or in
+//!   CS by hand), or by the outcome of an approval workflow ([`ApprovalConfig`]: started once
+//!   per edit, read on each run). It is rejected when CS makes a newer official version
+//!   without it, when its review document is removed ([`SyncRunner::reject`] does either), or
+//!   when its workflow is rejected; the edit is then kept in Dropbox as a conflicted copy and
+//!   the official version is put back in the file. See the `review` module's notes;
 //! - both changed: nothing is overwritten without a trace; the conflict is reported and
 //!   [`ConflictPolicy`] decides (keep both, the default: the Dropbox edit is kept as a
 //!   conflicted copy named with its time, and the CS version goes out; prefer CS; prefer the
@@ -750,5 +754,45 @@ mod tests {
             "cs_folder = \"a\"\ndropbox_folder = \"/a\"\nmax_delete_share = 2.0"
         )
         .is_err());
+        assert_eq!(d.pending, PendingMode::MinorVersion);
+        assert_eq!(d.review_path().unwrap(), None);
+        assert!(d.approval.is_none());
+    }
+
+    #[test]
+    fn the_review_folder_and_approval_load_and_the_folder_must_be_outside() {
+        let c = SyncConfig::from_toml(
+            r#"
+            cs_folder = "Collaboration/Joint Venture"
+            dropbox_folder = "/Joint Venture"
+            pending = "review_folder"
+            review_folder = "/Collaboration/Joint Venture Review/"
+            approval = { map = "Policy Approval" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.pending, PendingMode::ReviewFolder);
+        assert_eq!(
+            c.review_path().unwrap().as_deref(),
+            Some("Collaboration/Joint Venture Review")
+        );
+        let a = c.approval.unwrap();
+        assert_eq!(a.map, "Policy Approval");
+        assert_eq!(a.title, "Review the Dropbox edit of {name}");
+        let base = "cs_folder = \"Collaboration/Joint Venture\"\ndropbox_folder = \"/a\"\npending = \"review_folder\"";
+        let d = SyncConfig::from_toml(base).unwrap();
+        assert_eq!(
+            d.review_path().unwrap().as_deref(),
+            Some("Collaboration/Joint Venture Review")
+        );
+        for inside in [
+            "Collaboration/Joint Venture",
+            "collaboration/joint venture/Review",
+        ] {
+            let t = format!("{base}\nreview_folder = \"{inside}\"");
+            assert!(SyncConfig::from_toml(&t).is_err(), "{inside}");
+        }
+        assert!(SyncConfig::from_toml(&format!("{base}\npending = \"folder\"")).is_err());
+        assert!(SyncConfig::from_toml(&format!("{base}\napproval = {{ maps = \"x\" }}")).is_err());
     }
 }

@@ -229,7 +229,13 @@ async fn an_approval_workflow_accepts_one_edit_and_rejects_another() {
             "{}",
             rejected[0].detail
         );
-        assert_eq!(latest(&env, terms).await.0 - official <= 1, true);
+        // CS keeps its official version: no version added (minor mode: the rejected edit
+        // stays a minor version above it, not official).
+        let expect = match mode {
+            PendingMode::ReviewFolder => (official, true),
+            PendingMode::MinorVersion => (official + 1, false),
+        };
+        assert_eq!(latest(&env, terms).await, expect, "{mode:?}");
         assert_in_step(&env, &s, TERMS, official).await;
         assert_eq!(
             env.dropbox_bytes(&db_path(TERMS)).await,
