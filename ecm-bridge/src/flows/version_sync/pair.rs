@@ -282,7 +282,8 @@ impl Engine {
                 return Ok(());
             }
             let accepted = ex.pending.as_ref().is_some_and(|p| p.hash == h_db);
-            if let Some(review) = ex.pending.as_ref().and_then(|p| p.review) {
+            let review = ex.pending.as_ref().and_then(|p| p.review);
+            if let Some(review) = review {
                 // Accepted (or the edit is official by other means): the review document
                 // has served.
                 self.remove_review(review, &rec).await?;
@@ -294,9 +295,13 @@ impl Engine {
                 (
                     SyncAction::Accepted,
                     format!(
-                        "the Dropbox edit (rev {}) is the official CS version {}",
+                        "the Dropbox edit (rev {}) is the official CS version {}{}",
                         db.source.version.as_deref().unwrap_or("?"),
-                        ver(&cs.source)
+                        ver(&cs.source),
+                        match review {
+                            Some(n) => format!("; its review document (node {n}) was removed"),
+                            None => String::new(),
+                        }
                     ),
                 )
             } else if fresh {
