@@ -140,7 +140,7 @@ impl Engine {
         let cfg = self
             .approval
             .clone()
-            .expect("an approval step is configured");
+            .ok_or_else(|| Error::Config("version_sync: no approval step configured".into()))?;
         let cs_path = rec.path.clone().unwrap_or_default();
         let attach = p.review.or(rec.source.node_id()).unwrap_or_default();
         let doc = self.approval_doc(&cfg, &cs_path, &p.rev);
