@@ -315,3 +315,54 @@ async fn lost_answers_on_the_review_document_and_the_workflow_start_make_nothing
     assert_in_step(&env, &s, TERMS, 2).await;
     quiet(&s.run_once().await.unwrap());
 }
+
+/// A run stopped at each failpoint of a pending edit's way into the review folder and its
+/// workflow start, then restarted: one review document, one process, the same record.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stopped_at_any_failpoint_of_a_review_and_restarted_makes_nothing_twice() {
+    for n in 1.. {
+        let env = Env::start().await;
+        let state: Arc<dyn Store> = env.state();
+        let s = build(&env, state.clone(), review_config(true)).await;
+        s.run_once().await.unwrap();
+        let rev = edit(&env, &db_path(TERMS), "Term Sheet, partner's edit.").await;
+        let hit = Arc::new(Mutex::new(None));
+        let crashing = VersionSync::new(
+            env.dropbox.clone(),
+            env.cs.clone(),
+            state.clone(),
+            review_config(true),
+        )
+        .failpoint(stop_at(n, hit.clone()))
+        .build()
+        .await
+        .unwrap();
+        let stopped = match crashing.run_once().await {
+            Err(Error::Stopped(_)) => true,
+            Ok(_) => false,
+            Err(e) => panic!("failpoint {n}: {}", e.chain()),
+        };
+        if stopped {
+            let r = s.run_once().await.unwrap();
+            assert!(r.of(SyncAction::Failed).is_empty(), "failpoint {n}: {r}");
+        }
+        let review =
+            assert_pending_in_review(&env, &s, 1, &rev, "Term Sheet, partner's edit.").await;
+        let ps = processes(&env, review).await;
+        assert_eq!(ps.len(), 1, "failpoint {n}: one process");
+        assert_eq!(
+            s.pending(node(&env, TERMS).await.unwrap())
+                .await
+                .unwrap()
+                .unwrap()
+                .process,
+            ps[0].process_id
+        );
+        quiet(&s.run_once().await.unwrap());
+        env.sandbox.shutdown().await;
+        if !stopped {
+            assert!(n > 3, "only {n} failpoints?");
+            break;
+        }
+    }
+}
