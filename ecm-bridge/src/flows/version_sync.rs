@@ -13,12 +13,16 @@
 //!   or an accepted edit is recorded, never synced back);
 //! - only CS changed: the new version replaces the Dropbox file by its rev ([`DropboxSink`],
 //!   update mode: never a second file);
-//! - only Dropbox changed: the edit is added to the CS document as a minor version, a
-//!   pending change (record `awaiting`). It becomes official when it is accepted: promoted to
-//!   a major version ([`SyncRunner::accept`], or in CS by hand). It is rejected when CS makes
-//!   a newer official version without it ([`SyncRunner::reject`] puts the official content
-//!   back as one); the edit is then kept in Dropbox as a conflicted copy and the official
-//!   version is put back in the file;
+//! - only Dropbox changed: the edit comes into CS as a pending change (record `awaiting`),
+//!   [`PendingMode`] says where: a minor version of the CS document (the default), or a
+//!   document in a review folder, named as the record document, which stays untouched. It
+//!   becomes official when it is accepted: the minor version promoted to a major one, or the
+//!   review document's content added as a new major version ([`SyncRunner::accept`], or in
+//!   CS by hand), or by the outcome of an approval workflow ([`ApprovalConfig`]: started once
+//!   per edit, read on each run). It is rejected when CS makes a newer official version
+//!   without it, when its review document is removed ([`SyncRunner::reject`] does either), or
+//!   when its workflow is rejected; the edit is then kept in Dropbox as a conflicted copy and
+//!   the official version is put back in the file. See the `review` module's notes;
 //! - both changed: nothing is overwritten without a trace; the conflict is reported and
 //!   [`ConflictPolicy`] decides (keep both, the default: the Dropbox edit is kept as a
 //!   conflicted copy named with its time, and the CS version goes out; prefer CS; prefer the
@@ -60,6 +64,7 @@
 
 mod pair;
 mod report;
+mod review;
 
 use std::collections::{HashMap, HashSet};
 use std::path::Path;
@@ -78,6 +83,7 @@ use crate::state::{AuditEntry, DocRecord, DocStatus, RunId, Store};
 
 pub use pair::PendingEdit;
 pub use report::{SyncAction, SyncEntry, SyncReport};
+pub use review::{ApprovalConfig, PendingMode, APPROVAL_STEP};
 
 /// What happens when both sides changed since the last sync.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
@@ -138,6 +144,18 @@ pub struct SyncConfig {
     /// Runs even when the mass-deletion guard would refuse it.
     #[serde(default)]
     pub force: bool,
+    /// Where a Dropbox edit waits in CS until it is accepted (default `minor_version`).
+    #[serde(default)]
+    pub pending: PendingMode,
+    /// The CS folder of the review documents (a path below `cs_root`, outside `cs_folder`),
+    /// for `pending = "review_folder"` (default `{cs_folder} Review`). The CS sub-folders
+    /// are mirrored in it.
+    #[serde(default)]
+    pub review_folder: Option<String>,
+    /// An approval step: each pending edit starts this CS workflow, and its outcome accepts
+    /// or rejects the edit (none: accepted or rejected by hand, [`SyncRunner::accept`]).
+    #[serde(default)]
+    pub approval: Option<ApprovalConfig>,
 }
 
 fn default_name() -> String {
@@ -161,6 +179,9 @@ impl SyncConfig {
             deletion: DeletionPolicy::default(),
             max_delete_share: half(),
             force: false,
+            pending: PendingMode::default(),
+            review_folder: None,
+            approval: None,
         }
     }
 
@@ -174,7 +195,37 @@ impl SyncConfig {
                 c.max_delete_share
             )));
         }
+        c.review_path()?;
         Ok(c)
+    }
+
+    /// The review folder's path (`/`-separated, below `cs_root`), in review-folder mode; an
+    /// error when it is inside the synced folder (its documents would be synced as records).
+    pub fn review_path(&self) -> Result<Option<String>> {
+        if self.pending != PendingMode::ReviewFolder {
+            return Ok(None);
+        }
+        let trim = |p: &str| {
+            p.split('/')
+                .filter(|s| !s.is_empty())
+                .collect::<Vec<_>>()
+                .join("/")
+        };
+        let synced = trim(&self.cs_folder);
+        let review = match &self.review_folder {
+            Some(f) => trim(f),
+            None => format!("{synced} Review"),
+        };
+        let (s, r) = (
+            crate::state::fold_path(&synced),
+            crate::state::fold_path(&review),
+        );
+        if review.is_empty() || r == s || r.starts_with(&format!("{s}/")) {
+            return Err(Error::Config(format!(
+                "version_sync: the review folder {review:?} must be outside the synced folder {synced:?}"
+            )));
+        }
+        Ok(Some(review))
     }
 
     /// Reads the settings from a TOML file.
@@ -266,6 +317,7 @@ impl VersionSync {
                 .id
         };
         let dropbox_root = format!("/{}", c.dropbox_folder.trim_matches('/'));
+        let review_path = c.review_path()?;
         Ok(SyncRunner {
             engine: Engine {
                 name: c.name.clone(),
@@ -283,6 +335,8 @@ impl VersionSync {
                 deletion: c.deletion,
                 max_delete_share: c.max_delete_share,
                 force: c.force,
+                review: review_path.map(|path| (start, path)),
+                approval: c.approval.clone(),
                 failpoint: self.failpoint,
                 clock: self.clock.unwrap_or_else(|| Arc::new(chrono::Utc::now)),
             },
@@ -305,6 +359,9 @@ pub(crate) struct Engine {
     deletion: DeletionPolicy,
     max_delete_share: f64,
     force: bool,
+    /// Review-folder mode: the review folder's root node and path below it.
+    review: Option<(i64, String)>,
+    approval: Option<ApprovalConfig>,
     failpoint: Option<FailpointFn>,
     clock: ClockFn,
 }
@@ -635,64 +692,34 @@ impl SyncRunner {
         Ok((rec, p))
     }
 
-    /// Accepts the pending Dropbox edit of `node`: its minor version is promoted to a major
-    /// one (the next run finds both sides equal and records it as accepted). A person can do
+    /// Accepts the pending Dropbox edit of `node` by hand (also when an approval step is
+    /// configured): its minor version is promoted to a major one, or (review-folder mode)
+    /// the review document's content is added as a new major version. The next run finds both
+    /// sides equal, records it as accepted and removes the review document. A person can do
     /// the same in CS.
     pub async fn accept(&self, node: i64) -> Result<()> {
         let (rec, p) = self.pending_or_err(node).await?;
-        let what = rec.path.clone().unwrap_or_default();
-        self.engine
-            .cs
-            .documents()
-            .promote(node, p.version)
-            .description(format!("Dropbox edit (rev {}) accepted", p.rev))
-            .send()
-            .await
-            .map_err(|e| Error::cs(what, Step::Write, e))?;
-        Ok(())
+        self.engine.make_official(node, &rec, &p, "by hand").await
     }
 
-    /// Rejects the pending Dropbox edit of `node`: the last official version's content is
-    /// added again as a new major version (the next run keeps the edit in Dropbox as a
-    /// conflicted copy and puts the official version back in the file).
+    /// Rejects the pending Dropbox edit of `node` by hand. Minor-version mode: the last
+    /// official version's content is added again as a new major version. Review-folder mode:
+    /// the review document is removed. Either way the next run keeps the edit in Dropbox as a
+    /// conflicted copy and puts the official version back in the file.
     pub async fn reject(&self, node: i64) -> Result<()> {
         let (rec, p) = self.pending_or_err(node).await?;
+        if let Some(review) = p.review {
+            return self.engine.remove_review(review, &rec).await;
+        }
         let what = rec.path.clone().unwrap_or_default();
         let official = pair::ver(&rec.source);
-        let docs = self.engine.cs.documents();
-        let v = docs
-            .version(node, official)
+        let description = format!(
+            "Dropbox edit (rev {}) rejected: version {official} put back",
+            p.rev
+        );
+        self.engine
+            .add_major_from(node, node, official, description, &what)
             .await
-            .map_err(|e| Error::cs(&what, Step::Read, e))?;
-        let size = v.file_size.unwrap_or(0).max(0) as u64;
-        let client = self.engine.cs.clone();
-        let body = contentserver_client::UploadBody::reopenable(size, move || {
-            let client = client.clone();
-            async move {
-                let d = client
-                    .documents()
-                    .download(node)
-                    .version(official)
-                    .send()
-                    .await
-                    .map_err(std::io::Error::other)?;
-                Ok(d.into_stream().map_err(std::io::Error::other))
-            }
-        });
-        let mut add = docs
-            .add_version(node, body)
-            .major(true)
-            .description(format!(
-                "Dropbox edit (rev {}) rejected: version {official} put back",
-                p.rev
-            ));
-        if let Some(name) = v.file_name {
-            add = add.file_name(name);
-        }
-        add.send()
-            .await
-            .map_err(|e| Error::cs(what, Step::Write, e))?;
-        Ok(())
     }
 }
 
@@ -727,5 +754,45 @@ mod tests {
             "cs_folder = \"a\"\ndropbox_folder = \"/a\"\nmax_delete_share = 2.0"
         )
         .is_err());
+        assert_eq!(d.pending, PendingMode::MinorVersion);
+        assert_eq!(d.review_path().unwrap(), None);
+        assert!(d.approval.is_none());
+    }
+
+    #[test]
+    fn the_review_folder_and_approval_load_and_the_folder_must_be_outside() {
+        let c = SyncConfig::from_toml(
+            r#"
+            cs_folder = "Collaboration/Joint Venture"
+            dropbox_folder = "/Joint Venture"
+            pending = "review_folder"
+            review_folder = "/Collaboration/Joint Venture Review/"
+            approval = { map = "Policy Approval" }
+            "#,
+        )
+        .unwrap();
+        assert_eq!(c.pending, PendingMode::ReviewFolder);
+        assert_eq!(
+            c.review_path().unwrap().as_deref(),
+            Some("Collaboration/Joint Venture Review")
+        );
+        let a = c.approval.unwrap();
+        assert_eq!(a.map, "Policy Approval");
+        assert_eq!(a.title, "Review the Dropbox edit of {name}");
+        let base = "cs_folder = \"Collaboration/Joint Venture\"\ndropbox_folder = \"/a\"\npending = \"review_folder\"";
+        let d = SyncConfig::from_toml(base).unwrap();
+        assert_eq!(
+            d.review_path().unwrap().as_deref(),
+            Some("Collaboration/Joint Venture Review")
+        );
+        for inside in [
+            "Collaboration/Joint Venture",
+            "collaboration/joint venture/Review",
+        ] {
+            let t = format!("{base}\nreview_folder = \"{inside}\"");
+            assert!(SyncConfig::from_toml(&t).is_err(), "{inside}");
+        }
+        assert!(SyncConfig::from_toml(&format!("{base}\npending = \"folder\"")).is_err());
+        assert!(SyncConfig::from_toml(&format!("{base}\napproval = {{ maps = \"x\" }}")).is_err());
     }
 }

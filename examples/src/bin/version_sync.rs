@@ -10,10 +10,13 @@
 //! report. Real servers are named by `DROPBOX_TOKEN`, `CS_URL`, `CS_USER` and
 //! `CS_PASSWORD` (then one run is made); `--config` reads the settings from TOML (the fields
 //! of `SyncConfig`), `--state` keeps the state in a SQLite file, `--force` passes the
-//! mass-deletion guard.
+//! mass-deletion guard, `--review-folder` makes a Dropbox edit wait as a document in
+//! `{cs_folder} Review` (the record document untouched until it is accepted) instead of as a
+//! minor version.
 //!
 //! ```sh
 //! cargo run -p ecm-examples --bin version_sync
+//! cargo run -p ecm-examples --bin version_sync -- --review-folder
 //! cargo run -p ecm-examples --bin version_sync -- --config sync.toml --state sync.db
 //! ```
 
@@ -25,7 +28,7 @@ use bytes::Bytes;
 use clap::Parser;
 use contentserver_client::Credentials;
 use dropbox_client::models::files::{CommitInfo, Metadata, RelocationArg, WriteMode};
-use ecm_bridge::flows::version_sync::{SyncConfig, SyncRunner, VersionSync};
+use ecm_bridge::flows::version_sync::{PendingMode, SyncConfig, SyncRunner, VersionSync};
 use ecm_bridge::state::{MemoryStore, SqliteStore, Store};
 
 /// Keep CS documents and Dropbox files in step.
@@ -40,6 +43,10 @@ struct Args {
     /// Run even if more than `max_delete_share` of the pairs would be deleted.
     #[arg(long)]
     force: bool,
+    /// A Dropbox edit waits in CS as a document in the review folder (`pending =
+    /// "review_folder"`), not as a minor version.
+    #[arg(long)]
+    review_folder: bool,
 }
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
@@ -71,6 +78,9 @@ async fn run(args: Args) -> Result<(), BoxError> {
         None => SyncConfig::demo(),
     };
     config.force |= args.force;
+    if args.review_folder {
+        config.pending = PendingMode::ReviewFolder;
+    }
     let state: Arc<dyn Store> = match &args.state {
         Some(path) => Arc::new(SqliteStore::open(path)?),
         None => Arc::new(MemoryStore::new()),
@@ -173,7 +183,7 @@ async fn demo_changes(
     edit("Site Plan.pdf", "%PDF-1.4 Site Plan, the partner's markup.").await?;
     print!("{}", sync.run_once().await?);
 
-    println!("\n# The Term Sheet's pending edit is accepted in CS (promoted to a major version)");
+    println!("\n# The Term Sheet's pending edit is accepted in CS (a new major version)");
     sync.accept(node("Term Sheet.docx").await?).await?;
     print!("{}", sync.run_once().await?);
 

@@ -43,8 +43,15 @@ pub struct PendingEdit {
     pub rev: String,
     /// Its content hash.
     pub hash: String,
-    /// The CS version (sequence number) it was added as: a minor version.
+    /// The CS version (sequence number) it was added as: a minor version of the record
+    /// document, or (review-folder mode) a version of the review document.
     pub version: i64,
+    /// Review-folder mode: the review document's node.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub review: Option<i64>,
+    /// The approval step's process, once started.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub process: Option<i64>,
 }
 
 pub(super) fn extra(rec: &DocRecord) -> Extra {
@@ -54,7 +61,7 @@ pub(super) fn extra(rec: &DocRecord) -> Extra {
         .unwrap_or_default()
 }
 
-fn set_extra(rec: &mut DocRecord, e: &Extra) {
+pub(super) fn set_extra(rec: &mut DocRecord, e: &Extra) {
     rec.context = Some(serde_json::to_value(e).unwrap_or_default());
 }
 
@@ -70,14 +77,14 @@ fn split(path: &str) -> (&str, &str) {
     path.rsplit_once('/').unwrap_or(("", path))
 }
 
-fn full(db: &Document) -> String {
+pub(super) fn full(db: &Document) -> String {
     db.context
         .full_path
         .clone()
         .unwrap_or_else(|| format!("/{}", db.path))
 }
 
-fn db_hash(db: &Document) -> String {
+pub(super) fn db_hash(db: &Document) -> String {
     db.hash
         .as_ref()
         .map(|h| h.value.clone())
@@ -85,7 +92,7 @@ fn db_hash(db: &Document) -> String {
 }
 
 impl Engine {
-    async fn save(&self, rec: &mut DocRecord, run: u64) -> Result<()> {
+    pub(super) async fn save(&self, rec: &mut DocRecord, run: u64) -> Result<()> {
         rec.run = run;
         rec.updated = chrono::Utc::now();
         self.state.save_record(rec, None).await?;
@@ -129,7 +136,7 @@ impl Engine {
         doc
     }
 
-    fn wctx(&self, previous: Option<DocRef>, in_doubt: bool) -> WriteContext {
+    pub(super) fn wctx(&self, previous: Option<DocRef>, in_doubt: bool) -> WriteContext {
         WriteContext {
             flow: self.name.clone(),
             previous,
@@ -275,6 +282,12 @@ impl Engine {
                 return Ok(());
             }
             let accepted = ex.pending.as_ref().is_some_and(|p| p.hash == h_db);
+            let review = ex.pending.as_ref().and_then(|p| p.review);
+            if let Some(review) = review {
+                // Accepted (or the edit is official by other means): the review document
+                // has served.
+                self.remove_review(review, &rec).await?;
+            }
             let fresh = h_rec.is_none();
             Self::in_step(&mut rec, &cs.source, db, &h_cs);
             self.save(&mut rec, ctx.run).await?;
@@ -282,9 +295,13 @@ impl Engine {
                 (
                     SyncAction::Accepted,
                     format!(
-                        "the Dropbox edit (rev {}) is the official CS version {}",
+                        "the Dropbox edit (rev {}) is the official CS version {}{}",
                         db.source.version.as_deref().unwrap_or("?"),
-                        ver(&cs.source)
+                        ver(&cs.source),
+                        match review {
+                            Some(n) => format!("; its review document (node {n}) was removed"),
+                            None => String::new(),
+                        }
                     ),
                 )
             } else if fresh {
@@ -307,19 +324,7 @@ impl Engine {
         let cs_changed = h_rec.as_deref() != Some(h_cs.as_str());
         let db_changed = h_rec.as_deref() != Some(h_db.as_str());
         if let Some(p) = ex.pending.clone().filter(|p| p.hash == h_db) {
-            if ver(&cs.source) > p.version {
-                // CS made a newer official version without the edit: rejected.
-                let copy = self.keep_aside(db).await?;
-                self.send_out(&mut rec, cs, db, &h_cs, ctx.run).await?;
-                let detail = format!(
-                    "the Dropbox edit (rev {}) was not accepted in CS: kept as {copy}; CS version {} put back",
-                    p.rev,
-                    ver(&cs.source)
-                );
-                return ctx.entry(self, &rec, SyncAction::Rejected, detail).await;
-            }
-            ctx.report.unchanged += 1;
-            return Ok(());
+            return self.decide_pending(rec, cs, db, &h_cs, p, ctx).await;
         }
         match (cs_changed, db_changed) {
             (true, false) => {
@@ -338,7 +343,7 @@ impl Engine {
             (false, _) => {
                 let v = self.bring_in(&mut rec, cs, db, &mut ex, ctx.run).await?;
                 let detail = format!(
-                    "the Dropbox edit (rev {}) is pending in CS as minor version {v}",
+                    "the Dropbox edit (rev {}) is pending in CS as {v}",
                     db.source.version.as_deref().unwrap_or("?")
                 );
                 ctx.entry(self, &rec, SyncAction::Pending, detail).await
@@ -379,7 +384,7 @@ impl Engine {
                 rec.source = cs.source.clone();
                 rec.hash = Some(ContentHash::dropbox(h_cs));
                 let pv = self.bring_in(&mut rec, cs, db, &mut ex, ctx.run).await?;
-                format!("both changed (CS version {v}, Dropbox rev {rev}): the Dropbox edit is newer and is pending in CS as minor version {pv}")
+                format!("both changed (CS version {v}, Dropbox rev {rev}): the Dropbox edit is newer and is pending in CS as {pv}")
             }
             ConflictPolicy::PreferNewest => {
                 self.send_out(&mut rec, cs, db, h_cs, ctx.run).await?;
@@ -404,7 +409,7 @@ impl Engine {
     }
 
     /// Keeps the Dropbox file's current content as a conflicted copy named with its time.
-    async fn keep_aside(&self, db: &Document) -> Result<String> {
+    pub(super) async fn keep_aside(&self, db: &Document) -> Result<String> {
         let when = db.modified.unwrap_or_else(|| (self.clock)());
         let copy = self
             .dropbox_sink
@@ -415,7 +420,7 @@ impl Engine {
     }
 
     /// The CS version replaces the Dropbox file, by the rev it has now.
-    async fn send_out(
+    pub(super) async fn send_out(
         &self,
         rec: &mut DocRecord,
         cs: &Document,
@@ -457,7 +462,7 @@ impl Engine {
 
     /// A CS write that must not be repeated: saved as an intent, looked for at the target
     /// when the intent is found again, else written.
-    async fn cs_write(
+    pub(super) async fn cs_write(
         &self,
         rec: &mut DocRecord,
         ex: &mut Extra,
@@ -488,8 +493,32 @@ impl Engine {
         Ok(receipt)
     }
 
-    /// The Dropbox edit comes into CS as a pending minor version; answers its number.
+    /// The Dropbox edit comes into CS as a pending change (a minor version, or a review
+    /// document), and its approval starts when one is configured; answers where it waits.
     async fn bring_in(
+        &self,
+        rec: &mut DocRecord,
+        cs: &Document,
+        db: &Document,
+        ex: &mut Extra,
+        run: u64,
+    ) -> Result<String> {
+        let mut where_ = match self.review.is_some() {
+            true => self.bring_in_review(rec, db, ex, run).await?,
+            false => format!(
+                "minor version {}",
+                self.bring_in_minor(rec, cs, db, ex, run).await?
+            ),
+        };
+        if self.approval.is_some() {
+            let process = self.approval_process(rec, run).await?;
+            where_.push_str(&format!(", approval process {process} started"));
+        }
+        Ok(where_)
+    }
+
+    /// The Dropbox edit comes into CS as a pending minor version; answers its number.
+    async fn bring_in_minor(
         &self,
         rec: &mut DocRecord,
         cs: &Document,
@@ -530,6 +559,8 @@ impl Engine {
             rev,
             hash: db_hash(db),
             version,
+            review: None,
+            process: None,
         });
         ex.flagged = None;
         set_extra(rec, ex);
