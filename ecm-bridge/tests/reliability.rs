@@ -46,22 +46,26 @@ fn seed_var() -> u64 {
 }
 
 fn flow(sandbox: &sandbox::Sandbox, store: Arc<dyn Store>) -> Flow {
-    ArchiveOnApproval::new(reliability_support::dropbox(sandbox), reliability_support::cs(sandbox), store)
-        .source_root(ROOT)
-        .approval(Approval::default().folder("**/Approved"))
-        .cs_folder(None, CS_ROOT)
-        .rules(Rules::from_toml(RULES).unwrap())
-        .marking(Marking::default().tag("archived"))
-        .concurrency(4)
-        .retry(RetryPolicy {
-            max_attempts: 4,
-            initial_backoff: Duration::from_millis(2),
-            max_backoff: Duration::from_millis(20),
-            multiplier: 2,
-            jitter: false,
-        })
-        .build()
-        .unwrap()
+    ArchiveOnApproval::new(
+        reliability_support::dropbox(sandbox),
+        reliability_support::cs(sandbox),
+        store,
+    )
+    .source_root(ROOT)
+    .approval(Approval::default().folder("**/Approved"))
+    .cs_folder(None, CS_ROOT)
+    .rules(Rules::from_toml(RULES).unwrap())
+    .marking(Marking::default().tag("archived"))
+    .concurrency(4)
+    .retry(RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(2),
+        max_backoff: Duration::from_millis(20),
+        multiplier: 2,
+        jitter: false,
+    })
+    .build()
+    .unwrap()
 }
 
 /// Whether anything is left for another run: a record not done.
@@ -99,7 +103,10 @@ async fn cell(kinds: &[Kind], rate: f64, n: usize, seed: u64) -> u64 {
     let mut errors = 0;
     loop {
         runs += 1;
-        assert!(runs <= MAX_RUNS, "{what}: still pending after {MAX_RUNS} runs");
+        assert!(
+            runs <= MAX_RUNS,
+            "{what}: still pending after {MAX_RUNS} runs"
+        );
         match flow.run_once().await {
             Ok(report) if report.failed.is_empty() && pending(store.as_ref()).await == 0 => break,
             Ok(_) => {}
@@ -119,7 +126,10 @@ async fn cell(kinds: &[Kind], rate: f64, n: usize, seed: u64) -> u64 {
     );
     if rate >= HIGH {
         assert!(fired > 0, "{what}: no fault fired");
-        assert!(fired >= requests / 40, "{what}: {fired} faults in {requests} requests");
+        assert!(
+            fired >= requests / 40,
+            "{what}: {fired} faults in {requests} requests"
+        );
     }
     sandbox.shutdown().await;
     fired
@@ -231,7 +241,10 @@ mod kill {
             }
             if child.try_wait().unwrap().is_some() {
                 // Finished before this moment: every later kill lands in a restart.
-                assert!(child.wait().unwrap().success(), "kill {k}: the worker failed");
+                assert!(
+                    child.wait().unwrap().success(),
+                    "kill {k}: the worker failed"
+                );
             } else {
                 let _ = child.kill(); // SIGKILL
                 let _ = child.wait();
@@ -241,7 +254,8 @@ mod kill {
         }
         let out = child.wait_with_output().unwrap();
         assert!(out.status.success(), "the last worker failed: {out:?}");
-        let checked = reliability_support::assert_end_state(&sandbox, store.as_ref(), n, "kill test").await;
+        let checked =
+            reliability_support::assert_end_state(&sandbox, store.as_ref(), n, "kill test").await;
         println!(
             "kill test {FLOW}: {n} files, {survived} SIGKILLs survived of {kills} moments, {} \
              docs checked, lost 0, duplicated 0, seed {seed} (ECM_RELIABILITY_SEED), {:?}",

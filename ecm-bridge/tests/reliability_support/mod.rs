@@ -99,9 +99,9 @@ impl Kind {
                 vec![FaultRule::truncate("GET /api/v1/nodes/{id}/content", 7).with_rate(rate)],
             ),
             Kind::Lose(how) => both(FaultRule::lose("*", how)),
-            Kind::Stall => both(
-                FaultRule::lose("*", LostAnswer::Stall).with_hold(CLIENT_TIMEOUT * 4),
-            ),
+            Kind::Stall => {
+                both(FaultRule::lose("*", LostAnswer::Stall).with_hold(CLIENT_TIMEOUT * 4))
+            }
             Kind::TicketExpired => (vec![], vec![FaultRule::expire("*").with_rate(rate)]),
             Kind::TokenExpired => (vec![FaultRule::expire("*").with_rate(rate)], vec![]),
         }
@@ -198,8 +198,8 @@ pub async fn seed(sandbox: &Sandbox, n: usize) {
         .map(|i| {
             let dropbox = dropbox.clone();
             async move {
-                let commit =
-                    CommitInfo::new(format!("{ROOT}/Approved/{}", name(i))).mode(WriteMode::Overwrite);
+                let commit = CommitInfo::new(format!("{ROOT}/Approved/{}", name(i)))
+                    .mode(WriteMode::Overwrite);
                 dropbox.files().upload_bytes(commit, body(i)).await
             }
         })
@@ -227,7 +227,12 @@ pub struct Checked {
 /// each file once in CS with one version, its bytes (hash compared), its category values and
 /// RM class, no other node in the folder (no orphaned partial document); every record done,
 /// each step done once; one write (`create` or `adopt`) and one `mark` audited per file.
-pub async fn assert_end_state(sandbox: &Sandbox, store: &dyn Store, n: usize, what: &str) -> Checked {
+pub async fn assert_end_state(
+    sandbox: &Sandbox,
+    store: &dyn Store,
+    n: usize,
+    what: &str,
+) -> Checked {
     let cs = cs(sandbox);
     let ews = cs.nodes().enterprise_workspace().await.unwrap();
     let folder = cs
@@ -299,7 +304,10 @@ pub async fn assert_end_state(sandbox: &Sandbox, store: &dyn Store, n: usize, wh
         assert!(!classes.is_empty(), "{what}: {doc}: no RM class");
     }
 
-    let done = store.records_by_status(FLOW, DocStatus::Done).await.unwrap();
+    let done = store
+        .records_by_status(FLOW, DocStatus::Done)
+        .await
+        .unwrap();
     assert_eq!(done.len(), n, "{what}: records done");
     for status in DocStatus::ALL {
         if status != DocStatus::Done {
@@ -314,7 +322,11 @@ pub async fn assert_end_state(sandbox: &Sandbox, store: &dyn Store, n: usize, wh
         let mut seen = BTreeSet::new();
         for s in &steps {
             assert_eq!(s.state, StepState::Done, "{what}: {}: {s:?}", r.source);
-            assert!(seen.insert(s.name.clone()), "{what}: {}: a step twice", r.source);
+            assert!(
+                seen.insert(s.name.clone()),
+                "{what}: {}: a step twice",
+                r.source
+            );
             *step_counts.entry(s.name.clone()).or_default() += 1;
         }
     }
@@ -335,7 +347,12 @@ pub async fn assert_end_state(sandbox: &Sandbox, store: &dyn Store, n: usize, wh
             _ => {}
         }
     }
-    let twice: Vec<_> = writes.iter().filter(|(_, c)| **c != 1).map(|(k, _)| k).collect();
+    let twice: Vec<_> = writes
+        .iter()
+        .chain(marks.iter())
+        .filter(|(_, c)| **c != 1)
+        .map(|(k, _)| k)
+        .collect();
     for key in &twice {
         let trail: Vec<_> = audit.iter().filter(|e| &&e.source.key() == key).collect();
         eprintln!("{what}: the trail of {key}: {trail:#?}");
