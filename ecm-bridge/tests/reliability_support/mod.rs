@@ -164,6 +164,38 @@ pub fn dropbox(sandbox: &Sandbox) -> dropbox_client::Client {
         .unwrap()
 }
 
+/// The Dropbox client of the team (the sandbox's static team token, which an `expire` fault
+/// leaves valid: only OAuth-issued tokens expire), a short timeout; for `backup`.
+pub fn team_dropbox(sandbox: &Sandbox) -> dropbox_client::Client {
+    dropbox_client::Client::builder()
+        .base_url(sandbox.dropbox_url().parse().unwrap())
+        .access_token("sandbox-team-token")
+        .timeout(CLIENT_TIMEOUT)
+        .idle_timeout(CLIENT_TIMEOUT)
+        .retry_policy(
+            dropbox_client::RetryPolicy::default()
+                .max_attempts(6)
+                .total_budget(Duration::from_secs(600))
+                .sleep_with(short_sleep),
+        )
+        .build()
+        .unwrap()
+}
+
+/// Per (flow, path): how many writes (`create`, `add_version`, `adopt`) the audit trail has.
+pub fn audited_writes(
+    audit: &[ecm_bridge::state::AuditEntry],
+) -> BTreeMap<(String, String), usize> {
+    let mut writes = BTreeMap::new();
+    for e in audit {
+        if matches!(e.action.as_str(), "create" | "add_version" | "adopt") {
+            let path = e.path.clone().unwrap_or_else(|| e.source.key());
+            *writes.entry((e.flow.clone(), path)).or_default() += 1;
+        }
+    }
+    writes
+}
+
 /// The Content Server client: password login (a lost ticket is renewed), a short timeout.
 pub fn cs(sandbox: &Sandbox) -> contentserver_client::Client {
     contentserver_client::Client::builder(sandbox.contentserver_url())
