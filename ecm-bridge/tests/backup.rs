@@ -9,217 +9,26 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use bytes::Bytes;
 use chrono::Utc;
-use contentserver_client::api::nodes::Node;
-use contentserver_client::models::NodeType;
-use dropbox_client::models::files::{
-    CommitInfo, ListFolderArg, Metadata, RelocationArg, WriteMode,
-};
-use ecm_bridge::flows::backup::{Alert, Backup, BackupConfig, BackupRun, TEAM_SPACE};
+use dropbox_client::models::files::CommitInfo;
+use ecm_bridge::flows::backup::{Alert, Backup, BackupRun, TEAM_SPACE};
 use ecm_bridge::flows::backup_restore::{RestorePoint, RestoreRequest, RestoreTo};
-use ecm_bridge::runner::{Failpoint, RetryPolicy};
+use ecm_bridge::runner::Failpoint;
 use ecm_bridge::state::{DocStatus, MemoryStore, Store};
 use futures::{StreamExt, TryStreamExt};
 use sandbox::{FaultRule, LostAnswer};
+use support::backup::*;
 use support::Env;
-
-const DANA: &str = "dana@example.com";
-const OLU: &str = "olu@example.org";
-const OLU_FILES: [&str; 3] = [
-    "/Notes/Kickoff.txt",
-    "/Notes/Minutes/2026-01.txt",
-    "/Budget.xlsx",
-];
-const CAMPAIGN: &str = "/Marketing/Campaign 2026";
-const BRIEF: &str = "/Marketing/Campaign 2026/Drafts/Brief.docx";
-const BANNER: &str = "/Marketing/Campaign 2026/Drafts/Banner v1.png";
-const Q3: &str = "/Finance/Reports/Q3 Report.xlsx";
-const Q3_MOVED: &str = "/Finance/Archive/Q3 Report.xlsx";
-
-fn retry() -> RetryPolicy {
-    RetryPolicy {
-        max_attempts: 4,
-        initial_backoff: Duration::from_millis(5),
-        max_backoff: Duration::from_millis(20),
-        multiplier: 2,
-        jitter: false,
-    }
-}
-
-/// A client with the sandbox's team token (no select header).
-fn team(env: &Env) -> dropbox_client::Client {
-    dropbox_client::Client::builder()
-        .base_url(env.sandbox.dropbox_url().parse().unwrap())
-        .access_token("sandbox-team-token")
-        .retry_policy(
-            dropbox_client::RetryPolicy::default()
-                .initial_backoff(Duration::from_millis(5))
-                .max_backoff(Duration::from_millis(50)),
-        )
-        .build()
-        .unwrap()
-}
-
-fn olu(env: &Env) -> dropbox_client::Client {
-    team(env).as_user("dbmid:olu")
-}
-
-fn team_space(env: &Env) -> dropbox_client::Client {
-    team(env).as_user("dbmid:dana").with_path_root(
-        dropbox_client::models::common::PathRoot::NamespaceId("3000".into()),
-    )
-}
-
-/// The client of a space.
-fn space(env: &Env, space: &str) -> dropbox_client::Client {
-    match space {
-        TEAM_SPACE => team_space(env),
-        OLU => olu(env),
-        _ => env.dropbox.clone(),
-    }
-}
-
-async fn put(client: &dropbox_client::Client, path: &str, text: &str) {
-    client
-        .files()
-        .upload(
-            CommitInfo::new(path).mode(WriteMode::Overwrite),
-            futures::stream::iter([Ok::<_, std::io::Error>(Bytes::from(text.to_owned()))]),
-        )
-        .await
-        .unwrap();
-}
-
-async fn seed_olu(env: &Env) {
-    for p in OLU_FILES {
-        put(&olu(env), p, &format!("Olu's {p}\n")).await;
-    }
-}
-
-fn config() -> BackupConfig {
-    BackupConfig::from_toml(&format!(
-        "team_space = true\nmembers = [\"{DANA}\", \"{OLU}\"]\ntarget = \"Backup\"\n"
-    ))
-    .unwrap()
-}
-
-fn backup(env: &Env, state: Arc<dyn Store>) -> Backup {
-    Backup::new(team(env), env.cs.clone(), state, config()).retry(retry())
-}
-
-/// Every file of a space: path → bytes.
-async fn dropbox_files(client: &dropbox_client::Client) -> BTreeMap<String, Bytes> {
-    let entries: Vec<Metadata> = client
-        .files()
-        .list_folder(ListFolderArg::new("").recursive(true))
-        .into_stream()
-        .try_collect()
-        .await
-        .unwrap();
-    let mut out = BTreeMap::new();
-    for e in entries {
-        if let Metadata::File(f) = e {
-            let p = f.path_display.unwrap();
-            let bytes = client
-                .files()
-                .download(p.clone())
-                .await
-                .unwrap()
-                .bytes()
-                .await
-                .unwrap();
-            out.insert(p, bytes);
-        }
-    }
-    out
-}
-
-/// The three spaces' files, keyed `space:path`.
-async fn all_files(env: &Env) -> BTreeMap<String, Bytes> {
-    let mut out = BTreeMap::new();
-    for s in [TEAM_SPACE, DANA, OLU] {
-        for (p, b) in dropbox_files(&space(env, s)).await {
-            out.insert(format!("{s}:{p}"), b);
-        }
-    }
-    out
-}
-
-/// The CS folder of a space's backup.
-fn cs_base(s: &str) -> String {
-    match s {
-        TEAM_SPACE => "Backup/Team space".into(),
-        m => format!("Backup/Members/{m}"),
-    }
-}
-
-/// Every document below `Backup` in CS: path (from `Backup/`) → (node id, versions, bytes of
-/// the latest).
-async fn cs_tree(env: &Env) -> BTreeMap<String, (i64, usize, Bytes)> {
-    let nodes = env.cs.nodes();
-    let ews = nodes.enterprise_workspace().await.unwrap();
-    let mut out = BTreeMap::new();
-    let Some(root) = nodes.resolve_path(ews.id, &["Backup"]).await.unwrap() else {
-        return out;
-    };
-    let mut todo = vec![(root.id, "Backup".to_owned())];
-    while let Some((id, path)) = todo.pop() {
-        let children: Vec<Node> = nodes
-            .children(id)
-            .into_stream()
-            .try_collect()
-            .await
-            .unwrap();
-        for c in children {
-            let p = format!("{path}/{}", c.name);
-            if c.node_type == NodeType::Folder {
-                todo.push((c.id, p));
-            } else {
-                let versions = env.cs_versions(c.id).await.len();
-                out.insert(p, (c.id, versions, env.cs_bytes(c.id, None).await));
-            }
-        }
-    }
-    out
-}
-
-/// Asserts that every Dropbox file of the three spaces is in CS at its path with its bytes,
-/// and returns the CS tree.
-async fn assert_backed_up(env: &Env) -> BTreeMap<String, (i64, usize, Bytes)> {
-    let tree = cs_tree(env).await;
-    for (key, bytes) in all_files(env).await {
-        let (s, p) = key.split_once(':').unwrap();
-        let cs = format!("{}{p}", cs_base(s));
-        let (_, _, got) = tree
-            .get(&cs)
-            .unwrap_or_else(|| panic!("{key} not in CS at {cs}: {:?}", tree.keys()));
-        assert_eq!(got, &bytes, "{key}: bytes");
-    }
-    tree
-}
 
 async fn run(b: &Backup) -> BackupRun {
     let r = b.run().await.unwrap();
     eprintln!("{}", r.summary());
     r
-}
-
-/// Changes two files, deletes one and moves one (in three spaces).
-async fn change(env: &Env) {
-    put(&env.dropbox, BRIEF, "Brief, second draft\n").await;
-    env.dropbox.files().delete(BANNER).await.unwrap();
-    team_space(env)
-        .files()
-        .move_entry(RelocationArg::new(Q3, Q3_MOVED))
-        .await
-        .unwrap();
-    put(&olu(env), "/Budget.xlsx", "Olu's budget, revised\n").await;
 }
 
 #[tokio::test]
@@ -450,36 +259,6 @@ async fn runs_on_a_schedule_in_process_until_stopped() {
     assert_eq!(runs[0].totals().0, OLU_FILES.len() as u64, "first run full");
     assert_eq!(runs[1].totals(), (0, 0, 0, 0, 0), "second run incremental");
     assert!(runs.iter().all(|r| r.exit_code() == 0));
-}
-
-/// The final state both sides are compared by: the CS tree (paths, node ids left out,
-/// version counts, bytes) and the records' statuses.
-async fn final_state(env: &Env, b: &Backup) -> (BTreeMap<String, (usize, Bytes)>, Vec<String>) {
-    let tree = cs_tree(env)
-        .await
-        .into_iter()
-        .map(|(p, (_, v, bytes))| (p, (v, bytes)))
-        .collect();
-    let mut records = Vec::new();
-    for root in b.roots().await.unwrap() {
-        for r in b.state().records_under(&root.flow, "").await.unwrap() {
-            records.push(format!("{}:{}:{}", root.flow, r.path.unwrap(), r.status));
-        }
-    }
-    records.sort();
-    (tree, records)
-}
-
-/// Runs until a run passes with no alert (at most six runs).
-async fn run_clean(b: &Backup) {
-    for _ in 0..6 {
-        match b.run().await {
-            Ok(r) if r.alerts.is_empty() => return,
-            Ok(r) => eprintln!("{}", r.summary()),
-            Err(e) => eprintln!("run: {e}"),
-        }
-    }
-    panic!("no clean run within six");
 }
 
 #[tokio::test]

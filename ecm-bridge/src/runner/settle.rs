@@ -203,6 +203,9 @@ impl Flow {
         }
         let path = subject.path.unwrap_or_default().to_owned();
         let conflict = matches!(outcome, Settled::Conflict { .. });
+        // The entries of this outcome, kept with the record in one transaction when it is
+        // saved (a kill between the two would audit the outcome again on the rerun).
+        let mut audits: Vec<AuditEntry> = Vec::new();
         let save = match outcome {
             Settled::Written {
                 receipt,
@@ -217,7 +220,7 @@ impl Flow {
                     "ok",
                     Some(&receipt.target),
                 );
-                self.append(entry, report).await?;
+                audits.push(entry);
                 {
                     let mut r = lock(report);
                     if receipt.action != WriteAction::Adopted {
@@ -296,7 +299,7 @@ impl Flow {
                             &format!("from {from}"),
                             target.as_ref(),
                         );
-                        self.append(entry, report).await?;
+                        audits.push(entry);
                     }
                     lock(report).moved.push(Moved {
                         source: subject.source.clone(),
@@ -325,7 +328,7 @@ impl Flow {
                 }
                 if live {
                     let entry = self.audit_of(&subject, "mark", "ok", Some(&receipt.target));
-                    self.append(entry, report).await?;
+                    audits.push(entry);
                 }
                 record.target = Some(receipt.target.clone());
                 record.location = Some(receipt.location.clone());
@@ -337,7 +340,7 @@ impl Flow {
                 tracing::debug!(flow = %inner.name, doc = %path, reason, "skipped");
                 if live {
                     let entry = self.audit_of(&subject, "skip", &reason, None);
-                    self.append(entry, report).await?;
+                    audits.push(entry);
                 }
                 let kept_for_recheck = match subject.doc {
                     Some(doc) if live => {
@@ -371,7 +374,7 @@ impl Flow {
                     &outcome,
                     Some(&receipt.target),
                 );
-                self.append(entry, report).await?;
+                audits.push(entry);
                 self.emit(Progress::Skipped {
                     source: subject.source.clone(),
                     path: path.clone(),
@@ -397,7 +400,7 @@ impl Flow {
                 tracing::warn!(flow = %inner.name, doc = %path, reason, action, "held back");
                 if live {
                     let entry = self.audit_of(&subject, action, &reason, None);
-                    self.append(entry, report).await?;
+                    audits.push(entry);
                 }
                 self.emit(Progress::Held {
                     source: subject.source.clone(),
@@ -428,7 +431,7 @@ impl Flow {
                 tracing::warn!(flow = %inner.name, doc = %path, attempts, dead, error = %error, "document failed");
                 if live {
                     let entry = self.audit_of(&subject, "fail", &error, None);
-                    self.append(entry, report).await?;
+                    audits.push(entry);
                 }
                 lock(report).failed.push(Failed {
                     source: subject.source.clone(),
@@ -461,7 +464,7 @@ impl Flow {
                         .await;
                     }
                     let entry = self.audit_of(&subject, "dead_letter", &error, None);
-                    self.append(entry, report).await?;
+                    audits.push(entry);
                 }
                 record.attempts = attempts;
                 record.last_error = Some(error);
@@ -486,7 +489,7 @@ impl Flow {
                         &format!("{step}: awaiting until {}", until.to_rfc3339()),
                         Some(&target),
                     );
-                    self.append(entry, report).await?;
+                    audits.push(entry);
                 }
                 self.emit(Progress::Awaiting {
                     source: subject.source.clone(),
@@ -508,10 +511,17 @@ impl Flow {
                 true
             }
         };
+        let run_id = lock(report).run;
+        for entry in &mut audits {
+            entry.run = run_id;
+        }
         if save && live {
             record.updated = Utc::now();
-            super::worker::save(self, &record).await?;
+            super::worker::save_audited(self, &record, &audits).await?;
             return Ok(Some(record));
+        }
+        for entry in &audits {
+            inner.state.append_audit(entry).await?;
         }
         Ok(kept)
     }

@@ -9,7 +9,7 @@ use super::records::{
     job_key, BeginStep, CasOutcome, Claim, ClaimOutcome, DocRecord, DocStatus, HistoryEntry, Job,
     JobBarrier, PartitionCheckpoint, RunCounts, RunId, RunRecord, StepRecord, STEP_FINALISE,
 };
-use super::StateStore;
+use super::{AuditEntry, StateStore};
 use crate::error::Result;
 use crate::model::Checkpoint;
 
@@ -33,7 +33,20 @@ pub trait DocumentStore: Send + Sync {
     /// held claim of the key ([`DocumentStore::claim`]): when another worker has claimed the
     /// key since, or the claim was released, nothing is written and this returns `false`.
     /// With `None` the save is unconditional (one worker per store).
-    async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool>;
+    async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool> {
+        self.save_record_audited(record, fence, &[]).await
+    }
+
+    /// Saves `record` as [`DocumentStore::save_record`] does and appends `audit` to the audit
+    /// trail in the same transaction: both are kept or neither (a process killed between a
+    /// separate append and save would leave an entry whose record says the work is still to
+    /// do, and the rerun would audit it again). Under a refused fence nothing is appended.
+    async fn save_record_audited(
+        &self,
+        record: &DocRecord,
+        fence: Option<u64>,
+        audit: &[AuditEntry],
+    ) -> Result<bool>;
 
     /// The record of the source document `key` ([`crate::model::DocRef::key`]).
     async fn record(&self, flow: &str, key: &str) -> Result<Option<DocRecord>>;

@@ -15,6 +15,7 @@ use ecm_bridge::runner::RetryPolicy;
 use ecm_bridge::state::SqliteStore;
 use sandbox::{Sandbox, SandboxConfig};
 
+pub mod backup;
 pub mod mem;
 pub mod store;
 
@@ -39,7 +40,12 @@ pub struct Env {
 
 impl Env {
     pub async fn start() -> Env {
-        let sandbox = sandbox::start(SandboxConfig::new()).await.unwrap();
+        Env::start_with(SandboxConfig::new()).await
+    }
+
+    /// [`Env::start`] on a sandbox of this configuration (e.g. with a fault seed).
+    pub async fn start_with(config: SandboxConfig) -> Env {
+        let sandbox = sandbox::start(config).await.unwrap();
         let dropbox = dropbox_client::Client::builder()
             .base_url(sandbox.dropbox_url().parse().unwrap())
             .access_token("sandbox-token")

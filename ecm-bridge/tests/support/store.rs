@@ -79,9 +79,14 @@ impl StateStore for CountingStore {
 
 #[async_trait]
 impl DocumentStore for CountingStore {
-    async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool> {
+    async fn save_record_audited(
+        &self,
+        record: &DocRecord,
+        fence: Option<u64>,
+        audit: &[AuditEntry],
+    ) -> Result<bool> {
         self.count("save_record");
-        self.inner.save_record(record, fence).await
+        self.inner.save_record_audited(record, fence, audit).await
     }
     async fn record(&self, flow: &str, key: &str) -> Result<Option<DocRecord>> {
         self.count("record");

@@ -55,7 +55,7 @@ use super::{lock, ClockFn, Flow, Report, Shared};
 use crate::error::{Error, Result};
 use crate::model::Checkpoint;
 use crate::source::Item;
-use crate::state::{job_key, BeginStep, CasOutcome, DocRecord, StepState, LISTER_KEY};
+use crate::state::{job_key, AuditEntry, BeginStep, CasOutcome, DocRecord, StepState, LISTER_KEY};
 use member::Member;
 
 /// The partition checkpoint of the last batch the lister published ([`Flow::work`]).
@@ -716,6 +716,25 @@ impl Worker {
 /// one worker); a refused save is an error that stops the document ([`refused`]).
 pub(super) async fn save(flow: &Flow, record: &DocRecord) -> Result<()> {
     if flow.inner.state.save_record(record, fence()).await? {
+        Ok(())
+    } else {
+        Err(refused(record))
+    }
+}
+
+/// [`save`] with the audit entries of the outcome, in the same transaction
+/// ([`crate::state::DocumentStore::save_record_audited`]); a refused fence appends nothing.
+pub(super) async fn save_audited(
+    flow: &Flow,
+    record: &DocRecord,
+    audit: &[AuditEntry],
+) -> Result<()> {
+    if flow
+        .inner
+        .state
+        .save_record_audited(record, fence(), audit)
+        .await?
+    {
         Ok(())
     } else {
         Err(refused(record))

@@ -14,7 +14,7 @@ use crate::state::records::{
     BeginStep, CasOutcome, Claim, ClaimOutcome, DocRecord, DocStatus, HistoryEntry, Job,
     JobBarrier, PartitionCheckpoint, RunCounts, RunId, RunRecord, StepRecord, StepState,
 };
-use crate::state::DocumentStore;
+use crate::state::{AuditEntry, DocumentStore};
 
 type Key2 = (String, String);
 
@@ -64,7 +64,12 @@ impl Docs {
 
 #[async_trait]
 impl DocumentStore for MemoryStore {
-    async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool> {
+    async fn save_record_audited(
+        &self,
+        record: &DocRecord,
+        fence: Option<u64>,
+        audit: &[AuditEntry],
+    ) -> Result<bool> {
         let mut d = self.docs();
         let key = k2(&record.flow, &record.key());
         if let Some(token) = fence {
@@ -90,6 +95,8 @@ impl DocumentStore for MemoryStore {
             .retain(|h| !(h.flow == line.flow && h.source == line.source && h.run == line.run));
         d.history.push(line);
         d.records.insert(key, stored);
+        drop(d);
+        self.lock().audit.extend(audit.iter().cloned());
         Ok(true)
     }
 

@@ -24,7 +24,7 @@ use super::rows::{
     big, claim_row, get_claim, get_step, history_row, json, opt_time, query_records, settled,
     step_row, to_json, ubig, CLAIM_COLS, HISTORY_COLS, RECORD_COLS, STEP_COLS,
 };
-use super::{call, int, parse_time, ts, Fail, PostgresStore};
+use super::{call, insert_audit, int, parse_time, ts, Fail, PostgresStore};
 use crate::error::Result;
 use crate::model::{Checkpoint, DocRef};
 use crate::state::document::lease_end;
@@ -32,6 +32,7 @@ use crate::state::records::{
     fold_path, BeginStep, CasOutcome, ClaimOutcome, DocRecord, DocStatus, HistoryEntry, Job,
     JobBarrier, PartitionCheckpoint, RunCounts, RunId, RunRecord, StepRecord, StepState,
 };
+use crate::state::AuditEntry;
 use crate::state::DocumentStore;
 
 /// How often a refused conditional write is tried again when the state that refused it is
@@ -40,7 +41,12 @@ const RETRIES: usize = 16;
 
 #[async_trait]
 impl DocumentStore for PostgresStore {
-    async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool> {
+    async fn save_record_audited(
+        &self,
+        record: &DocRecord,
+        fence: Option<u64>,
+        audit: &[AuditEntry],
+    ) -> Result<bool> {
         call("save_record", async {
             let mut c = self.client().await?;
             let tx = c.transaction().await?;
@@ -120,6 +126,9 @@ impl DocumentStore for PostgresStore {
                 ],
             )
             .await?;
+            for entry in audit {
+                insert_audit(&tx, entry).await?;
+            }
             tx.commit().await?;
             Ok(true)
         })

@@ -222,7 +222,10 @@ fn audit_row(r: &Row) -> PgResult<AuditEntry> {
     })
 }
 
-async fn insert_audit(c: &impl deadpool_postgres::GenericClient, e: &AuditEntry) -> PgResult<()> {
+pub(super) async fn insert_audit(
+    c: &impl deadpool_postgres::GenericClient,
+    e: &AuditEntry,
+) -> PgResult<()> {
     c.execute(
         &format!(
             "INSERT INTO audit ({AUDIT_COLS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"

@@ -14,7 +14,7 @@ use super::rows::{
     bad, get_claim, get_step, history_row, json, opt_time, owned, query_records, settled_list,
     step_row, to_json, HISTORY_COLS, RECORD_COLS, STEP_COLS,
 };
-use super::{parse_time, ts, SqliteStore};
+use super::{insert_audit, parse_time, ts, SqliteStore};
 use crate::error::{Error, Result};
 use crate::model::{Checkpoint, DocRef};
 use crate::state::document::lease_end;
@@ -22,6 +22,7 @@ use crate::state::records::{
     fold_path, BeginStep, CasOutcome, Claim, ClaimOutcome, DocRecord, DocStatus, HistoryEntry, Job,
     JobBarrier, PartitionCheckpoint, RunCounts, RunId, RunRecord, StepRecord, StepState,
 };
+use crate::state::AuditEntry;
 use crate::state::DocumentStore;
 
 /// Drops a document's history line of this run (the save writes it again). Searched by
@@ -33,8 +34,14 @@ pub(super) const CLEAR_RUN_HISTORY: &str = "DELETE FROM history INDEXED BY histo
 
 #[async_trait]
 impl DocumentStore for SqliteStore {
-    async fn save_record(&self, record: &DocRecord, fence: Option<u64>) -> Result<bool> {
+    async fn save_record_audited(
+        &self,
+        record: &DocRecord,
+        fence: Option<u64>,
+        audit: &[AuditEntry],
+    ) -> Result<bool> {
         let rec = record.clone();
+        let audit = audit.to_vec();
         let hash = rec.hash.as_ref().map(ToString::to_string);
         let context = rec.context.as_ref().map(to_json).transpose()?;
         self.call("save_record", move |c| {
@@ -99,6 +106,9 @@ impl DocumentStore for SqliteStore {
                     ts(&rec.updated)
                 ],
             )?;
+            for entry in &audit {
+                insert_audit(&tx, entry)?;
+            }
             tx.commit()?;
             Ok(true)
         })

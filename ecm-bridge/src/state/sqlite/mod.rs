@@ -85,7 +85,7 @@ pub(super) fn ts(t: &DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Nanos, true)
 }
 
-fn insert_audit(conn: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
+pub(super) fn insert_audit(conn: &Connection, e: &AuditEntry) -> rusqlite::Result<()> {
     conn.execute(
         "INSERT INTO audit (time, flow, source, source_hash, path, target, account, action, outcome,
                             run)
