@@ -563,10 +563,7 @@ async fn lost_answers_end_in_the_same_state() {
 }
 
 /// Stops at the `n`th failpoint reached (1-based); records where.
-fn stop_at(
-    n: usize,
-    hit: Arc<Mutex<Option<Failpoint>>>,
-) -> ecm_bridge::runner::FailpointFn {
+fn stop_at(n: usize, hit: Arc<Mutex<Option<Failpoint>>>) -> ecm_bridge::runner::FailpointFn {
     let count = AtomicUsize::new(0);
     Arc::new(move |at| {
         let i = count.fetch_add(1, Ordering::SeqCst) + 1;
