@@ -14,7 +14,6 @@ use dropbox_client::models::files::{CommitInfo, RelocationArg, WriteMode};
 use ecm_bridge::flows::backup::{Backup, BackupConfig};
 use ecm_bridge::state::SqliteStore;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::env::{cs_client, Bench};
 use crate::{ctx, Result};
@@ -68,26 +67,9 @@ fn team_client(url: &str) -> Result<dropbox_client::Client> {
 
 /// Seeds `files` files of [`SIZE`] bytes under the team space's [`ROOT`] (untimed).
 pub async fn seed(bench: &Bench, files: usize) -> Result<()> {
-    let url = format!("{}/__sandbox/bulk_files", bench.dropbox_url());
-    let r = ctx(
-        reqwest::Client::new()
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(
-                json!({"namespace": TEAM_NS, "root": ROOT, "files": files,
-                       "per_folder": PER_FOLDER, "size": SIZE})
-                .to_string(),
-            )
-            .send()
-            .await,
-        format!("POST {url}"),
-    )?;
-    let status = r.status();
-    let body = ctx(r.text().await, format!("POST {url}: body"))?;
-    if !status.is_success() {
-        return Err(format!("POST {url}: {status}: {body}").into());
-    }
-    Ok(())
+    bench
+        .bulk_files(TEAM_NS, ROOT, files, PER_FOLDER, SIZE)
+        .await
 }
 
 /// The path of seeded file `i` (as `bulk_files` names it).
@@ -192,26 +174,5 @@ pub async fn run(
 
 /// Runs `exe backup-run <args>` and reads the [`BackupOut`] it reports.
 pub async fn child(exe: &Path, args: &[String]) -> Result<BackupOut> {
-    let out = ctx(
-        tokio::process::Command::new(exe)
-            .arg("backup-run")
-            .args(args)
-            .output()
-            .await,
-        "starting the backup child",
-    )?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "backup-run {args:?}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let last = stdout.lines().last().unwrap_or_default();
-    ctx(
-        serde_json::from_str(last),
-        format!("backup-run output {last:?}"),
-    )
+    crate::run_child(exe, "backup-run", args).await
 }

@@ -12,7 +12,6 @@ use std::time::Instant;
 use ecm_bridge::flows::project_closeout::{Closeout, CloseoutConfig, ProjectCloseout};
 use ecm_bridge::state::SqliteStore;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
 use crate::env::{cs_client, dropbox_client, Bench};
 use crate::{ctx, Result};
@@ -44,26 +43,9 @@ pub struct CloseoutOut {
 
 /// Seeds `files` files of [`SIZE`] bytes under [`project`]`(files)` (untimed).
 pub async fn seed(bench: &Bench, files: usize) -> Result<()> {
-    let url = format!("{}/__sandbox/bulk_files", bench.dropbox_url());
-    let r = ctx(
-        reqwest::Client::new()
-            .post(&url)
-            .header("content-type", "application/json")
-            .body(
-                json!({"namespace": HOME_NS, "root": project(files), "files": files,
-                       "per_folder": PER_FOLDER, "size": SIZE})
-                .to_string(),
-            )
-            .send()
-            .await,
-        format!("POST {url}"),
-    )?;
-    let status = r.status();
-    let body = ctx(r.text().await, format!("POST {url}: body"))?;
-    if !status.is_success() {
-        return Err(format!("POST {url}: {status}: {body}").into());
-    }
-    Ok(())
+    bench
+        .bulk_files(HOME_NS, &project(files), files, PER_FOLDER, SIZE)
+        .await
 }
 
 /// In the child: one closeout of [`project`]`(files)` into CS `Closed Projects`, on the state
@@ -108,26 +90,5 @@ pub async fn run(
 
 /// Runs `exe closeout-run <args>` and reads the [`CloseoutOut`] it reports.
 pub async fn child(exe: &Path, args: &[String]) -> Result<CloseoutOut> {
-    let out = ctx(
-        tokio::process::Command::new(exe)
-            .arg("closeout-run")
-            .args(args)
-            .output()
-            .await,
-        "starting the closeout child",
-    )?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "closeout-run {args:?}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let last = stdout.lines().last().unwrap_or_default();
-    ctx(
-        serde_json::from_str(last),
-        format!("closeout-run output {last:?}"),
-    )
+    crate::run_child(exe, "closeout-run", args).await
 }

@@ -134,6 +134,39 @@ impl Bench {
         Ok(())
     }
 
+    /// Writes `files` small files of `size` bytes under `root` of Dropbox namespace
+    /// `namespace`, `per_folder` to a folder, in one request (`POST /__sandbox/bulk_files`;
+    /// file `i` is `{root}/d{i / per_folder:05}/f{i:06}.txt`).
+    pub async fn bulk_files(
+        &self,
+        namespace: u64,
+        root: &str,
+        files: usize,
+        per_folder: usize,
+        size: usize,
+    ) -> Result<()> {
+        let url = format!("{}/__sandbox/bulk_files", self.dropbox_url());
+        let r = ctx(
+            self.http
+                .post(&url)
+                .header("content-type", "application/json")
+                .body(
+                    json!({"namespace": namespace, "root": root, "files": files,
+                           "per_folder": per_folder, "size": size})
+                    .to_string(),
+                )
+                .send()
+                .await,
+            format!("POST {url}"),
+        )?;
+        let status = r.status();
+        let body = ctx(r.text().await, format!("POST {url}: body"))?;
+        if !status.is_success() {
+            return Err(format!("POST {url}: {status}: {body}").into());
+        }
+        Ok(())
+    }
+
     /// Sets the request counts of both servers to zero.
     pub async fn reset_stats(&self) -> Result<()> {
         for url in self.admin_urls("stats/reset") {

@@ -128,28 +128,7 @@ pub async fn raw_get_cs(bench: &Bench, node: i64) -> Result<(u64, f64)> {
 
 /// Runs `exe transfer <args>` and reads the [`Transfer`] it reports.
 pub async fn child(exe: &Path, args: &[String]) -> Result<Transfer> {
-    let out = ctx(
-        tokio::process::Command::new(exe)
-            .arg("transfer")
-            .args(args)
-            .output()
-            .await,
-        "starting the transfer child",
-    )?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        return Err(format!(
-            "transfer {args:?}: {}\n{}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        )
-        .into());
-    }
-    let last = stdout.lines().last().unwrap_or_default();
-    ctx(
-        serde_json::from_str(last),
-        format!("transfer output {last:?}"),
-    )
+    crate::run_child(exe, "transfer", args).await
 }
 
 /// In the child: the large file Dropbox → CS through `archive_on_approval` (no governance, no

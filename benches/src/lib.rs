@@ -38,6 +38,38 @@ pub(crate) fn ctx<T, E: std::fmt::Display>(
     r.map_err(|e| format!("{what}: {e}").into())
 }
 
+/// Runs the harness binary `exe` as `exe <subcommand> <args>` (a child that measures itself)
+/// and decodes the JSON it prints on its last line of standard output; a child that fails
+/// gives its exit status and standard error.
+pub async fn run_child<T: serde::de::DeserializeOwned>(
+    exe: &std::path::Path,
+    subcommand: &str,
+    args: &[String],
+) -> Result<T> {
+    let out = ctx(
+        tokio::process::Command::new(exe)
+            .arg(subcommand)
+            .args(args)
+            .output()
+            .await,
+        format!("starting the {subcommand} child"),
+    )?;
+    if !out.status.success() {
+        return Err(format!(
+            "{subcommand} {args:?}: {}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        )
+        .into());
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let last = stdout.lines().last().unwrap_or_default();
+    ctx(
+        serde_json::from_str(last),
+        format!("{subcommand} output {last:?}"),
+    )
+}
+
 /// The peak resident set size of this process (`VmHWM` of `/proc/self/status`), in KiB; `None`
 /// where the file does not exist (not Linux).
 pub fn peak_rss_kib() -> Option<u64> {

@@ -240,24 +240,14 @@ async fn main() -> ExitCode {
             cs,
             state,
             concurrency,
-        }) => match backup::run(dropbox, cs, state, *concurrency).await {
-            Ok(out) => serde_json::to_string(&out)
-                .map(|line| println!("{line}"))
-                .map_err(Into::into),
-            Err(e) => Err(e),
-        },
+        }) => print_line(backup::run(dropbox, cs, state, *concurrency).await),
         Some(Command::CloseoutRun {
             dropbox,
             cs,
             state,
             files,
             concurrency,
-        }) => match closeout::run(dropbox, cs, state, *files, *concurrency).await {
-            Ok(out) => serde_json::to_string(&out)
-                .map(|line| println!("{line}"))
-                .map_err(Into::into),
-            Err(e) => Err(e),
-        },
+        }) => print_line(closeout::run(dropbox, cs, state, *files, *concurrency).await),
         Some(Command::Worker {
             dropbox,
             cs,
@@ -276,12 +266,7 @@ async fn main() -> ExitCode {
                 concurrency: *concurrency,
                 label: label.clone(),
             };
-            match workers::worker(&a).await {
-                Ok(out) => serde_json::to_string(&out)
-                    .map(|line| println!("{line}"))
-                    .map_err(Into::into),
-                Err(e) => Err(e),
-            }
+            print_line(workers::worker(&a).await)
         }
         None => harness(&args).await,
     };
@@ -465,30 +450,13 @@ async fn harness(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     let note = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
 
-    if args.closeout_only {
-        closeout_rows(
-            &plan,
-            &data_parent,
-            state_dir.path(),
-            &mut rows,
-            &mut details,
-            &note,
-        )
-        .await?;
-        print!("{}", table::text(&rows));
-        println!("{}", serde_json::Value::Object(details));
-        return Ok(());
-    }
-    if args.backup_only {
-        backup_rows(
-            &plan,
-            &data_parent,
-            state_dir.path(),
-            &mut rows,
-            &mut details,
-            &note,
-        )
-        .await?;
+    if args.closeout_only || args.backup_only {
+        let (dir, parent) = (state_dir.path(), &data_parent);
+        if args.closeout_only {
+            closeout_rows(&plan, parent, dir, &mut rows, &mut details, &note).await?;
+        } else {
+            backup_rows(&plan, parent, dir, &mut rows, &mut details, &note).await?;
+        }
         print!("{}", table::text(&rows));
         println!("{}", serde_json::Value::Object(details));
         return Ok(());
@@ -973,6 +941,13 @@ async fn closeout_rows(
         )
         .value_at_most(growth, 1.5, "≤ 1.5× (flat)"),
     );
+    Ok(())
+}
+
+/// A child's answer: its figures as one JSON line on standard output (what
+/// [`ecm_benches::run_child`] reads).
+fn print_line<T: serde::Serialize>(out: Result<T>) -> Result<()> {
+    println!("{}", serde_json::to_string(&out?)?);
     Ok(())
 }
 

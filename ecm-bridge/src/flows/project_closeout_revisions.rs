@@ -24,7 +24,9 @@
 //! that cannot be put before it and are not written.
 
 use async_trait::async_trait;
-use dropbox_client::models::files::{FileMetadata, ListRevisionsArg, ListRevisionsMode};
+use dropbox_client::models::files::{
+    FileMetadata, ListRevisionsArg, ListRevisionsMode, ListRevisionsResult,
+};
 use std::sync::Arc;
 
 use crate::connectors::contentserver::CsSink;
@@ -71,6 +73,19 @@ impl RevisionsSink {
 
     /// The revisions of `doc` older than its own, oldest first. `doc`'s own revision not
     /// among them (listed at another path meanwhile): none, the write goes on as usual.
+    /// One `files/list_revisions` page of `doc`.
+    async fn revisions_page(
+        &self,
+        doc: &Document,
+        arg: ListRevisionsArg,
+    ) -> Result<ListRevisionsResult> {
+        self.dropbox
+            .files()
+            .list_revisions(arg)
+            .await
+            .map_err(|e| Error::dropbox(&doc.path, Step::List, e))
+    }
+
     /// The file's revisions, newest first, by its id (`mode = id`): they follow the file across
     /// renames and moves, so revisions made under an earlier path are included. That mode takes
     /// no `before_rev`, so it answers one page only: `None` when the file has more revisions
@@ -81,12 +96,7 @@ impl RevisionsSink {
             limit: Some(PAGE),
             ..ListRevisionsArg::from(doc.source.id.clone())
         };
-        let page = self
-            .dropbox
-            .files()
-            .list_revisions(arg)
-            .await
-            .map_err(|e| Error::dropbox(&doc.path, Step::List, e))?;
+        let page = self.revisions_page(doc, arg).await?;
         Ok((!page.has_more).then_some(page.entries))
     }
 
@@ -102,12 +112,7 @@ impl RevisionsSink {
                 before_rev: before.take(),
                 ..ListRevisionsArg::from(path.clone())
             };
-            let page = self
-                .dropbox
-                .files()
-                .list_revisions(arg)
-                .await
-                .map_err(|e| Error::dropbox(&doc.path, Step::List, e))?;
+            let page = self.revisions_page(doc, arg).await?;
             let last = page.entries.last().map(|e| e.rev.clone());
             newest_first.extend(page.entries.into_iter().filter(|e| e.id == doc.source.id));
             match last {

@@ -311,24 +311,23 @@ impl Report {
 
     /// Documents newly written with `action` (every one, kept in `written` or not).
     pub fn count(&self, action: WriteAction) -> usize {
-        Self::slot(action).map_or(0, |i| self.by_action[i] as usize)
+        self.by_action[Self::slot(action)] as usize
     }
 
     /// Adds a written document to `written`, counted by its action.
     pub(crate) fn push_written(&mut self, w: Written) {
-        if let Some(i) = w.action.and_then(Self::slot) {
-            self.by_action[i] += 1;
+        if let Some(action) = w.action {
+            self.by_action[Self::slot(action)] += 1;
         }
         self.written.push(w);
     }
 
-    fn slot(action: WriteAction) -> Option<usize> {
+    /// `action`'s place in `by_action`.
+    fn slot(action: WriteAction) -> usize {
         match action {
-            WriteAction::Created => Some(0),
-            WriteAction::AddedVersion => Some(1),
-            WriteAction::Adopted => Some(2),
-            #[allow(unreachable_patterns)]
-            _ => None,
+            WriteAction::Created => 0,
+            WriteAction::AddedVersion => 1,
+            WriteAction::Adopted => 2,
         }
     }
 
