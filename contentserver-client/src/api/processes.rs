@@ -395,6 +395,7 @@ impl Workflows {
             list: self.processes(),
             node,
             map_name: None,
+            except: Vec::new(),
         }
     }
 
@@ -493,9 +494,17 @@ pub struct AttachedTo {
     list: ProcessList,
     node: i64,
     map_name: Option<String>,
+    except: Vec<i64>,
 }
 
 impl AttachedTo {
+    /// Processes not to look at (known already, such as those an earlier version of the
+    /// document started): they are neither answered nor cost a call.
+    pub fn except(mut self, processes: impl IntoIterator<Item = i64>) -> Self {
+        self.except.extend(processes);
+        self
+    }
+
     /// Which processes to look through (default both initiated and managed).
     pub fn kind(mut self, kind: StatusKind) -> Self {
         self.list = self.list.kind(kind);
@@ -530,7 +539,7 @@ impl AttachedTo {
         let mut seen = Vec::new();
         let mut listing = self.list.into_stream();
         while let Some(summary) = listing.try_next().await? {
-            if seen.contains(&summary.process_id) {
+            if seen.contains(&summary.process_id) || self.except.contains(&summary.process_id) {
                 continue;
             }
             seen.push(summary.process_id);

@@ -366,3 +366,133 @@ async fn stopped_at_any_failpoint_of_a_review_and_restarted_makes_nothing_twice(
         }
     }
 }
+
+/// Minor-version mode attaches every edit's process to the same record document: a second
+/// edit whose workflow start failed in doubt (its answer lost after the process began, or a
+/// 502 before it did) must end with its own process, never the first edit's finished one
+/// (which would accept it unapproved).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_edit_whose_start_failed_gets_its_own_process_not_the_first() {
+    // The start's second PUT (after the form update) initiates the process.
+    const START: &str = "PUT /api/v2/draftprocesses/{id}";
+    for (fault, began) in [
+        (FaultRule::lose(START, LostAnswer::Status(502)), true),
+        (FaultRule::status(START, 502), false),
+    ] {
+        let env = Env::start().await;
+        let c = SyncConfig {
+            pending: PendingMode::MinorVersion,
+            ..review_config(true)
+        };
+        let s = build(&env, env.state(), c).await;
+        s.run_once().await.unwrap();
+        let terms = node(&env, TERMS).await.unwrap();
+        edit(&env, &db_path(TERMS), "Term Sheet, partner's edit.").await;
+        s.run_once().await.unwrap();
+        let first = s.pending(terms).await.unwrap().unwrap().process.unwrap();
+        finish(&env, terms, first, true).await;
+        let r = s.run_once().await.unwrap();
+        assert_eq!(r.of(SyncAction::Accepted).len(), 1, "{r}");
+        let (official, _) = latest(&env, terms).await;
+
+        let cs = env.sandbox.contentserver_faults();
+        cs.add(fault.with_nth(2)).unwrap();
+        let rev = edit(&env, &db_path(TERMS), "Term Sheet, a second edit.").await;
+        for runs in 1.. {
+            let r = s.run_once().await.unwrap();
+            assert!(
+                r.of(SyncAction::Accepted).is_empty(),
+                "began {began}: accepted without its approval: {r}"
+            );
+            if r.of(SyncAction::Failed).is_empty() {
+                break;
+            }
+            assert!(runs < 4, "{r}");
+        }
+        assert_eq!(cs.lost_answers(), u64::from(began));
+        let ps = processes(&env, terms).await;
+        assert_eq!(ps.len(), 2, "began {began}: one process per edit: {ps:?}");
+        let p = s.pending(terms).await.unwrap().unwrap();
+        assert_eq!(p.rev, rev);
+        let second = p.process.expect("the second edit's process");
+        assert_ne!(
+            second, first,
+            "began {began}: the first edit's process taken"
+        );
+        assert!(ps.iter().any(|x| x.process_id == Some(second)), "{ps:?}");
+        assert_eq!(
+            latest(&env, terms).await,
+            (official + 1, false),
+            "still pending"
+        );
+        assert_eq!(
+            s.pair(terms).await.unwrap().unwrap().status,
+            DocStatus::Awaiting
+        );
+        quiet(&s.run_once().await.unwrap());
+
+        finish(&env, terms, second, true).await;
+        let r = s.run_once().await.unwrap();
+        assert_eq!(r.of(SyncAction::Accepted).len(), 1, "{r}");
+        let (now, major) = latest(&env, terms).await;
+        assert!(major && now > official, "{now} after {official}");
+        assert_in_step(&env, &s, TERMS, now).await;
+        quiet(&s.run_once().await.unwrap());
+        env.sandbox.shutdown().await;
+    }
+}
+
+/// A pair that ends while an edit waits in the review folder (its Dropbox file deleted, under
+/// each deletion policy, or both sides deleted) leaves no review document behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pair_that_ends_takes_its_waiting_review_document_with_it() {
+    for (policy, both) in [
+        (DeletionPolicy::Mirror, false),
+        (DeletionPolicy::RecordOnly, false),
+        (DeletionPolicy::Restore, false),
+        (DeletionPolicy::RecordOnly, true),
+    ] {
+        let env = Env::start().await;
+        let c = SyncConfig {
+            deletion: policy,
+            ..review_config(false)
+        };
+        let s = build(&env, env.state(), c).await;
+        s.run_once().await.unwrap();
+        let terms = node(&env, TERMS).await.unwrap();
+        let rev = edit(&env, &db_path(TERMS), "Term Sheet, partner's edit.").await;
+        s.run_once().await.unwrap();
+        assert_pending_in_review(&env, &s, 1, &rev, "Term Sheet, partner's edit.").await;
+        env.dropbox.files().delete(db_path(TERMS)).await.unwrap();
+        if both {
+            env.cs.nodes().delete(terms).await.unwrap();
+        }
+        let r = s.run_once().await.unwrap();
+        let what = format!("{policy:?}, both {both}");
+        let action = match policy {
+            DeletionPolicy::Restore => SyncAction::Restored,
+            _ => SyncAction::Deleted,
+        };
+        let lines = r.of(action);
+        assert_eq!(lines.len(), 1, "{what}: {r}");
+        assert!(
+            lines[0].detail.contains("waiting review document"),
+            "{what}: {}",
+            lines[0].detail
+        );
+        assert_eq!(review_doc(&env, TERMS).await, None, "{what}");
+        match policy {
+            DeletionPolicy::Restore => {
+                assert_in_step(&env, &s, TERMS, 1).await;
+                assert_eq!(s.pending(terms).await.unwrap(), None);
+            }
+            _ => assert_eq!(
+                s.pair(terms).await.unwrap().unwrap().status,
+                DocStatus::Removed,
+                "{what}"
+            ),
+        }
+        quiet(&s.run_once().await.unwrap());
+        env.sandbox.shutdown().await;
+    }
+}

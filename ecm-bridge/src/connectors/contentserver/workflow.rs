@@ -93,7 +93,7 @@ impl crate::runner::Step for WorkflowStart {
         };
         let found = self
             .0
-            .workflow_attached(input.doc, Self::node(input)?, &w.map)
+            .workflow_attached(input.doc, Self::node(input)?, &w.map, &[])
             .await?;
         Ok(found.map(|process| json!({ "process_id": process })))
     }
@@ -123,20 +123,23 @@ impl CsSink {
     }
 
     /// Whether a process initiated by this user, of map `map` when the listing names maps, has
-    /// `node` attached (a shortcut to it in the process's attachment folder): `Some` with its
-    /// process id (`None` inside when the listing names none).
+    /// `node` attached (a shortcut to it in the process's attachment folder), other than the
+    /// processes `except`: `Some` with its process id (`None` inside when the listing names
+    /// none).
     pub(super) async fn workflow_attached(
         &self,
         doc: &Document,
         node: i64,
         map: &str,
+        except: &[i64],
     ) -> Result<Option<Option<i64>>> {
         let err = |e| Error::cs(&doc.path, Step::Workflow, e);
         let mut lookup = self
             .client
             .workflows()
             .attached_to(node)
-            .kind(StatusKind::Initiated);
+            .kind(StatusKind::Initiated)
+            .except(except.iter().copied());
         if map.parse::<i64>().is_err() {
             lookup = lookup.map_name(map);
         }
@@ -158,14 +161,20 @@ impl CsSink {
     }
 
     /// The id of a process this user initiated (of map `map`, when the listing names maps)
-    /// with `node` attached, if there is one: the check at the target of a start in doubt.
+    /// with `node` attached, if there is one other than `except`: the check at the target of
+    /// a start in doubt. A node that gets a process per version or per edit passes the
+    /// processes its earlier ones started, or the check would take one of them for the start.
     pub async fn process_attached(
         &self,
         doc: &Document,
         node: i64,
         map: &str,
+        except: &[i64],
     ) -> Result<Option<i64>> {
-        Ok(self.workflow_attached(doc, node, map).await?.flatten())
+        Ok(self
+            .workflow_attached(doc, node, map, except)
+            .await?
+            .flatten())
     }
 
     /// Where process `process` stands: running (at which steps), finished with its verdict,

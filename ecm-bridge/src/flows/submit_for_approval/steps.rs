@@ -63,7 +63,7 @@ impl AwaitOutcome {
             .as_ref()
             .map_or("", |w| w.map.as_str());
         self.sink
-            .process_attached(input.doc, node(input)?, map)
+            .process_attached(input.doc, node(input)?, map, &[])
             .await?
             .ok_or_else(|| {
                 Error::governance(

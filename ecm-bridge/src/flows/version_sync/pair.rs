@@ -34,6 +34,31 @@ pub(super) struct Extra {
     /// `{cs version}|{dropbox rev}`: the same one is not reported as new again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub flagged: Option<String>,
+    /// The approval processes this pair's edits started, oldest first. Minor-version mode
+    /// attaches every edit's process to the same record document, so a start in doubt
+    /// looks for a process other than these (else a failed start would take the last edit's
+    /// finished process as its own). Kept when the pair is back in step.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub processes: Vec<i64>,
+}
+
+impl Extra {
+    /// Nothing under way: no pending edit, no write in doubt, no conflict flagged.
+    pub(super) fn is_settled(&self) -> bool {
+        self.pending.is_none() && self.intent.is_none() && self.flagged.is_none()
+    }
+}
+
+/// Clears what a pair had under way, keeping its history ([`Extra::processes`]).
+pub(super) fn settle(rec: &mut DocRecord) {
+    let processes = extra(rec).processes;
+    set_extra(
+        rec,
+        &Extra {
+            processes,
+            ..Extra::default()
+        },
+    );
 }
 
 /// A Dropbox edit brought into CS, not yet official.
@@ -154,7 +179,7 @@ impl Engine {
         rec.status = DocStatus::Done;
         rec.last_error = None;
         rec.attempts = 0;
-        set_extra(rec, &Extra::default());
+        settle(rec);
     }
 
     /// One recorded pair.
@@ -180,15 +205,11 @@ impl Engine {
         };
         match (sides.cs.get(&node), sides.db.get(&target.id)) {
             (None, None) => {
+                let review = self.end_review(&mut rec).await?;
                 rec.status = DocStatus::Removed;
                 self.save(&mut rec, ctx.run).await?;
-                ctx.entry(
-                    self,
-                    &rec,
-                    SyncAction::Deleted,
-                    "deleted on both sides".into(),
-                )
-                .await
+                let detail = format!("deleted on both sides{review}");
+                ctx.entry(self, &rec, SyncAction::Deleted, detail).await
             }
             (None, Some(db)) => self.cs_gone(rec, db, ctx).await,
             (Some(cs), None) => self.dropbox_gone(rec, cs, sides, ctx).await,
@@ -276,7 +297,7 @@ impl Engine {
                 && rec.target.as_ref() == Some(&db.source)
                 && h_rec.as_deref() == Some(h_cs.as_str())
                 && rec.status == DocStatus::Done
-                && ex == Extra::default();
+                && ex.is_settled();
             if same {
                 ctx.report.unchanged += 1;
                 return Ok(());
@@ -455,7 +476,7 @@ impl Engine {
         rec.status = DocStatus::Done;
         rec.last_error = None;
         rec.attempts = 0;
-        set_extra(rec, &Extra::default());
+        settle(rec);
         self.save(rec, run).await?;
         self.failpoint(Failpoint::AfterRecord)
     }
@@ -576,9 +597,10 @@ impl Engine {
         let edited = rec.hash.as_ref().map(|h| h.value.as_str()) != Some(h_db.as_str());
         let detail = match self.deletion {
             DeletionPolicy::RecordOnly => {
+                let review = self.end_review(&mut rec).await?;
                 rec.status = DocStatus::Removed;
                 self.save(&mut rec, ctx.run).await?;
-                "deleted in CS; the Dropbox file is kept (record only)".to_owned()
+                format!("deleted in CS; the Dropbox file is kept (record only){review}")
             }
             DeletionPolicy::Mirror if edited => {
                 return self.flag_deletion(rec, db, "deleted in CS, but edited in Dropbox since the last sync: the Dropbox file is kept", ctx).await;
@@ -616,12 +638,13 @@ impl Engine {
                 );
                 Self::in_step(&mut fresh, &receipt.target, db, &h_db);
                 self.save(&mut fresh, ctx.run).await?;
+                let review = self.end_review(&mut rec).await?;
                 rec.status = DocStatus::Removed;
-                set_extra(&mut rec, &Extra::default());
+                settle(&mut rec);
                 self.save(&mut rec, ctx.run).await?;
                 self.failpoint(Failpoint::AfterRecord)?;
                 let detail = format!(
-                    "deleted in CS; restored from Dropbox as node {}",
+                    "deleted in CS; restored from Dropbox as node {}{review}",
                     receipt.target.id
                 );
                 return ctx.entry(self, &fresh, SyncAction::Restored, detail).await;
@@ -640,9 +663,10 @@ impl Engine {
     ) -> Result<()> {
         let detail = match self.deletion {
             DeletionPolicy::RecordOnly => {
+                let review = self.end_review(&mut rec).await?;
                 rec.status = DocStatus::Removed;
                 self.save(&mut rec, ctx.run).await?;
-                "deleted in Dropbox; the CS document is kept (record only)".to_owned()
+                format!("deleted in Dropbox; the CS document is kept (record only){review}")
             }
             DeletionPolicy::Mirror => {
                 let h_cs = self.cs_hash(&rec, cs).await?;
@@ -657,25 +681,46 @@ impl Engine {
                         .remove(&cs.source, RemovalPolicy::Delete)
                         .await?;
                     self.failpoint(Failpoint::AfterWrite)?;
+                    let review = self.end_review(&mut rec).await?;
                     rec.status = DocStatus::Removed;
                     self.save(&mut rec, ctx.run).await?;
-                    "deleted in Dropbox; the CS document was deleted (to the recycle bin)"
-                        .to_owned()
+                    format!(
+                        "deleted in Dropbox; the CS document was deleted (to the recycle bin){review}"
+                    )
                 }
             }
             DeletionPolicy::Restore => {
+                // The edit was withdrawn with its file: its waiting review document goes.
+                let review = self.end_review(&mut rec).await?;
                 let path = self.publish(&mut rec, cs, sides, ctx.run).await?;
                 return ctx
                     .entry(
                         self,
                         &rec,
                         SyncAction::Restored,
-                        format!("deleted in Dropbox; restored from CS as {path}"),
+                        format!("deleted in Dropbox; restored from CS as {path}{review}"),
                     )
                     .await;
             }
         };
         ctx.entry(self, &rec, SyncAction::Deleted, detail).await
+    }
+
+    /// A pair that ends (or, restored, starts again) takes its waiting review document with
+    /// it (to the recycle bin), so none is left behind in the review folder: answers what to
+    /// add to the report's line. Gone already is fine, so a rerun after a stop repeats it
+    /// harmlessly; the record's pending edit is cleared.
+    async fn end_review(&self, rec: &mut DocRecord) -> Result<String> {
+        let mut ex = extra(rec);
+        let Some(review) = ex.pending.as_ref().and_then(|p| p.review) else {
+            return Ok(String::new());
+        };
+        self.remove_review(review, rec).await?;
+        ex.pending = None;
+        set_extra(rec, &ex);
+        Ok(format!(
+            "; its waiting review document (node {review}) was removed"
+        ))
     }
 
     async fn flag_deletion(

@@ -15,8 +15,9 @@
 //! (the review document, or the record document in minor-version mode), once: the store's
 //! step [`APPROVAL_STEP`] of (pair, Dropbox rev) is begun first; a step found `started` (a
 //! run stopped, or the start's answer was lost) is checked at the target (a process this
-//! user initiated with the document attached) before a start is tried again. Its process id
-//! is kept in the step and in the pair's record. Each run reads the outcome: approved ->
+//! user initiated with the document attached, other than those the pair's earlier edits
+//! started) before a start is tried again. Its process id is kept in the step and in the
+//! pair's record. Each run reads the outcome: approved ->
 //! accepted (in the same run), rejected or gone -> rejected, running -> still pending.
 
 use contentserver_client::ErrorKind;
@@ -158,7 +159,11 @@ impl Engine {
                 .and_then(serde_json::Value::as_i64),
             BeginStep::Exists(_) => {
                 // In doubt: a run stopped, or the start's answer was lost.
-                match self.sink().process_attached(&doc, attach, &cfg.map).await? {
+                let found = self
+                    .sink()
+                    .process_attached(&doc, attach, &cfg.map, &ex.processes)
+                    .await?;
+                match found {
                     Some(id) => Some(id),
                     None => {
                         state
@@ -199,6 +204,9 @@ impl Engine {
                 &json!({ "process_id": process }),
             )
             .await?;
+        if !ex.processes.contains(&process) {
+            ex.processes.push(process);
+        }
         ex.pending = Some(PendingEdit {
             process: Some(process),
             ..p
