@@ -446,7 +446,6 @@ async fn store_calls_per_document() {
     let per_doc: std::collections::BTreeMap<&str, usize> = [
         ("record", 1),
         ("save_record", 3),
-        ("append_audit", 1),
         ("begin_step", 1),
         ("finish_step", 1),
     ]
@@ -457,4 +456,35 @@ async fn store_calls_per_document() {
     }
     let run_level = state.total() - per_doc.values().sum::<usize>() * 10;
     assert_eq!(run_level, 8, "{calls:?}");
+}
+
+/// A step's audit line is written with its `done`, not after it: a process that dies right
+/// after the step is recorded done (here: the separate append fails, as it would be left
+/// unwritten) still has the line, once, and the rerun adds none.
+#[tokio::test]
+async fn a_step_recorded_done_keeps_its_audit_line_whatever_happens_next() {
+    let opens = Arc::new(AtomicUsize::new(0));
+    let source = MemSource::new(vec![vec![doc("a", "1", &opens)]]);
+    let state = Arc::new(support::store::CountingStore::default());
+    state
+        .lose_step_audit
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let flow = Flow::builder("audited")
+        .source_arc(source)
+        .sink(MemSink::default())
+        .after_write(Counter(Arc::default()))
+        .state(state.clone())
+        .build()
+        .unwrap();
+    let _ = flow.run_once().await;
+    let _ = flow.run_once().await;
+    let steps: Vec<_> = state
+        .audit(Some("audited"))
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.action == "step")
+        .collect();
+    assert_eq!(steps.len(), 1, "{steps:?}");
+    assert_eq!(steps[0].outcome, "after_write: ok");
 }

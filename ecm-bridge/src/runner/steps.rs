@@ -13,7 +13,7 @@ use super::{lock, Failpoint, Flow, Shared};
 use crate::error::{Error, Result};
 use crate::model::Document;
 use crate::sink::{Receipt, Sink};
-use crate::state::{BeginStep, DocRecord, StepState};
+use crate::state::{AuditEntry, BeginStep, DocRecord, StepState};
 
 /// How one step ended in this run.
 enum Ran {
@@ -119,12 +119,9 @@ impl Flow {
             match step.check(&input).await {
                 Ok(Some(out)) => {
                     tracing::info!(flow = %inner.name, doc = %doc.path, step = name, "step found done at the target");
-                    inner
-                        .state
-                        .finish_step(&inner.name, &key, &version, name, &out)
-                        .await?;
                     let entry = self.audit(doc, "step", &format!("{name}: found done"), target);
-                    self.append(entry, report).await?;
+                    self.finish_audited(&key, &version, name, &out, entry, report)
+                        .await?;
                     return Ok(Ran::Done(out));
                 }
                 Ok(None) => {}
@@ -183,12 +180,9 @@ impl Flow {
         self.failpoint(Failpoint::AfterStep)?;
         match outcome {
             StepOutcome::Done(out) => {
-                inner
-                    .state
-                    .finish_step(&inner.name, &key, &version, name, &out)
-                    .await?;
                 let entry = self.audit(doc, "step", &format!("{name}: ok"), target);
-                self.append(entry, report).await?;
+                self.finish_audited(&key, &version, name, &out, entry, report)
+                    .await?;
                 Ok(Ran::Done(out))
             }
             StepOutcome::Awaiting { until, output } => {
@@ -207,6 +201,25 @@ impl Flow {
                 Ok(Ran::Awaiting)
             }
         }
+    }
+
+    /// Marks the step done and appends its audit line, both or neither.
+    async fn finish_audited(
+        &self,
+        key: &str,
+        version: &str,
+        name: &str,
+        out: &Value,
+        mut entry: AuditEntry,
+        report: &Shared,
+    ) -> Result<()> {
+        entry.run = lock(report).run;
+        let inner = &self.inner;
+        inner
+            .state
+            .finish_step_audited(&inner.name, key, version, name, out, &[entry])
+            .await?;
+        Ok(())
     }
 
     /// Records a failed attempt at a repeatable step (begun again next time); one that is not

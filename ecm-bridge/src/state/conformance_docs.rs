@@ -23,12 +23,13 @@ fn rec(id: &str, rev: &str, path: &str, status: DocStatus, run: RunId) -> DocRec
     r
 }
 
-/// Everything: records, history, steps, runs, the after-run view, paths, claims, checkpoints
+/// Everything: records, history, steps (and their audit lines), runs, the after-run view, paths, claims, checkpoints
 /// and jobs.
-pub(crate) async fn run(store: Arc<dyn DocumentStore>) {
+pub(crate) async fn run(store: Arc<dyn Store>) {
     records_and_history(&*store).await;
     paths(&*store).await;
     steps(&*store).await;
+    audited_steps(&*store).await;
     runs_and_after_run(&*store).await;
     concurrent_claimers(store.clone()).await;
     leases_and_fencing(&*store).await;
@@ -273,6 +274,43 @@ async fn steps(s: &dyn DocumentStore) {
     assert_eq!(names, ["workflow", "share", "outcome"]);
     assert!(s.steps(FLOW, key, "r2").await.unwrap().is_empty());
     assert!(s.steps("other", key, "r1").await.unwrap().is_empty());
+}
+
+/// A step finished with its audit line appends it once: not again when it is done already.
+async fn audited_steps(s: &dyn Store) {
+    let key = "dropbox:id:audited";
+    let line = AuditEntry {
+        time: t(0),
+        flow: FLOW.into(),
+        source: DocRef::dropbox("audited", "r1"),
+        source_hash: None,
+        path: Some("a/audited.pdf".into()),
+        target: None,
+        account: None,
+        action: "step".into(),
+        outcome: "mark: ok".into(),
+        run: None,
+    };
+    let mine = |all: Vec<AuditEntry>| all.into_iter().filter(|e| e.path == line.path).count();
+    let before = mine(s.audit(Some(FLOW)).await.unwrap());
+    assert_eq!(before, 0);
+    s.begin_step(FLOW, key, "r1", "mark").await.unwrap();
+    let out = json!({"ok": true});
+    assert!(s
+        .finish_step_audited(FLOW, key, "r1", "mark", &out, std::slice::from_ref(&line))
+        .await
+        .unwrap());
+    assert_eq!(mine(s.audit(Some(FLOW)).await.unwrap()), 1);
+    assert!(!s
+        .finish_step_audited(FLOW, key, "r1", "mark", &out, std::slice::from_ref(&line))
+        .await
+        .unwrap());
+    assert_eq!(mine(s.audit(Some(FLOW)).await.unwrap()), 1, "audited twice");
+    assert!(!s
+        .finish_step_audited(FLOW, key, "r9", "absent", &out, std::slice::from_ref(&line))
+        .await
+        .unwrap());
+    assert_eq!(mine(s.audit(Some(FLOW)).await.unwrap()), 1);
 }
 
 async fn runs_and_after_run(s: &dyn DocumentStore) {

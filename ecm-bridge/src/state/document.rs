@@ -98,6 +98,22 @@ pub trait DocumentStore: Send + Sync {
         version: &str,
         name: &str,
         output: &serde_json::Value,
+    ) -> Result<bool> {
+        self.finish_step_audited(flow, key, version, name, output, &[])
+            .await
+    }
+
+    /// [`DocumentStore::finish_step`], appending `audit` in the same transaction when the step
+    /// changes (nothing when it was absent or done already): a process killed between a
+    /// separate finish and append would leave the step done and its audit line missing.
+    async fn finish_step_audited(
+        &self,
+        flow: &str,
+        key: &str,
+        version: &str,
+        name: &str,
+        output: &serde_json::Value,
+        audit: &[AuditEntry],
     ) -> Result<bool>;
 
     /// Marks a `started` step `failed` with `error`. `false` (nothing changed) when it is

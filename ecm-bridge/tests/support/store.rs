@@ -22,6 +22,9 @@ pub struct CountingStore {
     /// Checkpoint saves go here as `checkpoint {value}`.
     pub log: Log,
     calls: Mutex<BTreeMap<&'static str, usize>>,
+    /// When set, the next `append_audit` of a `step` line fails, as a process killed at
+    /// that moment would leave it unwritten (then the flag clears).
+    pub lose_step_audit: std::sync::atomic::AtomicBool,
 }
 
 impl CountingStore {
@@ -69,6 +72,12 @@ impl StateStore for CountingStore {
     }
     async fn append_audit(&self, e: &AuditEntry) -> Result<()> {
         self.count("append_audit");
+        use std::sync::atomic::Ordering;
+        if e.action == "step" && self.lose_step_audit.swap(false, Ordering::SeqCst) {
+            return Err(ecm_bridge::Error::State(
+                "killed before the audit line".into(),
+            ));
+        }
         self.inner.append_audit(e).await
     }
     async fn audit(&self, flow: Option<&str>) -> Result<Vec<AuditEntry>> {
@@ -116,16 +125,19 @@ impl DocumentStore for CountingStore {
         self.count("begin_step");
         self.inner.begin_step(flow, key, v, name).await
     }
-    async fn finish_step(
+    async fn finish_step_audited(
         &self,
         flow: &str,
         key: &str,
         v: &str,
         name: &str,
         output: &serde_json::Value,
+        audit: &[AuditEntry],
     ) -> Result<bool> {
         self.count("finish_step");
-        self.inner.finish_step(flow, key, v, name, output).await
+        self.inner
+            .finish_step_audited(flow, key, v, name, output, audit)
+            .await
     }
     async fn fail_step(&self, flow: &str, key: &str, v: &str, name: &str, e: &str) -> Result<bool> {
         self.count("fail_step");

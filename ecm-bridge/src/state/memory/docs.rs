@@ -209,13 +209,14 @@ impl DocumentStore for MemoryStore {
         Ok(BeginStep::Began(step))
     }
 
-    async fn finish_step(
+    async fn finish_step_audited(
         &self,
         flow: &str,
         key: &str,
         version: &str,
         name: &str,
         output: &serde_json::Value,
+        audit: &[AuditEntry],
     ) -> Result<bool> {
         let mut d = self.docs();
         let id = (
@@ -230,6 +231,8 @@ impl DocumentStore for MemoryStore {
                 step.output = Some(output.clone());
                 step.error = None;
                 step.finished = Some(Utc::now());
+                drop(d);
+                self.lock().audit.extend(audit.iter().cloned());
                 Ok(true)
             }
             _ => Ok(false),

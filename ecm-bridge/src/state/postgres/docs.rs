@@ -279,17 +279,19 @@ impl DocumentStore for PostgresStore {
         .await
     }
 
-    async fn finish_step(
+    async fn finish_step_audited(
         &self,
         flow: &str,
         key: &str,
         version: &str,
         name: &str,
         output: &serde_json::Value,
+        audit: &[AuditEntry],
     ) -> Result<bool> {
         call("finish_step", async {
-            let c = self.client().await?;
-            let n = c
+            let mut c = self.client().await?;
+            let tx = c.transaction().await?;
+            let n = tx
                 .execute(
                     "UPDATE doc_steps SET state = 'done', output = $5, error = NULL, finished = $6
                      WHERE flow = $1 AND key = $2 AND version = $3 AND name = $4
@@ -304,6 +306,12 @@ impl DocumentStore for PostgresStore {
                     ],
                 )
                 .await?;
+            if n == 1 {
+                for entry in audit {
+                    insert_audit(&tx, entry).await?;
+                }
+            }
+            tx.commit().await?;
             Ok(n == 1)
         })
         .await

@@ -239,24 +239,33 @@ impl DocumentStore for SqliteStore {
         .await
     }
 
-    async fn finish_step(
+    async fn finish_step_audited(
         &self,
         flow: &str,
         key: &str,
         version: &str,
         name: &str,
         output: &serde_json::Value,
+        audit: &[AuditEntry],
     ) -> Result<bool> {
         let (flow, key) = owned(flow, key);
         let (version, name) = owned(version, name);
         let output = to_json(output)?;
+        let audit = audit.to_vec();
         self.call("finish_step", move |c| {
-            let n = c.execute(
+            let tx = c.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let n = tx.execute(
                 "UPDATE doc_steps SET state = 'done', output = ?5, error = NULL, finished = ?6
                  WHERE flow = ?1 AND key = ?2 AND version = ?3 AND name = ?4
                    AND state != 'done'",
                 params![flow, key, version, name, output, ts(&Utc::now())],
             )?;
+            if n == 1 {
+                for entry in &audit {
+                    insert_audit(&tx, entry)?;
+                }
+            }
+            tx.commit()?;
             Ok(n == 1)
         })
         .await
