@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand, ValueEnum};
 use ecm_bridge::ops::{self, AuditFilter, AuditFormat, DocLine, Resolve, Selection};
-use ecm_bridge::state::{RunRecord, SqliteStore, Store};
+use ecm_bridge::state::{RunRecord, Store};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -17,9 +17,10 @@ type BoxError = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Debug, Parser)]
 #[command(name = "ecm-ops")]
 pub struct Args {
-    /// The state file (SQLite) the flow runs with.
+    /// The state the flow runs with: a SQLite file, or a PostgreSQL URL
+    /// (`postgres://user@host/db?schema=name`, see [`crate::state`]).
     #[arg(long, global = true)]
-    pub state: Option<std::path::PathBuf>,
+    pub state: Option<String>,
     /// Machine-readable output: one JSON document on stdout.
     #[arg(long, global = true)]
     pub json: bool,
@@ -117,20 +118,17 @@ pub enum Format {
 }
 
 /// Opens the state named by `--state`.
-fn open(args: &Args) -> Result<Arc<dyn Store>, BoxError> {
-    let path = args
+async fn open(args: &Args) -> Result<Arc<dyn Store>, BoxError> {
+    let spec = args
         .state
         .as_ref()
-        .ok_or("name the flow's state file with --state")?;
-    if !path.exists() {
-        return Err(format!("no state file at {}", path.display()).into());
-    }
-    Ok(Arc::new(SqliteStore::open(path)?))
+        .ok_or("name the flow's state with --state (a SQLite file or a postgres:// URL)")?;
+    crate::state::open(spec, true).await
 }
 
 /// Runs one command, writing to `out`.
 pub async fn run(args: &Args, out: &mut dyn Write) -> Result<(), BoxError> {
-    let store = open(args)?;
+    let store = open(args).await?;
     let s = &*store;
     let json = args.json;
     match &args.command {

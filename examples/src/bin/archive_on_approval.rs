@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use clap::{Parser, ValueEnum};
@@ -22,7 +21,6 @@ use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Markin
 use ecm_bridge::rules::Rules;
 use ecm_bridge::runner::Report;
 use ecm_bridge::sink::WriteAction;
-use ecm_bridge::state::{SqliteStore, StateStore};
 use serde::Deserialize;
 
 /// The rules used when `--rules` is not given.
@@ -47,10 +45,11 @@ struct Args {
     /// A rules file (default: the bundled examples/config/rules.toml).
     #[arg(long)]
     rules: Option<PathBuf>,
-    /// The state file (default: a temporary one for the sandbox, ./archive_on_approval.db
-    /// for real servers).
+    /// The state: a SQLite file (default: a temporary one for the sandbox,
+    /// ./archive_on_approval.db for real servers), or a PostgreSQL URL
+    /// (`postgres://user@host/db?schema=name`).
     #[arg(long)]
-    state: Option<PathBuf>,
+    state: Option<String>,
     /// Report what would be archived; change nothing.
     #[arg(long)]
     dry_run: bool,
@@ -467,12 +466,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
         Some(path) => Rules::load(path)?,
         None => Rules::from_toml(DEFAULT_RULES)?,
     };
-    let state_path = match (&args.state, &target.temp) {
+    let state_spec = match (&args.state, &target.temp) {
         (Some(p), _) => p.clone(),
-        (None, Some(temp)) => temp.path().join("state.db"),
-        (None, None) => PathBuf::from("archive_on_approval.db"),
+        (None, Some(temp)) => temp.path().join("state.db").display().to_string(),
+        (None, None) => "archive_on_approval.db".to_owned(),
     };
-    let state = Arc::new(SqliteStore::open(&state_path)?);
+    let state = ecm_examples::state::open(&state_spec, false).await?;
 
     let f = &config.flow;
     let mut approval = Approval::default();
@@ -558,7 +557,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let audit = state.audit(Some(flow.name())).await?;
     println!(
         "State: {} ({} audit entries; export them with StateStore::export_audit_jsonl)",
-        state_path.display(),
+        ecm_examples::state::display(&state_spec),
         audit.len()
     );
     drop(flow);
