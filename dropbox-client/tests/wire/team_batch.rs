@@ -279,10 +279,17 @@ async fn raw_calls_repeat_after_a_timeout_only_when_declared_idempotent() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(5)))
         .mount(&server)
         .await;
+    // The client's own count of its retries: exact whatever the machine's load (a request
+    // cut off by the 100 ms timeout may reach the server's log late, or not before the next).
+    let retries = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = retries.clone();
     let policy = RetryPolicy::default()
         .max_attempts(3)
         .initial_backoff(Duration::from_millis(1))
-        .jitter(0.0);
+        .jitter(0.0)
+        .on_retry(move |_| {
+            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
     let c = dropbox_client::Client::builder()
         .base_url(server.uri().parse().unwrap())
         .access_token(TOKEN)
@@ -299,15 +306,29 @@ async fn raw_calls_repeat_after_a_timeout_only_when_declared_idempotent() {
             .filter(|r| r.url.path() == "/2/files/lock_file_batch")
             .count()
     }
+    let retried = || retries.load(std::sync::atomic::Ordering::SeqCst);
     let arg = json!({"entries": [{"path": "/a"}]});
     let err = c
         .rpc_raw::<_, Value>("files/lock_file_batch", &arg, Idempotency::NotIdempotent)
         .await
         .unwrap_err();
     assert!(!err.is_retryable(), "{err}");
-    assert_eq!(count(&server).await, 1);
+    assert_eq!(
+        retried(),
+        0,
+        "a write the server may have done was repeated"
+    );
     c.rpc_raw::<_, Value>("files/lock_file_batch", &arg, Idempotency::Idempotent)
         .await
         .unwrap_err();
-    assert_eq!(count(&server).await, 1 + 3);
+    assert_eq!(retried(), 2, "three attempts");
+    // And the server saw them: 1 + 3 requests (waited for, not timed).
+    tokio::time::timeout(Duration::from_secs(30), async {
+        while count(&server).await < 4 {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the four requests reach the server");
+    assert_eq!(count(&server).await, 4);
 }

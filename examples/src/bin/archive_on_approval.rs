@@ -512,7 +512,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
     }
 
     println!("archive_on_approval against {}", target.description);
-    let (bar, progress) = ecm_examples::progress::bar("archived");
+    let bar = ecm_examples::progress::RunBar::new("archived");
     let flow = ArchiveOnApproval::new(target.dropbox.clone(), target.cs.clone(), state.clone())
         .source_root(f.source_root.clone().unwrap_or_default())
         .approval(approval)
@@ -524,17 +524,21 @@ async fn run(args: Args) -> Result<(), BoxError> {
         .marking(marking)
         .concurrency(f.concurrency.unwrap_or(4))
         .dry_run(args.dry_run)
-        .on_progress(progress)
+        .on_progress(bar.events())
         .build()?;
 
     match args.mode {
         Mode::Once => {
+            bar.start();
             let report = flow.run_once().await;
-            bar.finish_and_clear();
+            bar.finish();
             let report = report?;
             print_report(&report, &target.cs).await;
             if target.sandbox.is_some() && !args.dry_run {
-                let again = flow.run_once().await?;
+                bar.start();
+                let again = flow.run_once().await;
+                bar.finish();
+                let again = again?;
                 println!(
                     "Second run (nothing changed in Dropbox): {}",
                     again.summary()
@@ -546,11 +550,12 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 let _ = tokio::signal::ctrl_c().await;
             };
             let every = Duration::from_secs(args.interval.max(1));
+            bar.start();
             let runs = match args.mode {
                 Mode::Every => flow.run_every(every, stop).await?,
                 _ => flow.watch(every, stop).await?,
             };
-            bar.finish_and_clear();
+            bar.finish();
             println!("{runs} run(s)");
         }
     }

@@ -133,7 +133,9 @@ async fn run(args: Args) -> Result<u8, BoxError> {
         Some(p) => BackupConfig::load(p)?,
         None => BackupConfig::from_toml(DEMO)?,
     };
+    let bar = ecm_examples::progress::RunBar::new("backed up");
     let backup = Backup::new(team.clone(), cs, Arc::new(MemoryStore::new()), config)
+        .on_progress(bar.events())
         .on_alert(Arc::new(|a| eprintln!("ALERT: {a:?}")));
     println!(
         "backup against the sandbox (Dropbox {}, Content Server {})",
@@ -168,7 +170,7 @@ async fn run(args: Args) -> Result<u8, BoxError> {
     for r in backup.roots().await? {
         println!("  root {} {} -> CS {}", r.space, r.folder, r.cs_path);
     }
-    let first = backup.run().await?;
+    let first = bar.run(backup.run()).await?;
     println!("First run (full):");
     print(&first);
     let campaign = files_under(&dana, CAMPAIGN).await?;
@@ -193,7 +195,7 @@ async fn run(args: Args) -> Result<u8, BoxError> {
         ))
         .await?;
     put(&olu, "/Budget.xlsx", "Olu's budget, revised\n").await?;
-    let second = backup.run().await?;
+    let second = bar.run(backup.run()).await?;
     println!("Second run (incremental):");
     print(&second);
 

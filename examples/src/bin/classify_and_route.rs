@@ -172,16 +172,21 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let store = Arc::new(SqliteStore::open(&state)?);
 
     let (runs_tx, mut runs) = mpsc::unbounded_channel();
+    let bar = ecm_examples::progress::RunBar::new("filed");
+    let events = bar.events();
     let mut builder =
         ClassifyAndRoute::new(target.dropbox.clone(), target.cs.clone(), store, config)
-            .on_progress(Arc::new(move |p: &Progress| match p {
-                Progress::RunFinished(r) => {
-                    let _ = runs_tx.send(Ok((**r).clone()));
+            .on_progress(Arc::new(move |p: &Progress| {
+                events(p);
+                match p {
+                    Progress::RunFinished(r) => {
+                        let _ = runs_tx.send(Ok((**r).clone()));
+                    }
+                    Progress::RunFailed { error } => {
+                        let _ = runs_tx.send(Err(error.clone()));
+                    }
+                    _ => {}
                 }
-                Progress::RunFailed { error } => {
-                    let _ = runs_tx.send(Err(error.clone()));
-                }
-                _ => {}
             }));
     if let Some(hub) = &target.hub {
         // Woken by the webhook alone: no longpoll, and an hour between fallback runs.
@@ -199,7 +204,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         return Ok(());
     }
     if target.hub.is_none() {
-        let report = flow.run_once().await?;
+        let report = bar.run(flow.run_once()).await?;
         print_report(&report.run);
         return Ok(());
     }

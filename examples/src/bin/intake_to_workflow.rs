@@ -143,11 +143,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
     std::fs::create_dir_all(&dir)?;
     let store = Arc::new(SqliteStore::open(dir.join("state.db"))?);
     let cs_folder = config.cs_folder.clone();
+    let bar = ecm_examples::progress::RunBar::new("taken in");
     let flow = IntakeToWorkflow::new(dropbox.clone(), cs.clone(), store)
         .team_log(team)
         .config(config)
+        .on_progress(bar.events())
         .build()?;
-    let first = flow.run_once().await?;
+    let first = bar.run(flow.run_once()).await?;
     println!("\nfirst run: {}", first.summary());
     for f in &first.failed {
         println!(
@@ -156,7 +158,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
             f.error
         );
     }
-    let second = flow.run_once().await?;
+    let second = bar.run(flow.run_once()).await?;
     println!("second run: {}", second.summary());
 
     // What was filed, read back from Content Server.

@@ -109,13 +109,15 @@ async fn run(args: Args) -> Result<bool, BoxError> {
         sandbox.dropbox_url(),
         sandbox.contentserver_url()
     );
+    let bar = ecm_examples::progress::RunBar::new("filed");
     let closeout = ProjectCloseout::new(
         dropbox.clone(),
         cs.clone(),
         Arc::new(MemoryStore::new()),
         config.clone(),
-    );
-    let first = closeout.run().await?;
+    )
+    .on_progress(bar.events());
+    let first = bar.run(closeout.run()).await?;
     println!("First run:");
     print(&first);
     let Closeout::Closed { summary, .. } = &first else {
@@ -148,7 +150,7 @@ async fn run(args: Args) -> Result<bool, BoxError> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    let again = closeout.run().await?;
+    let again = bar.run(closeout.run()).await?;
     println!("\nSecond run (nothing left to do):");
     print(&again);
     sandbox.shutdown().await;

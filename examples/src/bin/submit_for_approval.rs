@@ -100,11 +100,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
     let dir = std::env::temp_dir().join(format!("submit-for-approval-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     let store = Arc::new(SqliteStore::open(dir.join("state.db"))?);
+    let bar = ecm_examples::progress::RunBar::new("submitted");
     let flow = SubmitForApproval::new(dropbox.clone(), cs.clone(), store)
         .config(config)
+        .on_progress(bar.events())
         .build()?;
 
-    let first = flow.run_once().await?;
+    let first = bar.run(flow.run_once()).await?;
     println!("\nsubmit: {}", first.summary());
     let mut submitted = Vec::new();
     for w in &first.written {
@@ -163,7 +165,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
         }
     }
 
-    let second = flow.run_once().await?;
+    let second = bar.run(flow.run_once()).await?;
     println!("\noutcome: {}", second.summary());
     for f in &second.failed {
         println!(
@@ -218,7 +220,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
             }
         }
     }
-    let third = flow.run_once().await?;
+    let third = bar.run(flow.run_once()).await?;
     println!("\nagain: {}", third.summary());
     let _ = std::fs::remove_dir_all(&dir);
     sandbox.shutdown().await;
