@@ -529,3 +529,94 @@ async fn a_move_out_and_back_gives_a_new_rev_and_no_new_version() {
     assert_eq!(record.status, DocStatus::Done);
     assert_eq!(record.source.version.as_deref(), Some(after.rev.as_str()));
 }
+
+/// A rule that starts the demo workflow for `Launch Plan.xlsx` (no hold: a held document
+/// takes no new version).
+const PLAN_WORKFLOW: &str = r#"
+[[rule]]
+name = "plans go to approval"
+name_pattern = "^Launch Plan"
+[rule.workflow]
+map = "Policy Approval"
+values = { WorkflowForm_Title = "Approve {stem}" }
+"#;
+
+/// A new version of a governed document starts its own workflow, attached to the same node as
+/// the first version's: when that start is refused before the process begins (a 502 on the
+/// start's initiating call, which is not repeated), the next run asks the target whether it
+/// happened, and must not take the first version's process for it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_new_versions_workflow_start_in_doubt_never_takes_the_first_versions_process() {
+    const NAME: &str = "Launch Plan.xlsx";
+    let env = Env::start().await;
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../examples/config/rules.toml");
+    let text = std::fs::read_to_string(path).unwrap();
+    let rules = ecm_bridge::rules::Rules::from_toml(&format!("{text}\n{PLAN_WORKFLOW}")).unwrap();
+    let flow = env.flow_with(rules).build().unwrap();
+    let report = flow.run_once().await.unwrap();
+    assert!(report.failed.is_empty(), "{:#?}", report.failed);
+    let plan = env.cs_doc(NAME).await.unwrap();
+    let first = env.assignments_titled("Approve Launch Plan").await;
+    assert_eq!(first.len(), 1, "{first:#?}");
+    let first = first[0].workflow_id.unwrap();
+
+    let path = format!("{APPROVED_FOLDER}/{NAME}");
+    env.dropbox
+        .files()
+        .upload(
+            CommitInfo::new(path.as_str()).mode(WriteMode::Overwrite),
+            futures::stream::iter([Ok::<_, std::io::Error>(bytes::Bytes::from_static(
+                b"Launch plan, second version.",
+            ))]),
+        )
+        .await
+        .unwrap();
+    // The start's second PUT (after the form update) initiates the process.
+    env.sandbox
+        .contentserver_faults()
+        .add(FaultRule::status("PUT /api/v2/draftprocesses/{id}", 502).with_nth(2))
+        .unwrap();
+    // The start in doubt is checked at the target in the run's own retry, or by the next run.
+    for runs in 1.. {
+        let r = flow.run_once().await.unwrap();
+        if r.failed.is_empty() {
+            break;
+        }
+        assert!(runs < 3, "{:#?}", r.failed);
+    }
+    let faults = env.sandbox.contentserver_faults().list();
+    assert_eq!(faults["rules"][0]["fired"], 1, "{faults}");
+
+    let attached = env
+        .cs
+        .workflows()
+        .attached_to(plan.id)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(attached.len(), 2, "one process per version: {attached:#?}");
+    let meta = env
+        .dropbox
+        .files()
+        .get_metadata(GetMetadataArg::new(path.as_str()))
+        .await
+        .unwrap();
+    let file = meta.as_file().unwrap();
+    let key = DocRef::dropbox(file.id.clone(), file.rev.clone()).key();
+    let steps = flow
+        .state()
+        .steps("archive_on_approval", &key, &file.rev)
+        .await
+        .unwrap();
+    let wf = steps.iter().find(|s| s.name == "workflow").unwrap();
+    let process = wf.output.as_ref().unwrap()["process_id"].as_i64().unwrap();
+    assert_ne!(
+        process, first,
+        "the first version's process taken for the second's"
+    );
+    assert!(
+        attached.iter().any(|p| p.process_id == Some(process)),
+        "{attached:#?}"
+    );
+}

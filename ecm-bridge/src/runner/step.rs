@@ -64,6 +64,10 @@ pub struct StepInput<'a> {
     pub outputs: &'a BTreeMap<String, serde_json::Value>,
     /// This step's own output so far, when it answered [`StepOutcome::Awaiting`] before.
     pub so_far: Option<&'a serde_json::Value>,
+    /// For a step that is not repeatable, its records for the document's other versions,
+    /// oldest first (empty for a repeatable step): what its [`Step::check`] must not take for
+    /// this version's doing (a node keeps the workflow processes of its earlier versions).
+    pub earlier: &'a [crate::state::StepRecord],
     /// The time the runner decides by (when it polls, when an awaiting step is next due).
     pub now: DateTime<Utc>,
 }

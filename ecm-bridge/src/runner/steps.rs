@@ -104,6 +104,14 @@ impl Flow {
             }
             BeginStep::Exists(s) | BeginStep::Began(s) => s.output.clone(),
         };
+        let earlier = match step.repeatable() {
+            true => Vec::new(),
+            false => {
+                let mut all = inner.state.step_history(&inner.name, &key, name).await?;
+                all.retain(|s| s.version != version);
+                all
+            }
+        };
         let input = StepInput {
             flow: &inner.name,
             doc,
@@ -111,6 +119,7 @@ impl Flow {
             receipt: at.receipt,
             outputs,
             so_far: so_far.as_ref(),
+            earlier: &earlier,
             now: self.now(),
         };
         let target = Some(&at.receipt.target);

@@ -30,6 +30,7 @@ pub(crate) async fn run(store: Arc<dyn Store>) {
     paths(&*store).await;
     steps(&*store).await;
     audited_steps(&*store).await;
+    step_history(&*store).await;
     runs_and_after_run(&*store).await;
     concurrent_claimers(store.clone()).await;
     leases_and_fencing(&*store).await;
@@ -274,6 +275,36 @@ async fn steps(s: &dyn DocumentStore) {
     assert_eq!(names, ["workflow", "share", "outcome"]);
     assert!(s.steps(FLOW, key, "r2").await.unwrap().is_empty());
     assert!(s.steps("other", key, "r1").await.unwrap().is_empty());
+}
+
+/// Step history: one step's records over every version of a document, oldest first, and
+/// only that step's and that document's.
+async fn step_history(s: &dyn Store) {
+    let key = "dropbox:id:history";
+    for (v, n) in [
+        ("r1", "workflow"),
+        ("r1", "mark"),
+        ("r2", "workflow"),
+        ("r3", "workflow"),
+    ] {
+        s.begin_step(FLOW, key, v, n).await.unwrap();
+    }
+    s.begin_step(FLOW, "dropbox:id:other", "r1", "workflow")
+        .await
+        .unwrap();
+    s.finish_step(FLOW, key, "r1", "workflow", &json!({"process_id": 1}))
+        .await
+        .unwrap();
+    let h = s.step_history(FLOW, key, "workflow").await.unwrap();
+    let versions: Vec<&str> = h.iter().map(|r| r.version.as_str()).collect();
+    assert_eq!(versions, ["r1", "r2", "r3"]);
+    assert_eq!(h[0].output, Some(json!({"process_id": 1})));
+    assert!(h.iter().all(|r| r.key == key && r.name == "workflow"));
+    assert!(s
+        .step_history(FLOW, key, "absent")
+        .await
+        .unwrap()
+        .is_empty());
 }
 
 /// A step finished with its audit line appends it once: not again when it is done already.

@@ -142,6 +142,11 @@ pub trait DocumentStore: Send + Sync {
     /// The steps of (`key`, `version`) in the order they were first begun.
     async fn steps(&self, flow: &str, key: &str, version: &str) -> Result<Vec<StepRecord>>;
 
+    /// Step `name` of every version of `key`, in the order they were first begun: what the
+    /// document's earlier versions did (a workflow start in doubt must not take an earlier
+    /// version's process for its own).
+    async fn step_history(&self, flow: &str, key: &str, name: &str) -> Result<Vec<StepRecord>>;
+
     // Runs.
 
     /// Records that a run of `flow` begins, and returns its id: greater than every id this

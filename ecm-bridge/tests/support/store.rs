@@ -158,6 +158,10 @@ impl DocumentStore for CountingStore {
         self.count("steps");
         self.inner.steps(flow, key, v).await
     }
+    async fn step_history(&self, flow: &str, key: &str, name: &str) -> Result<Vec<StepRecord>> {
+        self.count("step_history");
+        self.inner.step_history(flow, key, name).await
+    }
     async fn begin_run(&self, flow: &str) -> Result<RunId> {
         self.count("begin_run");
         self.inner.begin_run(flow).await

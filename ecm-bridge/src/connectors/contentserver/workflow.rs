@@ -91,12 +91,23 @@ impl crate::runner::Step for WorkflowStart {
         let Some(w) = &input.doc.governance.workflow else {
             return Ok(Some(serde_json::Value::Null));
         };
+        let started = earlier_processes(input);
         let found = self
             .0
-            .workflow_attached(input.doc, Self::node(input)?, &w.map, &[])
+            .workflow_attached(input.doc, Self::node(input)?, &w.map, &started)
             .await?;
         Ok(found.map(|process| json!({ "process_id": process })))
     }
+}
+
+/// The processes this step started (or found) for the document's earlier versions: all
+/// attached to the same node, so never this version's.
+pub(crate) fn earlier_processes(input: &StepInput<'_>) -> Vec<i64> {
+    input
+        .earlier
+        .iter()
+        .filter_map(|s| s.output.as_ref()?.get("process_id")?.as_i64())
+        .collect()
 }
 
 impl CsSink {

@@ -304,6 +304,18 @@ impl DocumentStore for MemoryStore {
         Ok(steps.into_iter().map(|(_, s)| s.clone()).collect())
     }
 
+    async fn step_history(&self, flow: &str, key: &str, name: &str) -> Result<Vec<StepRecord>> {
+        let d = self.docs();
+        let mut steps: Vec<&(u64, StepRecord)> = d
+            .steps
+            .iter()
+            .filter(|((f, k, _, n), _)| f == flow && k == key && n == name)
+            .map(|(_, s)| s)
+            .collect();
+        steps.sort_by_key(|(seq, _)| *seq);
+        Ok(steps.into_iter().map(|(_, s)| s.clone()).collect())
+    }
+
     async fn begin_run(&self, flow: &str) -> Result<RunId> {
         let mut d = self.docs();
         d.last_run += 1;

@@ -381,6 +381,23 @@ impl DocumentStore for PostgresStore {
         .await
     }
 
+    async fn step_history(&self, flow: &str, key: &str, name: &str) -> Result<Vec<StepRecord>> {
+        call("step_history", async {
+            let c = self.client().await?;
+            let rows = c
+                .query(
+                    &format!(
+                        "SELECT {STEP_COLS} FROM doc_steps
+                         WHERE flow = $1 AND key = $2 AND name = $3 ORDER BY id"
+                    ),
+                    &[&flow, &key, &name],
+                )
+                .await?;
+            rows.iter().map(step_row).collect()
+        })
+        .await
+    }
+
     async fn begin_run(&self, flow: &str) -> Result<RunId> {
         call("begin_run", async {
             let c = self.client().await?;

@@ -331,6 +331,19 @@ impl DocumentStore for SqliteStore {
         .await
     }
 
+    async fn step_history(&self, flow: &str, key: &str, name: &str) -> Result<Vec<StepRecord>> {
+        let (flow, key, name) = (flow.to_owned(), key.to_owned(), name.to_owned());
+        self.call("step_history", move |c| {
+            let mut stmt = c.prepare(&format!(
+                "SELECT {STEP_COLS} FROM doc_steps
+                 WHERE flow = ?1 AND key = ?2 AND name = ?3 ORDER BY id"
+            ))?;
+            let rows = stmt.query_map([flow, key, name], step_row)?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     async fn begin_run(&self, flow: &str) -> Result<RunId> {
         let flow = flow.to_owned();
         self.call("begin_run", move |c| {
