@@ -1,0 +1,231 @@
+//! Reliability proof (issue 15) for the six flows `tests/reliability.rs` does not cover:
+//! `classify_and_route`, `intake_to_workflow`, `submit_for_approval`, `publish_to_dropbox`,
+//! `version_sync`, `project_closeout` (one scenario each, `tests/reliability_support/scenarios/`).
+//!
+//! **Fault matrix.** Each flow runs on the in-process sandbox under each fault kind of
+//! [`reliability_support::KINDS`] alone and all mixed, at a low (3 %) and a high (12 %) rate
+//! (seeded: `ECM_RELIABILITY_SEED`, default 15), rerun as an operator would until it has
+//! settled; then the faults are removed and the end state's [`snapshot::Snapshot`] (both
+//! sides' subtrees, the store's records, the audited writes) must equal a clean reference
+//! run's. Each flow's key facts (each document once, bytes equal) are asserted once, on the
+//! reference. One summary line per run and a total per flow.
+//!
+//! **Kill test.** The test binary re-executes itself as the child (the ignored test
+//! [`kill::child_runs_a_flow_until_settled`]) on the parent's sandbox and a SQLite state
+//! file; the parent SIGKILLs it at seeded moments (a seeded number of sandbox requests served
+//! since the spawn: state, not a timer) and restarts it; the end state must equal the
+//! reference.
+//!
+//! Short form by default (each kind at the high rate, mixed at both; 5 kills per flow);
+//! `ECM_RELIABILITY_FULL=1`: every kind at both rates, and the kill test over 500+ files with
+//! 50 kills per flow.
+
+mod classify_support;
+mod reliability_support;
+#[path = "reliability_support/scenarios/mod.rs"]
+mod scenarios;
+#[path = "reliability_support/snapshot.rs"]
+mod snapshot;
+mod support;
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use ecm_bridge::state::{DocStatus, SqliteStore, StateStore, Store};
+use reliability_support::{Kind, KINDS};
+use sandbox::SandboxConfig;
+use scenarios::{Ctx, Scenario};
+use snapshot::Snapshot;
+use support::Env;
+
+const LOW: f64 = 0.03;
+const HIGH: f64 = 0.12;
+/// Reruns after which a run that has not settled fails the test.
+const MAX_RUNS: usize = 40;
+
+fn full() -> bool {
+    std::env::var("ECM_RELIABILITY_FULL").is_ok_and(|v| v == "1")
+}
+
+fn seed_var() -> u64 {
+    std::env::var("ECM_RELIABILITY_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(15)
+}
+
+/// Records of `flow` left for another run: pending, written, failed or dead.
+async fn unsettled(store: &dyn Store, flow: &str) -> usize {
+    let mut n = 0;
+    for status in [
+        DocStatus::Pending,
+        DocStatus::Written,
+        DocStatus::Failed,
+        DocStatus::Dead,
+    ] {
+        n += store.records_by_status(flow, status).await.unwrap().len();
+    }
+    n
+}
+
+/// Runs `scenario` until it has settled (at most `max` runs); answers (runs, runs that ended
+/// in an error).
+async fn run_until_settled(
+    scenario: &dyn Scenario,
+    ctx: &Ctx,
+    store: &Arc<SqliteStore>,
+    max: usize,
+    what: &str,
+) -> (usize, usize) {
+    let (mut runs, mut errors) = (0, 0);
+    loop {
+        runs += 1;
+        assert!(runs <= max, "{what}: not settled after {max} runs");
+        match scenario.run(ctx, store.clone()).await {
+            Ok(true) if unsettled(store.as_ref(), scenario.flow()).await == 0 => {
+                return (runs, errors)
+            }
+            Ok(_) => {}
+            Err(_) => errors += 1,
+        }
+    }
+}
+
+/// The reference: a clean run of `scenario` over its seed of `n`, its key facts asserted.
+async fn reference(scenario: &dyn Scenario, n: usize) -> (Snapshot, usize) {
+    let env = Env::start().await;
+    scenario.seed(&env, n).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
+    let ctx = Ctx::of(&env.sandbox);
+    let what = format!("{} reference", scenario.flow());
+    run_until_settled(scenario, &ctx, &store, 3, &what).await;
+    let snap = scenarios::snapshot(scenario, &ctx, store.as_ref()).await;
+    // A second run changes nothing.
+    assert!(scenario.run(&ctx, store.clone()).await.unwrap(), "{what}");
+    let again = scenarios::snapshot(scenario, &ctx, store.as_ref()).await;
+    assert!(again == snap, "{what}: a second run changed:\n{}", again.diff(&snap));
+    let docs = scenario.check(&snap, n);
+    env.sandbox.shutdown().await;
+    (snap, docs)
+}
+
+/// What one cell of the matrix measured.
+#[derive(Default)]
+struct Cell {
+    fired: u64,
+    requests: u64,
+    reruns: usize,
+}
+
+/// One cell: `scenario` over its seed of `n` under `kinds` at `rate`, rerun until settled, ends in `want`.
+async fn cell(
+    scenario: &dyn Scenario,
+    kinds: &[Kind],
+    rate: f64,
+    n: usize,
+    seed: u64,
+    want: &Snapshot,
+    docs: usize,
+) -> Cell {
+    let label = if kinds.len() == 1 {
+        kinds[0].label()
+    } else {
+        "mixed".to_owned()
+    };
+    let flow = scenario.flow();
+    let what = format!("{flow} {label} at {:.0} %", rate * 100.0);
+    let env = Env::start_with(SandboxConfig::new().fault_seed(seed)).await;
+    scenario.seed(&env, n).await;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
+    let base = reliability_support::requests(&env.sandbox);
+    // Mixed, the rate is shared among the kinds: a request meets some fault with about `rate`.
+    reliability_support::install(&env.sandbox, kinds, rate / kinds.len() as f64);
+    let started = Instant::now();
+    let ctx = Ctx::of(&env.sandbox);
+    let (runs, errors) = run_until_settled(scenario, &ctx, &store, MAX_RUNS, &what).await;
+    let fired = reliability_support::fired(&env.sandbox);
+    let requests = reliability_support::requests(&env.sandbox) - base;
+    reliability_support::clear(&env.sandbox);
+    let got = scenarios::snapshot(scenario, &Ctx::of(&env.sandbox), store.as_ref()).await;
+    if &got != want {
+        for e in store.audit(Some(flow)).await.unwrap() {
+            eprintln!("{what}: audit {} {:?} {} {}", e.source.key(), e.path, e.action, e.outcome);
+        }
+    }
+    assert!(&got == want, "{what}: the end state differs:\n{}", got.diff(want));
+    println!(
+        "fault matrix {what}: {fired} faults injected in {requests} requests, {} reruns \
+         ({errors} runs ended in an error), {docs} docs checked, lost 0, duplicated 0, {:?}",
+        runs - 1,
+        started.elapsed()
+    );
+    env.sandbox.shutdown().await;
+    Cell {
+        fired,
+        requests,
+        reruns: runs - 1,
+    }
+}
+
+/// The matrix of one flow: each kind it can meet alone, then all of them mixed.
+async fn matrix(scenario: &dyn Scenario) {
+    let seed = seed_var();
+    let rates: &[f64] = if full() { &[LOW, HIGH] } else { &[HIGH] };
+    let started = Instant::now();
+    let n = if full() { 30 } else { 8 };
+    let (want, docs) = reference(scenario, n).await;
+    let left_out = scenario.left_out();
+    let kinds: Vec<Kind> = KINDS
+        .into_iter()
+        .filter(|k| !left_out.iter().any(|(l, _)| l == k))
+        .collect();
+    let mut total = Cell::default();
+    let mut cells = 0;
+    let mut add = |c: Cell| {
+        total.fired += c.fired;
+        total.requests += c.requests;
+        total.reruns += c.reruns;
+        cells += 1;
+    };
+    for (i, kind) in kinds.iter().enumerate() {
+        for rate in rates {
+            add(cell(scenario, &[*kind], *rate, n, seed + i as u64, &want, docs).await);
+        }
+    }
+    for rate in [LOW, HIGH] {
+        add(cell(scenario, &kinds, rate, n, seed + 100, &want, docs).await);
+    }
+    // A kind's rules meet only its own server's requests (a flow may make few Dropbox calls):
+    // a cell may draw none, the flow's total may not.
+    assert!(
+        total.fired >= cells as u64,
+        "{}: {} faults in {cells} runs",
+        scenario.flow(),
+        total.fired
+    );
+    let out: Vec<String> = left_out
+        .iter()
+        .map(|(k, why)| format!("{} left out: {why}", k.label()))
+        .collect();
+    println!(
+        "fault matrix {}: {cells} runs, {} faults injected in {} requests, {} reruns, {docs} \
+         docs checked per run, lost 0, duplicated 0, seed {seed} (ECM_RELIABILITY_SEED), {:?}{}",
+        scenario.flow(),
+        total.fired,
+        total.requests,
+        total.reruns,
+        started.elapsed(),
+        if out.is_empty() {
+            String::new()
+        } else {
+            format!("; {}", out.join("; "))
+        }
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classify_and_route_fault_matrix() {
+    matrix(scenarios::by_name("classify_and_route").as_ref()).await;
+}
