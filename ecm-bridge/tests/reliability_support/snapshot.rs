@@ -3,7 +3,7 @@
 //! value or a link expiry that is a time is kept as `<time>` unless fixed by the flow's clock).
 #![allow(dead_code)]
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use contentserver_client::models::NodeType;
 use dropbox_client::models::files::{ListFolderArg, Metadata};
@@ -176,7 +176,54 @@ fn hash(bytes: &[u8]) -> String {
     super::reliability_support::content_hash(bytes)
 }
 
-async fn cs_node(cs: &contentserver_client::Client, node: &contentserver_client::api::nodes::Node) -> CsNode {
+/// Node id → the processes attached to it: (name, current steps' task names), sorted. One
+/// pass over the caller's processes (`attached_to` per document would read them all each time).
+async fn processes(cs: &contentserver_client::Client) -> HashMap<i64, Vec<(String, Vec<String>)>> {
+    let mut out: HashMap<i64, Vec<(String, Vec<String>)>> = HashMap::new();
+    let listed = cs.workflows().processes().send().await.unwrap();
+    let mut seen = BTreeSet::new();
+    for summary in listed {
+        if !seen.insert(summary.process_id) {
+            continue;
+        }
+        let status = cs.workflows().status(summary.process_id).await.unwrap();
+        let Some(folder) = status.attachment_folder_id else {
+            continue;
+        };
+        let attached: Vec<contentserver_client::api::nodes::Node> = cs
+            .nodes()
+            .children(folder)
+            .into_stream()
+            .try_collect()
+            .await
+            .unwrap();
+        let steps: Vec<String> = status
+            .current_steps
+            .iter()
+            .map(|s| s.task_name.clone().unwrap_or_default())
+            .collect();
+        for a in attached {
+            let id = a
+                .extra
+                .get("original_id")
+                .and_then(|v| v.as_i64())
+                .unwrap_or(a.id);
+            out.entry(id)
+                .or_default()
+                .push((status.name.clone().unwrap_or_default(), steps.clone()));
+        }
+    }
+    for v in out.values_mut() {
+        v.sort();
+    }
+    out
+}
+
+async fn cs_node(
+    cs: &contentserver_client::Client,
+    node: &contentserver_client::api::nodes::Node,
+    processes: &HashMap<i64, Vec<(String, Vec<String>)>>,
+) -> CsNode {
     let id = node.id;
     let mut out = CsNode {
         kind: node
@@ -197,24 +244,7 @@ async fn cs_node(cs: &contentserver_client::Client, node: &contentserver_client:
             let bytes = d.send().await.unwrap().bytes().await.unwrap();
             out.versions.push(hash(&bytes));
         }
-        let mut processes: Vec<(String, Vec<String>)> = cs
-            .workflows()
-            .attached_to(id)
-            .send()
-            .await
-            .unwrap()
-            .into_iter()
-            .map(|p| {
-                let steps = p
-                    .current_steps
-                    .iter()
-                    .map(|s| s.task_name.clone().unwrap_or_default())
-                    .collect();
-                (p.name.unwrap_or_default(), steps)
-            })
-            .collect();
-        processes.sort();
-        out.processes = processes;
+        out.processes = processes.get(&id).cloned().unwrap_or_default();
     }
     if node.node_type != NodeType::Shortcut {
         for c in cs.categories().list(id).await.unwrap() {
@@ -269,8 +299,9 @@ pub async fn cs_tree(cs: &contentserver_client::Client, roots: &[&str]) -> BTree
         }
         found.push((path, node));
     }
+    let processes = &processes(cs).await;
     futures::stream::iter(found)
-        .map(|(path, node)| async move { (path, cs_node(cs, &node).await) })
+        .map(|(path, node)| async move { (path, cs_node(cs, &node, processes).await) })
         .buffer_unordered(8)
         .collect()
         .await

@@ -16,6 +16,7 @@ use ecm_bridge::state::SqliteStore;
 use sandbox::{Sandbox, SandboxConfig};
 
 pub mod backup;
+pub mod intake;
 pub mod mem;
 pub mod store;
 

@@ -11,6 +11,7 @@ use crate::snapshot::{self, Snapshot};
 use crate::support::Env;
 
 mod classify;
+mod intake;
 
 /// The clients a flow runs on: the matrix's (1 s timeout, refresh-token auth, short waits),
 /// made from the servers' URLs so that a child process can make them too.
@@ -50,6 +51,11 @@ pub trait Scenario: Send + Sync {
         Vec::new()
     }
 
+    /// Files beyond the demo's input in the fault matrix's tree (its `n`): 8 by default.
+    fn matrix_files(&self) -> usize {
+        8
+    }
+
     /// Seeds the sandbox (no fault rule installed yet) with the flow's input: `n` scales the
     /// tree where the flow takes one (0: the demo's own input only).
     async fn seed(&self, env: &Env, n: usize);
@@ -77,6 +83,7 @@ pub trait Scenario: Send + Sync {
 pub fn all() -> Vec<Box<dyn Scenario>> {
     vec![
         Box::new(classify::Classify),
+        Box::new(intake::Intake),
     ]
 }
 
