@@ -98,6 +98,11 @@ async fn run_until_settled(
                     left.push(format!("{:?} {status}: {:?}", r.path, r.last_error));
                 }
             }
+            for e in store.audit(Some(scenario.flow())).await.unwrap() {
+                if e.action != "step" {
+                    eprintln!("{what}: audit {:?} {} {}", e.path, e.action, e.outcome);
+                }
+            }
             panic!("{what}: not settled after {max} runs; the last: {last}; records: {left:#?}");
         }
         // A document dead-lettered (10 attempts over the runs: under a 500, which the
@@ -276,4 +281,14 @@ async fn classify_and_route_fault_matrix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn intake_to_workflow_fault_matrix() {
     matrix(scenarios::by_name("intake_to_workflow").as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_for_approval_fault_matrix() {
+    matrix(scenarios::by_name("submit_for_approval").as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_to_dropbox_fault_matrix() {
+    matrix(scenarios::by_name("publish_to_dropbox").as_ref()).await;
 }

@@ -147,14 +147,34 @@ impl Flow {
     ) -> Result<()> {
         let error = e.chain();
         tracing::warn!(flow = %self.inner.name, source = %source, path = ?path, error = %error, "document could not be read");
+        let prior = self
+            .inner
+            .state
+            .record(&self.inner.name, &source.key())
+            .await?;
+        if let Some(done) = prior.as_ref().filter(|r| r.status == DocStatus::Done) {
+            // Done at the version recorded: the failure is reported, the record left as it
+            // is. Only `CsSource` yields unreadable items, and its flows walk every document at
+            // each run, so the next listing presents it again (a new version included).
+            // (Recording it `failed` at the unread version made a published document that one
+            // listing could not read be written and marked again on the next run.)
+            lock(report).failed.push(super::report::Failed {
+                source: done.source.clone(),
+                path: path.or_else(|| done.path.clone()),
+                error,
+                attempts: 1,
+                dead: false,
+            });
+            return Ok(());
+        }
         let subject = super::settle::Subject {
             source: &source,
             path: path.as_deref(),
             size: None,
             hash: None,
             doc: None,
-            record: None,
-            known: false,
+            record: prior,
+            known: true,
         };
         let failed = super::settle::Settled::Failed { error, attempts: 1 };
         self.settle(subject, failed, report).await

@@ -155,13 +155,18 @@ impl Snapshot {
     }
 }
 
-/// A value as text, a time as `<time>`.
+/// A value as text, a time as `<time>`, a URL as `<url>`.
 fn text(v: &serde_json::Value) -> String {
     let s = match v {
         serde_json::Value::String(s) => s.clone(),
         serde_json::Value::Null => String::new(),
         other => other.to_string(),
     };
+    // A link names ids (a shared link's token): kept as `<url>`.
+    let s = regex::Regex::new(r"https?://[^\s)]+")
+        .unwrap()
+        .replace_all(&s, "<url>")
+        .into_owned();
     if chrono::DateTime::parse_from_rfc3339(&s).is_ok()
         || chrono::NaiveDateTime::parse_from_str(&s, "%Y-%m-%dT%H:%M:%S").is_ok()
     {

@@ -17,6 +17,8 @@ use sandbox::{Sandbox, SandboxConfig};
 
 pub mod backup;
 pub mod intake;
+pub mod publish;
+pub mod submit;
 pub mod mem;
 pub mod store;
 

@@ -12,6 +12,8 @@ use crate::support::Env;
 
 mod classify;
 mod intake;
+mod publish;
+mod submit;
 
 /// The clients a flow runs on: the matrix's (1 s timeout, refresh-token auth, short waits),
 /// made from the servers' URLs so that a child process can make them too.
@@ -84,6 +86,8 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
     vec![
         Box::new(classify::Classify),
         Box::new(intake::Intake),
+        Box::new(submit::Submit),
+        Box::new(publish::Publish),
     ]
 }
 
