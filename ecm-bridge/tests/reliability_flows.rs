@@ -219,7 +219,9 @@ async fn cell(
 
 /// The matrix of one flow: each kind it can meet alone, then all of them mixed.
 async fn matrix(scenario: &dyn Scenario) {
-    let seed = seed_var();
+    // Each flow draws its own faults (the same seed would fault the same call numbers).
+    let offset: u64 = scenario.flow().bytes().map(u64::from).sum();
+    let seed = seed_var() + offset;
     let rates: &[f64] = if full() { &[LOW, HIGH] } else { &[HIGH] };
     let started = Instant::now();
     let n = scenario.matrix_files() * if full() { 3 } else { 1 };
@@ -259,11 +261,12 @@ async fn matrix(scenario: &dyn Scenario) {
         .collect();
     println!(
         "fault matrix {}: {cells} runs, {} faults injected in {} requests, {} reruns, {docs} \
-         docs checked per run, lost 0, duplicated 0, seed {seed} (ECM_RELIABILITY_SEED), {:?}{}",
+         docs checked per run, lost 0, duplicated 0, seed {} + {offset} (ECM_RELIABILITY_SEED), {:?}{}",
         scenario.flow(),
         total.fired,
         total.requests,
         total.reruns,
+        seed - offset,
         started.elapsed(),
         if out.is_empty() {
             String::new()
@@ -291,4 +294,14 @@ async fn submit_for_approval_fault_matrix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn publish_to_dropbox_fault_matrix() {
     matrix(scenarios::by_name("publish_to_dropbox").as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_sync_fault_matrix() {
+    matrix(scenarios::by_name("version_sync").as_ref()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_closeout_fault_matrix() {
+    matrix(scenarios::by_name("project_closeout:/projects/p-1042 riverside tower").as_ref()).await;
 }

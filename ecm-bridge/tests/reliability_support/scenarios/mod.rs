@@ -11,9 +11,11 @@ use crate::snapshot::{self, Snapshot};
 use crate::support::Env;
 
 mod classify;
+mod closeout;
 mod intake;
 mod publish;
 mod submit;
+mod version_sync;
 
 /// The clients a flow runs on: the matrix's (1 s timeout, refresh-token auth, short waits),
 /// made from the servers' URLs so that a child process can make them too.
@@ -88,6 +90,8 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
         Box::new(intake::Intake),
         Box::new(submit::Submit),
         Box::new(publish::Publish),
+        Box::new(version_sync::Sync),
+        Box::new(closeout::Closeout),
     ]
 }
 
