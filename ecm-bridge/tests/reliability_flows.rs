@@ -28,8 +28,9 @@ mod scenarios;
 mod snapshot;
 mod support;
 
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use ecm_bridge::ops::Selection;
 use ecm_bridge::state::{DocStatus, DocumentStore, SqliteStore, StateStore, Store};
@@ -136,14 +137,17 @@ async fn run_until_settled(
 }
 
 /// The reference: a clean run of `scenario` over its seed of `n`, its key facts asserted.
-async fn reference(scenario: &dyn Scenario, n: usize) -> (Snapshot, usize) {
+/// Answers the snapshot, the documents checked, and the requests the run made.
+async fn reference(scenario: &dyn Scenario, n: usize) -> (Snapshot, usize, u64) {
     let env = Env::start().await;
     scenario.seed(&env, n).await;
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(SqliteStore::open(dir.path().join("state.db")).unwrap());
     let ctx = Ctx::of(&env.sandbox);
     let what = format!("{} reference", scenario.flow());
+    let base = reliability_support::requests(&env.sandbox);
     run_until_settled(scenario, &ctx, &store, 3, &what).await;
+    let requests = reliability_support::requests(&env.sandbox) - base;
     let snap = scenarios::snapshot(scenario, &ctx, store.as_ref()).await;
     // A second run changes nothing.
     assert!(scenario.run(&ctx, store.clone()).await.unwrap(), "{what}");
@@ -151,7 +155,7 @@ async fn reference(scenario: &dyn Scenario, n: usize) -> (Snapshot, usize) {
     assert!(again == snap, "{what}: a second run changed:\n{}", again.diff(&snap));
     let docs = scenario.check(&snap, n);
     env.sandbox.shutdown().await;
-    (snap, docs)
+    (snap, docs, requests)
 }
 
 /// What one cell of the matrix measured.
@@ -225,7 +229,7 @@ async fn matrix(scenario: &dyn Scenario) {
     let rates: &[f64] = if full() { &[LOW, HIGH] } else { &[HIGH] };
     let started = Instant::now();
     let n = scenario.matrix_files() * if full() { 3 } else { 1 };
-    let (want, docs) = reference(scenario, n).await;
+    let (want, docs, _) = reference(scenario, n).await;
     let left_out = scenario.left_out();
     let kinds: Vec<Kind> = KINDS
         .into_iter()
@@ -304,4 +308,157 @@ async fn version_sync_fault_matrix() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_closeout_fault_matrix() {
     matrix(scenarios::by_name("project_closeout:/projects/p-1042 riverside tower").as_ref()).await;
+}
+
+/// The child of the kill test: runs the flow `RELIABILITY_FLOW` on the servers at
+/// `RELIABILITY_DROPBOX_URL` and `RELIABILITY_CS_URL` with the SQLite state file
+/// `RELIABILITY_STATE` until it has settled, then exits (the test passes).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "run in a child process by the kill tests (kill_test)"]
+async fn kill_child_runs_a_flow_until_settled() {
+    let var = |name: &str| std::env::var(name).unwrap_or_else(|_| panic!("{name} not set"));
+    let scenario = scenarios::by_name(&var("RELIABILITY_FLOW"));
+    let ctx = Ctx::at(&var("RELIABILITY_DROPBOX_URL"), &var("RELIABILITY_CS_URL"));
+    let store = Arc::new(SqliteStore::open(var("RELIABILITY_STATE")).unwrap());
+    let what = format!("{} in the child", scenario.flow());
+    run_until_settled(scenario.as_ref(), &ctx, &store, MAX_RUNS, &what).await;
+}
+
+/// The child running `flow` on `sandbox` and the state file `state`.
+fn spawn_child(flow: &str, sandbox: &sandbox::Sandbox, state: &std::path::Path) -> Child {
+    Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "kill_child_runs_a_flow_until_settled",
+            "--ignored",
+            "--test-threads=1",
+        ])
+        .env("RELIABILITY_FLOW", flow)
+        .env("RELIABILITY_DROPBOX_URL", sandbox.dropbox_url())
+        .env("RELIABILITY_CS_URL", sandbox.contentserver_url())
+        .env("RELIABILITY_STATE", state)
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap()
+}
+
+/// The kill test of one flow: its child killed with SIGKILL at `kills` seeded moments (a
+/// seeded number of sandbox requests served since the spawn: the servers' state, not a
+/// timer) and restarted each time; the end state must be the clean reference run's (each
+/// document once with its bytes, no other node in CS: no orphaned partial document; the
+/// store's records and steps; each write audited once).
+async fn kill_test(scenario: &dyn Scenario, n: usize, kills: usize) {
+    let flow = scenario.flow();
+    let started = Instant::now();
+    let (want, docs, reference_requests) = reference(scenario, n).await;
+    // (classify_and_route's colliding pair is one folded key with two writes.)
+    assert!(
+        want.writes.values().all(|c| *c == 1 || scenario.flow() == "classify_and_route"),
+        "{flow}: the reference wrote a document twice: {:?}",
+        want.writes
+    );
+    let env = Env::start().await;
+    scenario.seed(&env, n).await;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state.db");
+    let offset: u64 = flow.bytes().map(u64::from).sum();
+    let seed = seed_var();
+    let mut rng = fastrand::Rng::with_seed(seed + offset);
+    // A moment: 1..=2 steps of requests since the spawn, a step being the clean run's share
+    // per kill (a restart lists again, so the moments spread over the whole run and beyond).
+    let step = (reference_requests / (kills as u64 + 1)).max(4);
+    let base = reliability_support::requests(&env.sandbox);
+    let mut child = spawn_child(flow, &env.sandbox, &state);
+    let (mut survived, mut finished_first) = (0, 0);
+    for k in 0..kills {
+        let spawned = reliability_support::requests(&env.sandbox);
+        let target = spawned + rng.u64(1..=2 * step);
+        while reliability_support::requests(&env.sandbox) < target
+            && child.try_wait().unwrap().is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        if child.try_wait().unwrap().is_some() {
+            // It settled before this moment: the later kills land in restarts.
+            assert!(child.wait().unwrap().success(), "{flow}: kill {k}: the child failed");
+            finished_first += 1;
+        } else {
+            let _ = child.kill(); // SIGKILL
+            let _ = child.wait();
+            survived += 1;
+        }
+        child = spawn_child(flow, &env.sandbox, &state);
+    }
+    let deadline = Instant::now() + Duration::from_secs(600);
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("{flow}: the last child did not settle in 600 s");
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    };
+    assert!(status.success(), "{flow}: the last child failed");
+    let requests = reliability_support::requests(&env.sandbox) - base;
+    let store = SqliteStore::open(&state).unwrap();
+    let got = scenarios::snapshot(scenario, &Ctx::of(&env.sandbox), &store).await;
+    assert!(&got == &want, "{flow}: after the kills:\n{}", got.diff(&want));
+    println!(
+        "kill test {flow}: {n} extra files, {docs} docs checked, {survived} SIGKILLs survived of \
+         {kills} moments ({finished_first} after the child had settled), {requests} requests \
+         (clean run {reference_requests}), lost 0, duplicated 0, seed {seed} + {offset} \
+         (ECM_RELIABILITY_SEED), {:?}",
+        started.elapsed()
+    );
+    env.sandbox.shutdown().await;
+}
+
+/// The kill test's tree and kills: a small tree and 5 kills, or (full) over 500 files and
+/// 50 kills; `small` for a flow whose seed is per-file processes (its in-doubt checks read
+/// every process).
+fn kill_size(small: bool) -> (usize, usize) {
+    match (full(), small) {
+        (false, _) => (20, 5),
+        (true, false) => (520, 50),
+        (true, true) => (100, 50),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn classify_and_route_killed_at_seeded_moments() {
+    let (n, kills) = kill_size(false);
+    kill_test(scenarios::by_name("classify_and_route").as_ref(), n, kills).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn intake_to_workflow_killed_at_seeded_moments() {
+    let (n, kills) = kill_size(false);
+    kill_test(scenarios::by_name("intake_to_workflow").as_ref(), n, kills).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn submit_for_approval_killed_at_seeded_moments() {
+    let (n, kills) = kill_size(true);
+    kill_test(scenarios::by_name("submit_for_approval").as_ref(), n, kills).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publish_to_dropbox_killed_at_seeded_moments() {
+    let (n, kills) = kill_size(false);
+    kill_test(scenarios::by_name("publish_to_dropbox").as_ref(), n, kills).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_sync_killed_at_seeded_moments() {
+    let (n, kills) = kill_size(false);
+    kill_test(scenarios::by_name("version_sync").as_ref(), n, kills).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn project_closeout_killed_at_seeded_moments() {
+    let (n, kills) = kill_size(false);
+    kill_test(scenarios::by_name("project_closeout:/projects/p-1042 riverside tower").as_ref(), n, kills).await;
 }
