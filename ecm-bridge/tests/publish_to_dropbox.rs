@@ -16,9 +16,7 @@ use std::time::Duration;
 use contentserver_client::api::categories::{AttrKey, AttrValue, CategoryValues};
 use dropbox_client::models::files::Metadata;
 use dropbox_client::models::sharing::{FolderMember, ListFolderMembersArgs, ListSharedLinksArg};
-use ecm_bridge::flows::publish_to_dropbox::{
-    PublishToDropbox, Publisher,
-};
+use ecm_bridge::flows::publish_to_dropbox::{PublishToDropbox, Publisher};
 use ecm_bridge::runner::{Failpoint, RetryPolicy};
 use ecm_bridge::sink::WriteAction;
 use ecm_bridge::state::{DocStatus, Store};

@@ -95,7 +95,11 @@ async fn run_until_settled(
         if runs > max {
             let mut left = Vec::new();
             for status in DocStatus::ALL {
-                for r in store.records_by_status(scenario.flow(), status).await.unwrap() {
+                for r in store
+                    .records_by_status(scenario.flow(), status)
+                    .await
+                    .unwrap()
+                {
                     left.push(format!("{:?} {status}: {:?}", r.path, r.last_error));
                 }
             }
@@ -152,7 +156,11 @@ async fn reference(scenario: &dyn Scenario, n: usize) -> (Snapshot, usize, u64) 
     // A second run changes nothing.
     assert!(scenario.run(&ctx, store.clone()).await.unwrap(), "{what}");
     let again = scenarios::snapshot(scenario, &ctx, store.as_ref()).await;
-    assert!(again == snap, "{what}: a second run changed:\n{}", again.diff(&snap));
+    assert!(
+        again == snap,
+        "{what}: a second run changed:\n{}",
+        again.diff(&snap)
+    );
     let docs = scenario.check(&snap, n);
     env.sandbox.shutdown().await;
     (snap, docs, requests)
@@ -203,10 +211,20 @@ async fn cell(
     let got = scenarios::snapshot(scenario, &Ctx::of(&env.sandbox), store.as_ref()).await;
     if &got != want {
         for e in store.audit(Some(flow)).await.unwrap() {
-            eprintln!("{what}: audit {} {:?} {} {}", e.source.key(), e.path, e.action, e.outcome);
+            eprintln!(
+                "{what}: audit {} {:?} {} {}",
+                e.source.key(),
+                e.path,
+                e.action,
+                e.outcome
+            );
         }
     }
-    assert!(&got == want, "{what}: the end state differs:\n{}", got.diff(want));
+    assert!(
+        &got == want,
+        "{what}: the end state differs:\n{}",
+        got.diff(want)
+    );
     println!(
         "fault matrix {what}: {fired} faults injected in {requests} requests, {} reruns \
          ({errors} runs ended in an error, {requeued} dead letters requeued), {docs} docs checked, lost 0, duplicated 0, {:?}",
@@ -228,7 +246,7 @@ async fn matrix(scenario: &dyn Scenario) {
     let seed = seed_var() + offset;
     let rates: &[f64] = if full() { &[LOW, HIGH] } else { &[HIGH] };
     let started = Instant::now();
-    let n = scenario.matrix_files() * if full() { 3 } else { 1 };
+    let n = scenario.matrix_files(full());
     let (want, docs, _) = reference(scenario, n).await;
     let left_out = scenario.left_out();
     let kinds: Vec<Kind> = KINDS
@@ -354,7 +372,9 @@ async fn kill_test(scenario: &dyn Scenario, n: usize, kills: usize) {
     let (want, docs, reference_requests) = reference(scenario, n).await;
     // (classify_and_route's colliding pair is one folded key with two writes.)
     assert!(
-        want.writes.values().all(|c| *c == 1 || scenario.flow() == "classify_and_route"),
+        want.writes
+            .values()
+            .all(|c| *c == 1 || scenario.flow() == "classify_and_route"),
         "{flow}: the reference wrote a document twice: {:?}",
         want.writes
     );
@@ -381,7 +401,10 @@ async fn kill_test(scenario: &dyn Scenario, n: usize, kills: usize) {
         }
         if child.try_wait().unwrap().is_some() {
             // It settled before this moment: the later kills land in restarts.
-            assert!(child.wait().unwrap().success(), "{flow}: kill {k}: the child failed");
+            assert!(
+                child.wait().unwrap().success(),
+                "{flow}: kill {k}: the child failed"
+            );
             finished_first += 1;
         } else {
             let _ = child.kill(); // SIGKILL
@@ -405,7 +428,11 @@ async fn kill_test(scenario: &dyn Scenario, n: usize, kills: usize) {
     let requests = reliability_support::requests(&env.sandbox) - base;
     let store = SqliteStore::open(&state).unwrap();
     let got = scenarios::snapshot(scenario, &Ctx::of(&env.sandbox), &store).await;
-    assert!(&got == &want, "{flow}: after the kills:\n{}", got.diff(&want));
+    assert!(
+        &got == &want,
+        "{flow}: after the kills:\n{}",
+        got.diff(&want)
+    );
     println!(
         "kill test {flow}: {n} extra files, {docs} docs checked, {survived} SIGKILLs survived of \
          {kills} moments ({finished_first} after the child had settled), {requests} requests \
@@ -460,5 +487,10 @@ async fn version_sync_killed_at_seeded_moments() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn project_closeout_killed_at_seeded_moments() {
     let (n, kills) = kill_size(false);
-    kill_test(scenarios::by_name("project_closeout:/projects/p-1042 riverside tower").as_ref(), n, kills).await;
+    kill_test(
+        scenarios::by_name("project_closeout:/projects/p-1042 riverside tower").as_ref(),
+        n,
+        kills,
+    )
+    .await;
 }

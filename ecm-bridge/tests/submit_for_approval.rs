@@ -16,9 +16,7 @@ use bytes::Bytes;
 use contentserver_client::api::nodes::Node;
 use dropbox_client::models::file_properties::TemplateFilterBase;
 use dropbox_client::models::files::{CommitInfo, GetMetadataArg, WriteMode};
-use ecm_bridge::flows::submit_for_approval::{
-    SubmitForApproval, OUTCOME_STEP, WORKFLOW_STEP,
-};
+use ecm_bridge::flows::submit_for_approval::{SubmitForApproval, OUTCOME_STEP, WORKFLOW_STEP};
 use ecm_bridge::runner::{Failpoint, RetryPolicy};
 use ecm_bridge::state::DocumentStore;
 use ecm_bridge::Error;

@@ -115,7 +115,10 @@ impl Snapshot {
         let writes = std::mem::take(&mut self.writes);
         for ((flow, path), n) in writes {
             let folded = fold(&path);
-            let path = if groups.iter().any(|g| g.ends_with(&folded) || folded.ends_with(g.as_str())) {
+            let path = if groups
+                .iter()
+                .any(|g| g.ends_with(&folded) || folded.ends_with(g.as_str()))
+            {
                 folded
             } else {
                 path
@@ -136,7 +139,10 @@ impl Snapshot {
             let mut n = 0;
             for (k, v) in got {
                 if want.get(k) != Some(v) && n < 8 {
-                    out.push_str(&format!("{what} {k:?}: got {v:?}, want {:?}\n", want.get(k)));
+                    out.push_str(&format!(
+                        "{what} {k:?}: got {v:?}, want {:?}\n",
+                        want.get(k)
+                    ));
                     n += 1;
                 }
             }
@@ -262,7 +268,11 @@ async fn cs_node(
                 .insert(c.name.clone().unwrap_or_default(), values);
         }
         let details = cs.records().details(id).await.unwrap();
-        out.rm = details.records.iter().filter_map(|r| r.name.clone()).collect();
+        out.rm = details
+            .records
+            .iter()
+            .filter_map(|r| r.name.clone())
+            .collect();
         out.rm.sort();
         out.holds = cs
             .records()
@@ -279,7 +289,10 @@ async fn cs_node(
 
 /// Every node below the CS folders `roots` (paths from the Enterprise Workspace; one that is
 /// not there is left out), the roots included.
-pub async fn cs_tree(cs: &contentserver_client::Client, roots: &[&str]) -> BTreeMap<String, CsNode> {
+pub async fn cs_tree(
+    cs: &contentserver_client::Client,
+    roots: &[&str],
+) -> BTreeMap<String, CsNode> {
     let ews = cs.nodes().enterprise_workspace().await.unwrap();
     let mut found = Vec::new();
     let mut todo = Vec::new();
@@ -341,7 +354,9 @@ async fn db_entry(db: &dropbox_client::Client, m: Metadata) -> Option<(String, D
                     let f = l.fields();
                     format!(
                         "expires {:?}, download {}, password {:?}",
-                        f.expires, f.link_permissions.allow_download, f.link_permissions.require_password
+                        f.expires,
+                        f.link_permissions.allow_download,
+                        f.link_permissions.require_password
                     )
                 })
                 .collect();
@@ -381,7 +396,10 @@ async fn db_entry(db: &dropbox_client::Client, m: Metadata) -> Option<(String, D
 }
 
 /// Every entry below the Dropbox folders `roots` (a root that is not there is left out).
-pub async fn dropbox_tree(db: &dropbox_client::Client, roots: &[&str]) -> BTreeMap<String, DbEntry> {
+pub async fn dropbox_tree(
+    db: &dropbox_client::Client,
+    roots: &[&str],
+) -> BTreeMap<String, DbEntry> {
     let mut entries = Vec::new();
     for root in roots {
         match db
@@ -404,13 +422,23 @@ pub async fn dropbox_tree(db: &dropbox_client::Client, roots: &[&str]) -> BTreeM
         .await
 }
 
-/// The records of `flow`: path (or key) → (status, steps), and its audited writes.
+/// The records of `flow` but the skipped: path (or key) → (status, steps), and its audited
+/// writes.
 pub async fn store_state(
     store: &dyn Store,
     flow: &str,
-) -> (BTreeMap<String, Vec<Rec>>, BTreeMap<(String, String), usize>) {
+) -> (
+    BTreeMap<String, Vec<Rec>>,
+    BTreeMap<(String, String), usize>,
+) {
     let mut records: BTreeMap<String, Vec<Rec>> = BTreeMap::new();
-    for status in DocStatus::ALL {
+    // Not `skipped`: a version a transform skips writes nothing, and whether a record of it
+    // is kept depends on whether an earlier attempt failed first (e.g. intake_to_workflow's
+    // lookup of a file's request under an expired token).
+    for status in DocStatus::ALL
+        .into_iter()
+        .filter(|s| *s != DocStatus::Skipped)
+    {
         for r in store.records_by_status(flow, status).await.unwrap() {
             let version = r.source.version.clone().unwrap_or_default();
             let mut steps: Vec<String> = store

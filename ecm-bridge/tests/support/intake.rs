@@ -82,4 +82,3 @@ pub fn config() -> IntakeConfig {
         ..IntakeConfig::default()
     }
 }
-

@@ -17,10 +17,10 @@ use sandbox::{Sandbox, SandboxConfig};
 
 pub mod backup;
 pub mod intake;
-pub mod publish;
-pub mod submit;
 pub mod mem;
+pub mod publish;
 pub mod store;
+pub mod submit;
 
 /// The approved demo files (in the approval folder).
 pub const APPROVED: [&str; 3] = [

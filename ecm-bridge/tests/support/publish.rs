@@ -36,4 +36,3 @@ pub fn config() -> PublishConfig {
     });
     c
 }
-

@@ -46,4 +46,3 @@ pub async fn stage_by_move(env: &Env) -> [Bytes; 2] {
         env.dropbox_bytes(STAGED).await,
     ]
 }
-

@@ -64,10 +64,9 @@ impl Scenario for Classify {
     fn check(&self, s: &Snapshot, n: usize) -> usize {
         let mut docs = 0;
         let mut one = |cs_path: String, source: &str| {
-            let node = s
-                .cs
-                .get(&cs_path)
-                .unwrap_or_else(|| panic!("{source}: not filed as {cs_path}"));
+            let node =
+                s.cs.get(&cs_path)
+                    .unwrap_or_else(|| panic!("{source}: not filed as {cs_path}"));
             assert_eq!(node.versions, [hash(&body(source))], "{source}: bytes");
             assert_eq!(node.rm.len(), 1, "{source}: {node:?}");
             docs += 1;
@@ -83,7 +82,10 @@ impl Scenario for Classify {
         // The colliding pair: both filed, one of them renamed.
         let invoices = s
             .cs_docs()
-            .filter(|(p, _)| p.to_lowercase().starts_with("finance/invoices/2026/inv-2026-002"))
+            .filter(|(p, _)| {
+                p.to_lowercase()
+                    .starts_with("finance/invoices/2026/inv-2026-002")
+            })
             .count();
         assert_eq!(invoices, 2, "the colliding invoices");
         let quarantined = format!("/Quarantine{UNCLASSIFIED}");

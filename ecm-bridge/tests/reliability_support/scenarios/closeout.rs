@@ -89,7 +89,9 @@ impl Scenario for Closeout {
 
     fn check(&self, s: &Snapshot, n: usize) -> usize {
         assert!(
-            !s.dropbox.keys().any(|p| p.starts_with(&format!("{PROJECT}/"))),
+            !s.dropbox
+                .keys()
+                .any(|p| p.starts_with(&format!("{PROJECT}/"))),
             "the project moved as a whole"
         );
         let files: Vec<(&String, &String)> = s
@@ -100,10 +102,9 @@ impl Scenario for Closeout {
         assert!(files.len() > n, "the demo's files and the batch: {files:?}");
         for (path, hash) in &files {
             let rel = &path[ARCHIVED.len() + 1..];
-            let doc = s
-                .cs
-                .get(&format!("Closed Projects/P-1042 Riverside Tower/{rel}"))
-                .unwrap_or_else(|| panic!("{rel}: not closed out"));
+            let doc =
+                s.cs.get(&format!("Closed Projects/P-1042 Riverside Tower/{rel}"))
+                    .unwrap_or_else(|| panic!("{rel}: not closed out"));
             assert_eq!(doc.versions, [hash.to_string()], "{rel}: bytes");
             assert_eq!(doc.rm, [CLASS], "{rel}");
             assert_eq!(doc.holds, [HOLD], "{rel}");

@@ -38,7 +38,7 @@ impl Scenario for Intake {
     /// by reading every process of the user (1 + 2 calls each, `attached_to`), so under 12 %
     /// of 500s (never repeated by the client) a check among n processes succeeds with 0.88^(2n+1):
     /// a larger tree does not settle in the matrix's 40 runs. The kill test takes a large one.
-    fn matrix_files(&self) -> usize {
+    fn matrix_files(&self, _full: bool) -> usize {
         0
     }
 
@@ -85,10 +85,9 @@ impl Scenario for Intake {
         for (name, who, email, bytes) in &all {
             let folder = format!("{who} ({email})");
             let path = format!("Intake/{TITLE}/{folder}/{name}");
-            let node = s
-                .cs
-                .get(&path)
-                .unwrap_or_else(|| panic!("{name}: not filed as {path}"));
+            let node =
+                s.cs.get(&path)
+                    .unwrap_or_else(|| panic!("{name}: not filed as {path}"));
             assert_eq!(node.versions, [hash(bytes)], "{name}: bytes");
             let review = format!("Review {name} from {folder}");
             assert_eq!(

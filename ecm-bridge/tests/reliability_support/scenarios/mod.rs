@@ -55,9 +55,14 @@ pub trait Scenario: Send + Sync {
         Vec::new()
     }
 
-    /// Files beyond the demo's input in the fault matrix's tree (its `n`): 8 by default.
-    fn matrix_files(&self) -> usize {
-        8
+    /// Files beyond the demo's input in the fault matrix's tree (its `n`): 8 by default, 24
+    /// in the full form.
+    fn matrix_files(&self, full: bool) -> usize {
+        if full {
+            24
+        } else {
+            8
+        }
     }
 
     /// Seeds the sandbox (no fault rule installed yet) with the flow's input: `n` scales the

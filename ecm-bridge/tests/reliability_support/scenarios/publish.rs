@@ -123,7 +123,11 @@ impl Scenario for Publish {
                 .unwrap_or_else(|| panic!("{name}: not published"));
             assert_eq!(file.hash.as_ref(), doc.versions.last(), "{name}: bytes");
             assert_eq!(file.links.len(), 1, "{name}: one link: {:?}", file.links);
-            assert!(file.links[0].contains("download false"), "{name}: {:?}", file.links);
+            assert!(
+                file.links[0].contains("download false"),
+                "{name}: {:?}",
+                file.links
+            );
             let record = &doc.categories["Publication"];
             assert_eq!(record["Published Version"], "1", "{name}: {record:?}");
         }

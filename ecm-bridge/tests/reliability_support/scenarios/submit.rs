@@ -31,8 +31,12 @@ impl Scenario for Submit {
 
     /// Few, for the reason of `intake_to_workflow`'s: a start in doubt is checked by reading
     /// every process of the user.
-    fn matrix_files(&self) -> usize {
-        3
+    fn matrix_files(&self, full: bool) -> usize {
+        if full {
+            9
+        } else {
+            3
+        }
     }
 
     async fn seed(&self, env: &Env, n: usize) {
@@ -40,7 +44,12 @@ impl Scenario for Submit {
         crate::reliability_support::upload_all(
             &env.dropbox,
             (0..n)
-                .map(|i| (extra(i), format!("policy {i} of the reliability test\n").repeat(3)))
+                .map(|i| {
+                    (
+                        extra(i),
+                        format!("policy {i} of the reliability test\n").repeat(3),
+                    )
+                })
                 .collect(),
         )
         .await;
@@ -75,10 +84,9 @@ impl Scenario for Submit {
         sources.extend((0..n).map(extra));
         for source in &sources {
             let path = format!("Approvals{source}");
-            let node = s
-                .cs
-                .get(&path)
-                .unwrap_or_else(|| panic!("{source}: not submitted as {path}"));
+            let node =
+                s.cs.get(&path)
+                    .unwrap_or_else(|| panic!("{source}: not submitted as {path}"));
             let bytes = s.dropbox[source].hash.clone().unwrap();
             assert_eq!(node.versions, [bytes], "{source}: bytes");
             assert_eq!(node.processes.len(), 1, "{source}: {node:?}");
