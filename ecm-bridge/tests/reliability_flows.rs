@@ -429,7 +429,7 @@ async fn kill_test(scenario: &dyn Scenario, n: usize, kills: usize) {
     let store = SqliteStore::open(&state).unwrap();
     let got = scenarios::snapshot(scenario, &Ctx::of(&env.sandbox), &store).await;
     assert!(
-        &got == &want,
+        got == want,
         "{flow}: after the kills:\n{}",
         got.diff(&want)
     );
