@@ -11,7 +11,7 @@
 //! reference. One summary line per run and a total per flow.
 //!
 //! **Kill test.** The test binary re-executes itself as the child (the ignored test
-//! [`kill::child_runs_a_flow_until_settled`]) on the parent's sandbox and a SQLite state
+//! [`kill_child_runs_a_flow_until_settled`]) on the parent's sandbox and a SQLite state
 //! file; the parent SIGKILLs it at seeded moments (a seeded number of sandbox requests served
 //! since the spawn: state, not a timer) and restarts it; the end state must equal the
 //! reference.
@@ -428,11 +428,7 @@ async fn kill_test(scenario: &dyn Scenario, n: usize, kills: usize) {
     let requests = reliability_support::requests(&env.sandbox) - base;
     let store = SqliteStore::open(&state).unwrap();
     let got = scenarios::snapshot(scenario, &Ctx::of(&env.sandbox), &store).await;
-    assert!(
-        got == want,
-        "{flow}: after the kills:\n{}",
-        got.diff(&want)
-    );
+    assert!(got == want, "{flow}: after the kills:\n{}", got.diff(&want));
     println!(
         "kill test {flow}: {n} extra files, {docs} docs checked, {survived} SIGKILLs survived of \
          {kills} moments ({finished_first} after the child had settled), {requests} requests \
