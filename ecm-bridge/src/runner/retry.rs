@@ -167,6 +167,15 @@ impl Flow {
             });
             return Ok(());
         }
+        // Written but not done (steps left, or a step failed): it keeps the version it was
+        // written at and what the runner kept to resume it, so that the retry resumes its
+        // steps instead of writing it again (recorded at the unread version, it lost both).
+        let source = match prior.as_ref() {
+            Some(r) if super::document::Resume::of(r).is_some_and(|c| c.written) => {
+                r.source.clone()
+            }
+            _ => source,
+        };
         let subject = super::settle::Subject {
             source: &source,
             path: path.as_deref(),
