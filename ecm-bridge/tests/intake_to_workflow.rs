@@ -11,35 +11,14 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use contentserver_client::api::nodes::Node;
-use dropbox_client::models::file_requests::UpdateFileRequestArgs;
-use ecm_bridge::connectors::contentserver::Owner;
 use ecm_bridge::flows::intake_to_workflow::{IntakeConfig, IntakeToWorkflow};
-use ecm_bridge::model::Grant;
 use ecm_bridge::runner::{Failpoint, RetryPolicy};
 use ecm_bridge::state::DocumentStore;
 use ecm_bridge::Error;
 use futures::TryStreamExt;
 use sandbox::{FaultRule, LostAnswer};
+use support::intake::{config, request_id, submit, submit_all, DESTINATION, SUBMISSIONS, TITLE};
 use support::Env;
-
-const TITLE: &str = "Outside tax documents";
-const DESTINATION: &str = "/Finance/Tax Intake";
-
-/// (file, submitter name, e-mail, bytes)
-const SUBMISSIONS: [(&str, &str, &str, &str); 2] = [
-    (
-        "W-2.pdf",
-        "Avery Accountant",
-        "avery@cpa.example",
-        "W-2 wage statement, 2026",
-    ),
-    (
-        "1099.pdf",
-        "Blake Bookkeeper",
-        "blake@books.example",
-        "1099 miscellaneous income",
-    ),
-];
 
 fn team(env: &Env) -> dropbox_client::Client {
     dropbox_client::Client::builder()
@@ -47,57 +26,6 @@ fn team(env: &Env) -> dropbox_client::Client {
         .access_token("sandbox-team-token")
         .build()
         .unwrap()
-}
-
-fn request_id(env: &Env) -> String {
-    env.sandbox.dropbox_manifest()["file_requests"][0]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned()
-}
-
-/// An outside party submits `bytes` as `name` into the demo's file request.
-async fn submit(env: &Env, name: &str, who: (&str, &str), bytes: &str) {
-    let mut url: reqwest::Url = env.sandbox.dropbox_url().parse().unwrap();
-    url.set_path(&format!(
-        "/__sandbox/file_requests/{}/submit",
-        request_id(env)
-    ));
-    url.query_pairs_mut()
-        .append_pair("name", name)
-        .append_pair("submitter_name", who.0)
-        .append_pair("submitter_email", who.1);
-    let status = reqwest::Client::new()
-        .post(url)
-        .body(bytes.to_owned())
-        .send()
-        .await
-        .unwrap()
-        .status();
-    assert_eq!(status, 200);
-}
-
-/// Both submissions made, then the request closed: its late files are still taken in.
-async fn submit_all(env: &Env) {
-    for (name, who, email, bytes) in SUBMISSIONS {
-        submit(env, name, (who, email), bytes).await;
-    }
-    env.dropbox
-        .file_requests()
-        .update(UpdateFileRequestArgs::new(request_id(env)).open(false))
-        .await
-        .unwrap();
-}
-
-fn config() -> IntakeConfig {
-    IntakeConfig {
-        owner: Some(Owner::User("editor".into())),
-        permissions: vec![Grant {
-            member: "Records Managers".into(),
-            permissions: vec!["see".into(), "see_contents".into()],
-        }],
-        ..IntakeConfig::default()
-    }
 }
 
 fn intake(env: &Env) -> IntakeToWorkflow {

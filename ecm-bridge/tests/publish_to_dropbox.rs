@@ -13,51 +13,23 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use chrono::{DateTime, TimeZone, Utc};
 use contentserver_client::api::categories::{AttrKey, AttrValue, CategoryValues};
 use dropbox_client::models::files::Metadata;
 use dropbox_client::models::sharing::{FolderMember, ListFolderMembersArgs, ListSharedLinksArg};
-use ecm_bridge::connectors::dropbox::Role;
-use ecm_bridge::flows::publish_to_dropbox::{
-    FolderShareConfig, LinkConfig, MemberConfig, PublishConfig, PublishToDropbox, Publisher,
-};
+use ecm_bridge::flows::publish_to_dropbox::{PublishToDropbox, Publisher};
 use ecm_bridge::runner::{Failpoint, RetryPolicy};
 use ecm_bridge::sink::WriteAction;
 use ecm_bridge::state::{DocStatus, Store};
 use ecm_bridge::Error;
 use futures::TryStreamExt;
 use sandbox::{FaultRule, LostAnswer};
+use support::publish::{config, now};
 use support::Env;
 
 const FOLDER: &str = "/Shared/Outside Counsel";
 const SUMMARY: &str = "Contract Summary.pdf";
 const LETTER: &str = "Engagement Letter.pdf";
 const FLOW: &str = "publish_to_dropbox";
-const MEMBER: &str = "counsel@lawfirm.example";
-
-fn now() -> DateTime<Utc> {
-    Utc.with_ymd_and_hms(2026, 12, 1, 9, 0, 0).unwrap()
-}
-
-fn config() -> PublishConfig {
-    let mut c = PublishConfig::demo();
-    c.link = Some(LinkConfig {
-        expires_after_days: Some(30),
-        password: Some(dropbox_client::Secret::new("outside-2026")),
-        allow_download: false,
-        audience: None,
-    });
-    c.folder_share = Some(FolderShareConfig {
-        members: vec![MemberConfig {
-            email: MEMBER.into(),
-            role: Role::Editor,
-        }],
-        member_policy: Some("anyone".into()),
-        shared_link_policy: None,
-        acl_update_policy: None,
-    });
-    c
-}
 
 async fn publisher(env: &Env, state: Arc<dyn Store>) -> PublishToDropbox {
     PublishToDropbox::new(env.dropbox.clone(), env.cs.clone(), state, config())

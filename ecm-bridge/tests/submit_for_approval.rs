@@ -15,37 +15,17 @@ use std::time::Duration;
 use bytes::Bytes;
 use contentserver_client::api::nodes::Node;
 use dropbox_client::models::file_properties::TemplateFilterBase;
-use dropbox_client::models::files::{CommitInfo, GetMetadataArg, RelocationArg, WriteMode};
-use ecm_bridge::flows::submit_for_approval::{
-    OutcomeMarking, SubmitConfig, SubmitForApproval, OUTCOME_STEP, WORKFLOW_STEP,
-};
+use dropbox_client::models::files::{CommitInfo, GetMetadataArg, WriteMode};
+use ecm_bridge::flows::submit_for_approval::{SubmitForApproval, OUTCOME_STEP, WORKFLOW_STEP};
 use ecm_bridge::runner::{Failpoint, RetryPolicy};
 use ecm_bridge::state::DocumentStore;
 use ecm_bridge::Error;
 use sandbox::{FaultRule, LostAnswer};
+use support::submit::{config, stage_by_move, APPROVED, REJECTED, TAGGED};
 use support::Env;
 
-const TAGGED: &str = "/HR/Policies/Drafts/Remote Work Policy.docx";
-const DRAFT: &str = "/HR/Policies/Drafts/Travel Policy.docx";
-const STAGED: &str = "/HR/Policies/For Approval/Travel Policy.docx";
-const APPROVED: &str = "/HR/Policies/Approved";
-const REJECTED: &str = "/HR/Policies/Rejected";
 const APPROVE_COMMENT: &str = "Approved as written.";
 const REJECT_COMMENT: &str = "Needs a section on per-diem rates.";
-
-fn config() -> SubmitConfig {
-    SubmitConfig {
-        recheck_every_secs: Some(0),
-        poll_every_secs: 0,
-        concurrency: 1,
-        outcome: OutcomeMarking {
-            approved_folder: Some(APPROVED.into()),
-            rejected_folder: Some(REJECTED.into()),
-            ..OutcomeMarking::default()
-        },
-        ..SubmitConfig::default()
-    }
-}
 
 fn submit(env: &Env) -> SubmitForApproval {
     SubmitForApproval::new(env.dropbox.clone(), env.cs.clone(), env.state())
@@ -74,19 +54,6 @@ async fn processes(
     node: i64,
 ) -> Vec<contentserver_client::api::workflows::WorkflowStatus> {
     env.cs.workflows().attached_to(node).send().await.unwrap()
-}
-
-/// Moves the demo's Travel Policy into the stage folder; the bytes of both policies.
-async fn stage_by_move(env: &Env) -> [Bytes; 2] {
-    env.dropbox
-        .files()
-        .move_entry(RelocationArg::new(DRAFT, STAGED))
-        .await
-        .unwrap();
-    [
-        env.dropbox_bytes(TAGGED).await,
-        env.dropbox_bytes(STAGED).await,
-    ]
 }
 
 /// The reviewer (admin, the initiator: both steps of Policy Approval are theirs) approves the

@@ -370,8 +370,9 @@ pub(crate) struct Engine {
 pub(crate) struct Sides {
     /// CS documents by node id, in their official versions.
     cs: HashMap<i64, Document>,
-    /// CS documents listed but not readable this run (never taken for deleted).
-    cs_unreadable: HashSet<i64>,
+    /// CS documents listed but not readable this run (never taken for deleted), with their
+    /// reference and path.
+    cs_unreadable: HashMap<i64, (DocRef, String)>,
     /// Dropbox files by id.
     db: HashMap<String, Document>,
     /// The Dropbox files of the pairs recorded at the start of the run.
@@ -438,7 +439,7 @@ impl Engine {
     async fn sides(&self) -> Result<Sides> {
         let mut sides = Sides {
             cs: HashMap::new(),
-            cs_unreadable: HashSet::new(),
+            cs_unreadable: HashMap::new(),
             db: HashMap::new(),
             paired_files: HashSet::new(),
         };
@@ -450,8 +451,10 @@ impl Engine {
                         sides.cs.insert(n, *doc);
                     }
                 }
-                Change::Unreadable { source, .. } => {
-                    sides.cs_unreadable.extend(source.node_id());
+                Change::Unreadable { source, path, .. } => {
+                    if let Some(n) = source.node_id() {
+                        sides.cs_unreadable.insert(n, (source, path));
+                    }
                 }
                 _ => {}
             }
@@ -479,14 +482,17 @@ impl Engine {
 
     /// Refuses the run when it would delete more than the allowed share of the pairs.
     fn guard(&self, live: &[DocRecord], sides: &Sides) -> Result<()> {
-        if self.deletion != DeletionPolicy::Mirror || self.force || live.is_empty() {
+        // Only pairs made (with a Dropbox side): a record whose first write failed has none,
+        // and counting it made a run after many failed first writes refuse every later run.
+        let pairs: Vec<&DocRecord> = live.iter().filter(|r| r.target.is_some()).collect();
+        if self.deletion != DeletionPolicy::Mirror || self.force || pairs.is_empty() {
             return Ok(());
         }
-        let doomed = live
+        let doomed = pairs
             .iter()
             .filter(|r| {
                 let node = r.source.node_id().unwrap_or_default();
-                let cs = sides.cs.contains_key(&node) || sides.cs_unreadable.contains(&node);
+                let cs = sides.cs.contains_key(&node) || sides.cs_unreadable.contains_key(&node);
                 let db = r
                     .target
                     .as_ref()
@@ -494,12 +500,12 @@ impl Engine {
                 cs != db
             })
             .count();
-        let share = doomed as f64 / live.len() as f64;
+        let share = doomed as f64 / pairs.len() as f64;
         if share > self.max_delete_share {
             return Err(Error::Refused(format!(
                 "{}: the run would delete {doomed} of {} pairs ({:.0}%), more than the {:.0}% allowed; nothing was changed (set `force` to run it)",
                 self.name,
-                live.len(),
+                pairs.len(),
                 share * 100.0,
                 self.max_delete_share * 100.0
             )));
@@ -554,6 +560,20 @@ impl Engine {
             let key = rec.clone();
             let done = self.fresh(rec, cs, &sides, &mut ctx).await;
             self.settled(key, done, &mut ctx).await?;
+        }
+        // A CS document not paired yet that could not be read is a failure of this run (the
+        // next one decides it again from its record); left out, it made a run that had not
+        // sent it out report nothing wrong.
+        let mut unread: Vec<(&i64, &(DocRef, String))> = sides
+            .cs_unreadable
+            .iter()
+            .filter(|(n, _)| !paired.contains(n))
+            .collect();
+        unread.sort_by(|a, b| a.1 .1.cmp(&b.1 .1));
+        for (node, (source, path)) in unread {
+            let rec = DocRecord::new(self.name.clone(), source.clone(), Some(path.clone()), run);
+            let e = Error::State(format!("CS node {node} could not be read"));
+            self.settled(rec, Err(e), &mut ctx).await?;
         }
         let live = self.live().await?;
         let files: HashSet<String> = live

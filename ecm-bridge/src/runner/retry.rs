@@ -147,14 +147,43 @@ impl Flow {
     ) -> Result<()> {
         let error = e.chain();
         tracing::warn!(flow = %self.inner.name, source = %source, path = ?path, error = %error, "document could not be read");
+        let prior = self
+            .inner
+            .state
+            .record(&self.inner.name, &source.key())
+            .await?;
+        if let Some(done) = prior.as_ref().filter(|r| r.status == DocStatus::Done) {
+            // Done at the version recorded: the failure is reported, the record left as it
+            // is. Only `CsSource` yields unreadable items, and its flows walk every document at
+            // each run, so the next listing presents it again (a new version included).
+            // (Recording it `failed` at the unread version made a published document that one
+            // listing could not read be written and marked again on the next run.)
+            lock(report).failed.push(super::report::Failed {
+                source: done.source.clone(),
+                path: path.or_else(|| done.path.clone()),
+                error,
+                attempts: 1,
+                dead: false,
+            });
+            return Ok(());
+        }
+        // Written but not done (steps left, or a step failed): it keeps the version it was
+        // written at and what the runner kept to resume it, so that the retry resumes its
+        // steps instead of writing it again (recorded at the unread version, it lost both).
+        let source = match prior.as_ref() {
+            Some(r) if super::document::Resume::of(r).is_some_and(|c| c.written) => {
+                r.source.clone()
+            }
+            _ => source,
+        };
         let subject = super::settle::Subject {
             source: &source,
             path: path.as_deref(),
             size: None,
             hash: None,
             doc: None,
-            record: None,
-            known: false,
+            record: prior,
+            known: true,
         };
         let failed = super::settle::Settled::Failed { error, attempts: 1 };
         self.settle(subject, failed, report).await

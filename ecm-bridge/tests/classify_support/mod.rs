@@ -91,7 +91,17 @@ pub fn config(quarantine: QuarantineTarget) -> ClassifyConfig {
 }
 
 pub fn build(env: &Env, store: Arc<SqliteStore>, config: ClassifyConfig) -> ClassifyFlow {
-    ClassifyAndRoute::new(env.dropbox.clone(), env.cs.clone(), store, config)
+    build_on(env.dropbox.clone(), env.cs.clone(), store, config)
+}
+
+/// [`build`] on these clients (the reliability scenario's, with a short timeout).
+pub fn build_on(
+    dropbox: dropbox_client::Client,
+    cs: contentserver_client::Client,
+    store: Arc<SqliteStore>,
+    config: ClassifyConfig,
+) -> ClassifyFlow {
+    ClassifyAndRoute::new(dropbox, cs, store, config)
         .retry(RetryPolicy {
             max_attempts: 4,
             initial_backoff: Duration::from_millis(10),

@@ -149,8 +149,13 @@ fn short_sleep(_: Duration) -> futures::future::BoxFuture<'static, ()> {
 
 /// The Dropbox client: refresh-token auth (so an expired token is renewed), a short timeout.
 pub fn dropbox(sandbox: &Sandbox) -> dropbox_client::Client {
+    dropbox_at(&sandbox.dropbox_url())
+}
+
+/// [`dropbox`] on the Dropbox server at `url` (a child process has the URL only).
+pub fn dropbox_at(url: &str) -> dropbox_client::Client {
     dropbox_client::Client::builder()
-        .base_url(sandbox.dropbox_url().parse().unwrap())
+        .base_url(url.parse().unwrap())
         .refresh_token("sandbox-app", Some("sandbox-secret"), "sandbox-refresh")
         .timeout(CLIENT_TIMEOUT)
         .idle_timeout(CLIENT_TIMEOUT)
@@ -167,8 +172,13 @@ pub fn dropbox(sandbox: &Sandbox) -> dropbox_client::Client {
 /// The Dropbox client of the team (the sandbox's static team token, which an `expire` fault
 /// leaves valid: only OAuth-issued tokens expire), a short timeout; for `backup`.
 pub fn team_dropbox(sandbox: &Sandbox) -> dropbox_client::Client {
+    team_dropbox_at(&sandbox.dropbox_url())
+}
+
+/// [`team_dropbox`] on the Dropbox server at `url`.
+pub fn team_dropbox_at(url: &str) -> dropbox_client::Client {
     dropbox_client::Client::builder()
-        .base_url(sandbox.dropbox_url().parse().unwrap())
+        .base_url(url.parse().unwrap())
         .access_token("sandbox-team-token")
         .timeout(CLIENT_TIMEOUT)
         .idle_timeout(CLIENT_TIMEOUT)
@@ -198,7 +208,12 @@ pub fn audited_writes(
 
 /// The Content Server client: password login (a lost ticket is renewed), a short timeout.
 pub fn cs(sandbox: &Sandbox) -> contentserver_client::Client {
-    contentserver_client::Client::builder(sandbox.contentserver_url())
+    cs_at(&sandbox.contentserver_url())
+}
+
+/// [`cs`] on the Content Server at `url`.
+pub fn cs_at(url: &str) -> contentserver_client::Client {
+    contentserver_client::Client::builder(url)
         .credentials(contentserver_client::Credentials::password(
             "admin", "admin",
         ))
@@ -402,4 +417,20 @@ pub async fn assert_end_state(
         marks.iter().filter(|(_, c)| **c != 1).collect::<Vec<_>>()
     );
     Checked { docs: n }
+}
+
+/// Uploads each (path, text) with `client` (overwriting), 8 at a time: a scenario's seed.
+pub async fn upload_all(client: &dropbox_client::Client, files: Vec<(String, String)>) {
+    futures::stream::iter(files)
+        .map(|(path, text)| {
+            let client = client.clone();
+            async move {
+                let commit = CommitInfo::new(path).mode(WriteMode::Overwrite);
+                client.files().upload_bytes(commit, Bytes::from(text)).await
+            }
+        })
+        .buffer_unordered(8)
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap();
 }

@@ -16,8 +16,11 @@ use ecm_bridge::state::SqliteStore;
 use sandbox::{Sandbox, SandboxConfig};
 
 pub mod backup;
+pub mod intake;
 pub mod mem;
+pub mod publish;
 pub mod store;
+pub mod submit;
 
 /// The approved demo files (in the approval folder).
 pub const APPROVED: [&str; 3] = [

@@ -21,8 +21,11 @@ use crate::sink::{Receipt, RemovalPolicy, Sink, WriteContext};
 /// is writing under it).
 #[derive(Default)]
 struct FolderNames {
-    /// The run ([`FilingSink::epoch`]) the listing was read in.
-    epoch: u64,
+    /// The run ([`FilingSink::epoch`]) the listing was read in; `None` before the first
+    /// listing. (Not 0: a fresh flow's epoch is 0 until its intake source lists, and the
+    /// retries of failed records come before that, so a default 0 here once let a retry
+    /// skip the listing and take a name another source's document holds.)
+    epoch: Option<u64>,
     /// fold key → (name, source keys found in its description / reserving it).
     taken: HashMap<String, (String, String)>,
 }
@@ -107,7 +110,7 @@ impl FilingSink {
         let epoch = self.epoch.load(Ordering::SeqCst);
         let names_of = self.folder_names(&location);
         let mut known = names_of.lock().await;
-        if known.epoch != epoch {
+        if known.epoch != Some(epoch) {
             let listed: Vec<_> = match self.folder(doc).await? {
                 Some(folder) => self
                     .inner
@@ -122,7 +125,7 @@ impl FilingSink {
                 // A new folder: nothing in it yet but what this run writes.
                 None => Vec::new(),
             };
-            known.epoch = epoch;
+            known.epoch = Some(epoch);
             known.taken = listed
                 .into_iter()
                 .map(|n| {

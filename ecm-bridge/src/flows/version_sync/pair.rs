@@ -190,7 +190,7 @@ impl Engine {
         ctx: &mut RunCtx,
     ) -> Result<()> {
         let node = rec.source.node_id().unwrap_or_default();
-        if sides.cs_unreadable.contains(&node) {
+        if sides.cs_unreadable.contains_key(&node) {
             return Err(Error::State(format!("CS node {node} could not be read")));
         }
         let Some(target) = rec.target.clone() else {
