@@ -5,22 +5,33 @@
 # New inputs go to fuzz/corpus-work/<target> (not committed); the seeds in fuzz/corpus/<target>
 # are read, never written. A crash stops with its input in fuzz/artifacts/<target>/: copy it
 # into fuzz/corpus/<target>/ (the stable replay test then keeps it) and fix the cause.
-# Needs `cargo install cargo-fuzz` and the nightly toolchain.
+# Needs `cargo install cargo-fuzz`. cargo-fuzz passes nightly-only flags (-Z...): the nightly
+# toolchain when there is one, else the stable one with RUSTC_BOOTSTRAP=1 (what these machines
+# have). No sanitizer (`-s none`): the code under test is safe Rust, so what a run finds is a
+# panic, an abort, a hang (-timeout) or runaway memory (-rss_limit_mb); FUZZ_SANITIZER=address
+# turns AddressSanitizer on.
 set -euo pipefail
 cd "$(dirname "$0")"
 secs=${1:-60}
 shift || true
 targets=("$@")
-if [ ${#targets[@]} -eq 0 ]; then
-  mapfile -t targets < <(cargo +nightly fuzz list)
+if cargo +nightly --version >/dev/null 2>&1; then
+  fuzz=(cargo +nightly fuzz)
+else
+  export RUSTC_BOOTSTRAP=1
+  fuzz=(cargo fuzz)
 fi
-cargo +nightly fuzz build -O
+san=(-s "${FUZZ_SANITIZER:-none}")
+if [ ${#targets[@]} -eq 0 ]; then
+  mapfile -t targets < <("${fuzz[@]}" list)
+fi
+"${fuzz[@]}" build -O "${san[@]}"
 for t in "${targets[@]}"; do
   mkdir -p "corpus-work/$t"
   echo "== $t: ${secs}s"
   start=$(date +%s)
   set +e
-  cargo +nightly fuzz run -O "$t" "corpus-work/$t" "corpus/$t" -- \
+  "${fuzz[@]}" run -O "${san[@]}" "$t" "corpus-work/$t" "corpus/$t" -- \
     -max_total_time="$secs" -max_len=4096 -timeout=10 -rss_limit_mb=1024 -print_final_stats=1 \
     >"corpus-work/$t.log" 2>&1
   status=$?

@@ -42,8 +42,12 @@ use support::Env;
 
 const LOW: f64 = 0.03;
 const HIGH: f64 = 0.12;
-/// Reruns after which a run that has not settled fails the test.
-const MAX_RUNS: usize = 40;
+/// Reruns after which a run that has not settled fails the test: a guard against a flow that
+/// never converges, not a budget. Under 12 % of CS 500s (never repeated by the clients) a run
+/// of a flow that reads every document each run settles only when every read is answered:
+/// over seeds 1-8 the worst cell needed 26 reruns (about one run in ten settles), so the
+/// guard sits far out in that tail (a run costs milliseconds).
+const MAX_RUNS: usize = 200;
 
 fn full() -> bool {
     std::env::var("ECM_RELIABILITY_FULL").is_ok_and(|v| v == "1")
