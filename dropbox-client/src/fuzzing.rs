@@ -46,8 +46,11 @@ pub fn decode_answer(data: &[u8]) -> usize {
 }
 
 /// The `Dropbox-API-Arg` escaping round trip: when `data` is a JSON value, the header form of
-/// it is printable ASCII, a valid header value, and decodes back to the same value; any text
-/// (as a `path`) round-trips the same way. Panics (the fuzzer's finding) when one does not.
+/// it is printable ASCII, a valid header value, and decodes to what its plain JSON form
+/// decodes to; any text (as a `path`) round-trips the same way. Panics (the fuzzer's finding)
+/// when one does not. (The plain form, not the value itself: serde_json's float parsing is
+/// not correctly rounded for long numbers, so a 103-digit integer read as a float does not
+/// come back bit for bit from its shortest printed form, escaped or not.)
 pub fn api_arg_round_trip(data: &[u8]) {
     if let Ok(value) = serde_json::from_slice::<serde_json::Value>(data) {
         check_header_form(&value);
@@ -67,7 +70,9 @@ fn check_header_form(value: &serde_json::Value) {
         "not a header value: {header:?}"
     );
     let back: serde_json::Value = serde_json::from_str(&header).expect("the header form decodes");
-    assert_eq!(&back, value, "the round trip changed the value");
+    let plain: serde_json::Value =
+        serde_json::from_str(&value.to_string()).expect("the plain form decodes");
+    assert_eq!(back, plain, "the escaping changed the value");
 }
 
 /// The webhook notification parser: `data` signed with a fixed secret is verified and parsed
