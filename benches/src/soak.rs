@@ -105,7 +105,11 @@ pub fn fired(bench: &Bench) -> BTreeMap<String, u64> {
     let sb = bench.sandbox();
     let mut out = BTreeMap::new();
     for faults in [sb.dropbox_faults(), sb.contentserver_faults()] {
-        for r in faults.list()["rules"].as_array().cloned().unwrap_or_default() {
+        for r in faults.list()["rules"]
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        {
             let label = if let Some(s) = r["retry_after"].as_u64() {
                 format!("429 retry_after={s}")
             } else if let Some(s) = r["status"].as_u64() {
@@ -193,7 +197,10 @@ pub async fn run(
             .source_root(ROOT)
             .approval(Approval::default().folder("**/d*"))
             .cs_folder(None, CS_ROOT)
-            .rules(ctx(Rules::from_toml(crate::archive::RULES), "the bench rules")?)
+            .rules(ctx(
+                Rules::from_toml(crate::archive::RULES),
+                "the bench rules",
+            )?)
             .marking(Marking::default().tag("soaked"))
             .concurrency(concurrency)
             .retry(RetryPolicy {
@@ -215,9 +222,7 @@ pub async fn run(
             return Err(format!("soak: still pending after {MAX_RUNS} runs").into());
         }
         match flow.run_once().await {
-            Ok(report) if report.failed.is_empty() && pending(store.as_ref()).await? == 0 => {
-                break
-            }
+            Ok(report) if report.failed.is_empty() && pending(store.as_ref()).await? == 0 => break,
             Ok(_) => {}
             Err(_) => run_errors += 1,
         }
@@ -292,7 +297,10 @@ pub async fn check(bench: &Bench, state: &Path) -> Result<EndState> {
     for m in listed {
         if let Metadata::File(f) = m {
             let rel = f.path_display.clone().unwrap_or_default();
-            let rel = rel.trim_start_matches(ROOT).trim_start_matches('/').to_owned();
+            let rel = rel
+                .trim_start_matches(ROOT)
+                .trim_start_matches('/')
+                .to_owned();
             want.insert(rel, f.content_hash.clone().unwrap_or_default());
         }
     }
@@ -334,7 +342,10 @@ pub async fn check(bench: &Bench, state: &Path) -> Result<EndState> {
     for (name, _) in &docs {
         *names.entry(name.as_str()).or_default() += 1;
     }
-    end.lost = want.keys().filter(|k| !names.contains_key(k.as_str())).count();
+    end.lost = want
+        .keys()
+        .filter(|k| !names.contains_key(k.as_str()))
+        .count();
     end.duplicated = names.values().filter(|c| **c > 1).count()
         + names.keys().filter(|k| !want.contains_key(**k)).count();
     let checks: Vec<(String, usize, String)> = futures::stream::iter(docs.iter().cloned())
@@ -361,8 +372,13 @@ pub async fn check(bench: &Bench, state: &Path) -> Result<EndState> {
         end.bytes_differ += usize::from(want.get(name) != Some(hash));
     }
 
-    let store: Arc<dyn Store> = Arc::new(ctx(SqliteStore::open(state), "opening the soak's state")?);
-    end.records_done = ctx(store.records_by_status(FLOW, DocStatus::Done).await, "records")?.len();
+    let store: Arc<dyn Store> =
+        Arc::new(ctx(SqliteStore::open(state), "opening the soak's state")?);
+    end.records_done = ctx(
+        store.records_by_status(FLOW, DocStatus::Done).await,
+        "records",
+    )?
+    .len();
     end.records_not_done = pending(store.as_ref()).await?;
     let audit = ctx(store.audit(Some(FLOW)).await, "the audit trail")?;
     let mut per: BTreeMap<String, (usize, usize)> = BTreeMap::new();

@@ -85,7 +85,10 @@ fn quick_mode_reports_every_measure() {
         .find(|r| r["measure"] == "soak: end state after the faults are cleared")
         .expect("the soak's end-state row");
     assert_eq!(end["met"], true, "{end}");
-    assert!(v["details"]["adaptive"]["adaptive"]["refused"].is_u64(), "{json}");
+    assert!(
+        v["details"]["adaptive"]["adaptive"]["refused"].is_u64(),
+        "{json}"
+    );
     let md = std::fs::read_to_string(out_dir.path().join("table.md")).expect("table.md");
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| ")).count(),

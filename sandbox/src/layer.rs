@@ -45,20 +45,19 @@ async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Res
     state.stats.record(&key);
     // Held until the answer is returned: a write is in flight through the faults' latency
     // and a lost answer's hold too.
-    let _slot = if state.writes.is_limited()
-        && limit::is_write(state.faults.kind(), req.method(), &key)
-    {
-        match state.writes.try_acquire() {
-            Some(slot) => Some(slot),
-            None => {
-                state.stats.record_limited();
-                drain(req).await;
-                return at_capacity(state.faults.kind());
+    let _slot =
+        if state.writes.is_limited() && limit::is_write(state.faults.kind(), req.method(), &key) {
+            match state.writes.try_acquire() {
+                Some(slot) => Some(slot),
+                None => {
+                    state.stats.record_limited();
+                    drain(req).await;
+                    return at_capacity(state.faults.kind());
+                }
             }
-        }
-    } else {
-        None
-    };
+        } else {
+            None
+        };
     let decision = state.faults.decide(&key);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;

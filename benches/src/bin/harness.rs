@@ -1064,7 +1064,10 @@ async fn soak_rows(
     let requests = bench.stats().await?.total();
     let fired = soak::fired(&bench);
     let faults: u64 = fired.values().sum();
-    for faults in [bench.sandbox().dropbox_faults(), bench.sandbox().contentserver_faults()] {
+    for faults in [
+        bench.sandbox().dropbox_faults(),
+        bench.sandbox().contentserver_faults(),
+    ] {
         faults.clear();
     }
     note("soak: reading both sides back");
@@ -1142,9 +1145,13 @@ async fn adaptive_rows(
     archive::seed(&bench, n, plan.file_size).await?;
     let lat = adaptive::latency(plan.quick);
     bench.set_latency_ms(lat.as_millis() as u64).await?;
-    note(&format!("adaptive load: c={c}, adaptive, CS write limit {limit}"));
+    note(&format!(
+        "adaptive load: c={c}, adaptive, CS write limit {limit}"
+    ));
     let a = adaptive::run(&bench, n, true).await?;
-    note(&format!("adaptive load: c={c}, fixed, CS write limit {limit}"));
+    note(&format!(
+        "adaptive load: c={c}, fixed, CS write limit {limit}"
+    ));
     let f = adaptive::run(&bench, n, false).await?;
     drop(bench);
     let lowest = a.limits.iter().map(|l| l.lowest).min().unwrap_or(c);
