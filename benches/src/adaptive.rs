@@ -25,6 +25,8 @@ use crate::{ctx, Result};
 pub const WRITE_LIMIT: usize = 8;
 /// The flow's concurrency.
 pub const CONCURRENCY: usize = 32;
+/// The `Retry-After` of the sandbox's refusals, seconds (the clients wait it out).
+const RETRY_AFTER_SECS: f64 = 1.0;
 /// Runs after which a run that still has work pending is an error.
 const MAX_RUNS: u32 = 20;
 
@@ -47,6 +49,14 @@ pub struct AdaptiveRun {
     pub requests: u64,
     /// The runner's limits at the end (adaptive only: empty when off).
     pub limits: Vec<LimitSnapshot>,
+    /// The runner's CS limit averaged over the run (sampled every 10 ms; the concurrency
+    /// when adaptive load is off).
+    pub mean_limit: f64,
+    /// The CS writes under way in the runner, averaged the same way (adaptive only).
+    pub mean_in_flight: f64,
+    /// Places under the runner's limit held by writes that wait out a refusal's
+    /// `Retry-After` rather than send, on average: refusals × 1 s ÷ the run's time.
+    pub mean_waiting: f64,
 }
 
 impl AdaptiveRun {
@@ -90,6 +100,22 @@ pub async fn run(bench: &Bench, files: usize, adaptive: bool) -> Result<Adaptive
         "building the flow",
     )?;
     bench.reset_stats().await?;
+    // (sum of limits, sum of writes under way, samples) of the runner's CS limit.
+    let samples = Arc::new(std::sync::Mutex::new((0.0, 0.0, 0u64)));
+    let sampler = {
+        let (flow, samples) = (flow.clone(), samples.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+                if let Some(l) = flow.limits().iter().find(|l| l.server == "contentserver") {
+                    let mut s = samples.lock().unwrap_or_else(|e| e.into_inner());
+                    s.0 += l.limit as f64;
+                    s.1 += l.in_flight as f64;
+                    s.2 += 1;
+                }
+            }
+        })
+    };
     let started = Instant::now();
     let mut runs = 0;
     loop {
@@ -113,6 +139,13 @@ pub async fn run(bench: &Bench, files: usize, adaptive: bool) -> Result<Adaptive
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    sampler.abort();
+    let (sum_limit, sum_in_flight, n) = *samples.lock().unwrap_or_else(|e| e.into_inner());
+    let (mean_limit, mean_in_flight) = if n > 0 {
+        (sum_limit / n as f64, sum_in_flight / n as f64)
+    } else {
+        (CONCURRENCY as f64, 0.0)
+    };
     let done = ctx(
         store
             .records_by_status("archive_on_approval", DocStatus::Done)
@@ -124,15 +157,19 @@ pub async fn run(bench: &Bench, files: usize, adaptive: bool) -> Result<Adaptive
         return Err(format!("{label}: {done} of {files} files done").into());
     }
     let counts = bench.stats().await?;
+    let refused = bench.sandbox().contentserver_stats().limited();
     Ok(AdaptiveRun {
         adaptive,
         files,
         secs,
         runs,
-        refused: bench.sandbox().contentserver_stats().limited(),
+        refused,
         client_retries: retries.load(Ordering::Relaxed),
         requests: counts.total(),
         limits: flow.limits(),
+        mean_limit,
+        mean_in_flight,
+        mean_waiting: refused as f64 * RETRY_AFTER_SECS / secs.max(1e-9),
     })
 }
 

@@ -1162,11 +1162,13 @@ async fn adaptive_rows(
     );
     let text = |r: &adaptive::AdaptiveRun| {
         format!(
-            "{}, {} 429s, {} client retries, {} runs",
+            "{}, {} 429s, {} client retries, {} runs; mean limit {:.1}, of it {:.1} waiting out Retry-After",
             per_sec(r.files_per_sec(), "files"),
             r.refused,
             r.client_retries,
-            r.runs
+            r.runs,
+            r.mean_limit,
+            r.mean_waiting
         )
     };
     let ratio = a.files_per_sec() / f.files_per_sec();
