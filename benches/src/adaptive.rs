@@ -4,7 +4,8 @@
 //! `SandboxConfig::write_limit`), once with the runner's adaptive load (README "Adaptive
 //! load") and once with it off (`adaptive_concurrency(false)`). The clients keep their default
 //! retry policies (server hints honoured), with the runner's retry hooks so that it hears of
-//! the 429s the clients retry themselves. Each run is rerun until nothing is pending (a write
+//! the 429s the clients retry themselves; adaptive, once more with [`retry_sleep`] as their
+//! sleeper (a write waiting out `Retry-After` gives its place back). Each run is rerun until nothing is pending (a write
 //! refused past the clients' tries is left for the next run); the time is the whole.
 
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -13,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::rules::Rules;
-use ecm_bridge::runner::load::{cs_retry_hook, dropbox_retry_hook, LimitSnapshot};
+use ecm_bridge::runner::load::{cs_retry_hook, dropbox_retry_hook, retry_sleep, LimitSnapshot};
 use ecm_bridge::state::{DocStatus, MemoryStore, Store};
 use serde::Serialize;
 
@@ -35,6 +36,8 @@ const MAX_RUNS: u32 = 20;
 pub struct AdaptiveRun {
     /// Whether the runner's adaptive load was on.
     pub adaptive: bool,
+    /// Whether the clients waited with [`retry_sleep`] (places given back during waits).
+    pub retry_sleep: bool,
     /// Files archived.
     pub files: usize,
     /// Seconds, reruns included.
@@ -54,8 +57,9 @@ pub struct AdaptiveRun {
     pub mean_limit: f64,
     /// The CS writes under way in the runner, averaged the same way (adaptive only).
     pub mean_in_flight: f64,
-    /// Places under the runner's limit held by writes that wait out a refusal's
-    /// `Retry-After` rather than send, on average: refusals × 1 s ÷ the run's time.
+    /// Places under the runner's limit (or the fixed concurrency) held by writes that wait out
+    /// a refusal's `Retry-After` rather than send, on average: refusals × 1 s ÷ the run's time
+    /// (0 with [`retry_sleep`], which gives the place back for the wait).
     pub mean_waiting: f64,
 }
 
@@ -67,21 +71,34 @@ impl AdaptiveRun {
 }
 
 /// Archives the `files` files seeded under [`SOURCE_ROOT`] (by [`crate::archive::seed`]) at
-/// [`CONCURRENCY`] with the adaptive load on or off, into a CS folder of its own.
-pub async fn run(bench: &Bench, files: usize, adaptive: bool) -> Result<AdaptiveRun> {
-    let label = if adaptive { "adaptive" } else { "fixed" };
+/// [`CONCURRENCY`] with the adaptive load on or off, the clients waiting with
+/// [`retry_sleep`] or a plain sleep, into a CS folder of its own.
+pub async fn run(bench: &Bench, files: usize, adaptive: bool, sleep: bool) -> Result<AdaptiveRun> {
+    let label = match (adaptive, sleep) {
+        (false, _) => "fixed",
+        (true, false) => "adaptive",
+        (true, true) => "adaptive_sleep",
+    };
+    let (db_policy, cs_policy) = if sleep {
+        (
+            dropbox_client::RetryPolicy::default().sleep_with(retry_sleep),
+            contentserver_client::RetryPolicy::default().sleep_with(retry_sleep),
+        )
+    } else {
+        Default::default()
+    };
     let retries = Arc::new(AtomicU64::new(0));
     let (r1, r2) = (retries.clone(), retries.clone());
     let dropbox = dropbox_client_with(
         &bench.dropbox_url(),
-        dropbox_client::RetryPolicy::default().on_retry(move |e| {
+        db_policy.on_retry(move |e| {
             r1.fetch_add(1, Ordering::Relaxed);
             dropbox_retry_hook(e);
         }),
     )?;
     let cs = cs_client_with(
         &bench.cs_url(),
-        contentserver_client::RetryPolicy::default().on_retry(move |e| {
+        cs_policy.on_retry(move |e| {
             r2.fetch_add(1, Ordering::Relaxed);
             cs_retry_hook(e);
         }),
@@ -160,6 +177,7 @@ pub async fn run(bench: &Bench, files: usize, adaptive: bool) -> Result<Adaptive
     let refused = bench.sandbox().contentserver_stats().limited();
     Ok(AdaptiveRun {
         adaptive,
+        retry_sleep: sleep,
         files,
         secs,
         runs,
@@ -169,7 +187,12 @@ pub async fn run(bench: &Bench, files: usize, adaptive: bool) -> Result<Adaptive
         limits: flow.limits(),
         mean_limit,
         mean_in_flight,
-        mean_waiting: refused as f64 * RETRY_AFTER_SECS / secs.max(1e-9),
+        // With `retry_sleep` a waiting write holds no place.
+        mean_waiting: if adaptive && sleep {
+            0.0
+        } else {
+            refused as f64 * RETRY_AFTER_SECS / secs.max(1e-9)
+        },
     })
 }
 
