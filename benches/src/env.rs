@@ -68,6 +68,12 @@ impl Counts {
 impl Bench {
     /// Starts the sandbox (demo seed) with its contents in a new directory under `data_parent`.
     pub async fn start(data_parent: &Path) -> Result<Bench> {
+        Bench::start_with(data_parent, sandbox::SandboxConfig::new()).await
+    }
+
+    /// Like [`Bench::start`] with `config` (its data directory replaced): a fault seed, a
+    /// write limit.
+    pub async fn start_with(data_parent: &Path, config: sandbox::SandboxConfig) -> Result<Bench> {
         let data = ctx(
             tempfile::Builder::new()
                 .prefix("ecm-bench-")
@@ -75,7 +81,7 @@ impl Bench {
             format!("sandbox data dir under {}", data_parent.display()),
         )?;
         let sandbox = ctx(
-            sandbox::start(sandbox::SandboxConfig::new().data_dir(data.path())).await,
+            sandbox::start(config.data_dir(data.path())).await,
             "starting the sandbox",
         )?;
         Ok(Bench {
@@ -83,6 +89,11 @@ impl Bench {
             http: reqwest::Client::new(),
             _data: data,
         })
+    }
+
+    /// The sandbox itself: its fault rules and counters, in this process.
+    pub fn sandbox(&self) -> &sandbox::Sandbox {
+        &self.sandbox
     }
 
     /// The Dropbox base URL.
@@ -210,11 +221,20 @@ impl Bench {
 
 /// A Dropbox client of the sandbox's first account at `url`.
 pub fn dropbox_client(url: &str) -> Result<dropbox_client::Client> {
+    dropbox_client_with(url, dropbox_client::RetryPolicy::default())
+}
+
+/// Like [`dropbox_client`] with `policy` as its retry policy.
+pub fn dropbox_client_with(
+    url: &str,
+    policy: dropbox_client::RetryPolicy,
+) -> Result<dropbox_client::Client> {
     let base = ctx(url.parse(), format!("Dropbox URL {url}"))?;
     ctx(
         dropbox_client::Client::builder()
             .base_url(base)
             .access_token(DROPBOX_TOKEN)
+            .retry_policy(policy)
             .build(),
         "building the Dropbox client",
     )
@@ -222,9 +242,18 @@ pub fn dropbox_client(url: &str) -> Result<dropbox_client::Client> {
 
 /// A Content Server client logged in as the sandbox's `admin` at `url`.
 pub fn cs_client(url: &str) -> Result<contentserver_client::Client> {
+    cs_client_with(url, contentserver_client::RetryPolicy::default())
+}
+
+/// Like [`cs_client`] with `policy` as its retry policy.
+pub fn cs_client_with(
+    url: &str,
+    policy: contentserver_client::RetryPolicy,
+) -> Result<contentserver_client::Client> {
     ctx(
         contentserver_client::Client::builder(url.to_owned())
             .credentials(Credentials::password("admin", "admin"))
+            .retry_policy(policy)
             .build(),
         "building the Content Server client",
     )

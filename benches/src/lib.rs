@@ -11,8 +11,12 @@
 //! * [`backup`]: the incremental backup of a 100,000-file team folder (seeded in one request).
 //! * [`closeout`]: a project closeout of a 100,000-file tree, and of a tenth of it (peak RSS).
 //! * [`workers`]: the small-file archive shared by 1, 2 and 4 worker processes on PostgreSQL.
+//! * [`soak`]: 20,000 documents through `archive_on_approval` under 1 % faults (peak RSS at
+//!   5,000 and at 20,000, the end state read back).
+//! * [`adaptive`]: adaptive against fixed concurrency under the sandbox's write limit.
 //! * [`table`] and [`chart`]: the one table (text, Markdown, JSON) and the SVG chart.
 
+pub mod adaptive;
 pub mod archive;
 pub mod backup;
 pub mod chart;
@@ -20,6 +24,7 @@ pub mod closeout;
 pub mod env;
 pub mod large;
 pub mod micro;
+pub mod soak;
 pub mod table;
 pub mod upload;
 pub mod workers;

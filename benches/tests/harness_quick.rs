@@ -5,7 +5,7 @@
 use std::process::Command;
 
 /// The measures every run must report (a prefix of each row's `measure`).
-const MEASURES: [&str; 14] = [
+const MEASURES: [&str; 17] = [
     "content hash",
     "decode list_folder page",
     "decode CS children page",
@@ -20,6 +20,9 @@ const MEASURES: [&str; 14] = [
     "large file, CS → Dropbox: peak RSS",
     "incremental backup, 100,000 files: requests",
     "incremental backup, 100,000 files: peak RSS",
+    "adaptive load, c=32 against a CS write limit",
+    "soak, 300 documents, c=32",
+    "soak: end state after the faults are cleared",
 ];
 
 #[test]
@@ -72,6 +75,20 @@ fn quick_mode_reports_every_measure() {
     assert_eq!(backup.len(), 2, "{json}");
     assert!(backup.iter().all(|r| r["ratio"].is_number()), "{json}");
     assert_eq!(v["details"]["backup"]["files"], 500, "{json}");
+    // The soak's end state is checked even in quick mode: exact, with faults injected.
+    let soak = &v["details"]["soak"];
+    assert_eq!(soak["exact"], true, "{json}");
+    assert_eq!(soak["end_state"]["in_cs"], 300, "{json}");
+    assert!(soak["faults_total"].as_u64().unwrap_or(0) > 0, "{json}");
+    let end = rows
+        .iter()
+        .find(|r| r["measure"] == "soak: end state after the faults are cleared")
+        .expect("the soak's end-state row");
+    assert_eq!(end["met"], true, "{end}");
+    assert!(
+        v["details"]["adaptive"]["adaptive"]["refused"].is_u64(),
+        "{json}"
+    );
     let md = std::fs::read_to_string(out_dir.path().join("table.md")).expect("table.md");
     assert_eq!(
         md.lines().filter(|l| l.starts_with("| ")).count(),

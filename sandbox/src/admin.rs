@@ -4,7 +4,8 @@
 //! * `GET /__sandbox/faults` → `{"seed": n, "lost": n, "rules": [{"id", ...rule, "matched", "fired", "lost"?}]}`
 //! * `POST /__sandbox/faults` with a JSON rule → `{"id": n}`
 //! * `DELETE /__sandbox/faults` removes every rule; `DELETE /__sandbox/faults/{id}` one rule
-//! * `GET /__sandbox/stats` → `{"total": n, "routes": {"<key>": n}}`;
+//! * `GET /__sandbox/stats` → `{"total": n, "routes": {"<key>": n}, "limited": n}` (`limited`:
+//!   writes refused by the write limit);
 //!   `POST /__sandbox/stats/reset` or `DELETE /__sandbox/stats` resets it
 //! * `GET /__sandbox/manifest` → the seeded ids (Dropbox: also `routes`, every path it serves,
 //!   from [`RouteTable`])

@@ -45,6 +45,7 @@ pub struct SandboxConfig {
     pub(crate) fault_seed: u64,
     pub(crate) webhook: Option<(String, String)>,
     pub(crate) webhook_debounce: Duration,
+    pub(crate) write_limit: (usize, usize),
 }
 
 impl Default for SandboxConfig {
@@ -74,6 +75,7 @@ impl SandboxConfig {
             fault_seed: 0,
             webhook: None,
             webhook_debounce: Duration::from_millis(100),
+            write_limit: (0, 0),
         }
     }
 
@@ -152,6 +154,22 @@ impl SandboxConfig {
     /// A fault rule active from the start.
     pub fn fault(mut self, target: FaultTarget, rule: FaultRule) -> Self {
         self.faults.push((target, rule));
+        self
+    }
+
+    /// A write capacity of `target`: a write (Content Server: any method but `GET`/`HEAD`,
+    /// login aside; Dropbox: the `files/*` routes that change the tree) that arrives while `n`
+    /// writes to that server are in flight is refused with 429 and `Retry-After: 1` (Dropbox:
+    /// reason `too_many_write_operations`), and counted in its stats (`limited`,
+    /// [`crate::Stats::limited`]). A write is in flight until its answer is returned, a
+    /// `latency` rule's delay included. 0 (the default) removes the limit.
+    pub fn write_limit(mut self, target: FaultTarget, n: usize) -> Self {
+        if matches!(target, FaultTarget::Dropbox | FaultTarget::Both) {
+            self.write_limit.0 = n;
+        }
+        if matches!(target, FaultTarget::ContentServer | FaultTarget::Both) {
+            self.write_limit.1 = n;
+        }
         self
     }
 

@@ -15,6 +15,7 @@ use futures::StreamExt;
 use serde_json::json;
 
 use crate::faults::{Faults, Injected, LostAnswer, ServerKind};
+use crate::limit::{self, WriteLimit};
 use crate::server::ConnectionControl;
 use crate::stats::Stats;
 
@@ -30,6 +31,8 @@ pub(crate) struct LayerState {
     pub stats: Stats,
     /// The route key function.
     pub key: KeyFn,
+    /// The server's write capacity.
+    pub writes: WriteLimit,
 }
 
 /// Wraps every route (and the fallback) of `router` in the stats and fault layer.
@@ -40,6 +43,21 @@ pub(crate) fn wrap(router: Router, state: LayerState) -> Router {
 async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Response {
     let key = (state.key)(req.method(), req.uri().path());
     state.stats.record(&key);
+    // Held until the answer is returned: a write is in flight through the faults' latency
+    // and a lost answer's hold too.
+    let _slot =
+        if state.writes.is_limited() && limit::is_write(state.faults.kind(), req.method(), &key) {
+            match state.writes.try_acquire() {
+                Some(slot) => Some(slot),
+                None => {
+                    state.stats.record_limited();
+                    drain(req).await;
+                    return at_capacity(state.faults.kind());
+                }
+            }
+        } else {
+            None
+        };
     let decision = state.faults.decide(&key);
     if !decision.latency.is_zero() {
         tokio::time::sleep(decision.latency).await;
@@ -83,14 +101,7 @@ async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Res
             status,
             retry_after,
         }) => {
-            // Read the whole request first: answering while a client is still sending a large
-            // body makes the close look like a reset to it.
-            let mut body = req.into_body().into_data_stream();
-            while let Some(chunk) = body.next().await {
-                if chunk.is_err() {
-                    break;
-                }
-            }
+            drain(req).await;
             return injected(state.faults.kind(), status, retry_after);
         }
         None => {}
@@ -100,6 +111,43 @@ async fn apply(State(state): State<LayerState>, req: Request, next: Next) -> Res
         Some(limit) => truncate(response, limit),
         None => response,
     }
+}
+
+/// Reads the whole request body and drops it: answering while a client is still sending a
+/// large body makes the close look like a reset to it.
+async fn drain(req: Request) {
+    let mut body = req.into_body().into_data_stream();
+    while let Some(chunk) = body.next().await {
+        if chunk.is_err() {
+            break;
+        }
+    }
+}
+
+/// How long a write refused by the write limit is told to wait (`Retry-After`, seconds).
+pub(crate) const AT_CAPACITY_RETRY_AFTER: u64 = 1;
+
+/// The refusal of a write past the server's write limit: 429 with `Retry-After`; on Dropbox
+/// with the `too_many_write_operations` reason its API gives.
+fn at_capacity(kind: ServerKind) -> Response {
+    let secs = AT_CAPACITY_RETRY_AFTER;
+    let mut response = match kind {
+        ServerKind::Dropbox => json_body(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({
+                "error_summary": "too_many_write_operations/..",
+                "error": {"reason": {".tag": "too_many_write_operations"}, "retry_after": secs},
+            }),
+        ),
+        ServerKind::ContentServer => json_body(
+            StatusCode::TOO_MANY_REQUESTS,
+            &json!({"error": "Too many concurrent write requests. Please retry later."}),
+        ),
+    };
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+    response
 }
 
 /// Resets the connection this request came on and never returns; without a connection

@@ -29,6 +29,7 @@ pub mod contentserver;
 pub mod dropbox;
 pub mod faults;
 mod layer;
+mod limit;
 pub mod seed;
 mod server;
 pub mod stats;
@@ -230,6 +231,7 @@ pub async fn start(config: SandboxConfig) -> io::Result<Sandbox> {
                 faults: dropbox_faults.clone(),
                 stats: dropbox_stats.clone(),
                 key: Arc::new(|_, path| stats::dropbox_key(path)),
+                writes: limit::WriteLimit::new(config.write_limit.0),
             },
         );
         let d = dropbox.clone();
@@ -251,6 +253,7 @@ pub async fn start(config: SandboxConfig) -> io::Result<Sandbox> {
                 key: Arc::new(move |method, path| {
                     stats::contentserver_key(method.as_str(), path, &prefix)
                 }),
+                writes: limit::WriteLimit::new(config.write_limit.1),
             },
         );
         let cs = contentserver.clone();

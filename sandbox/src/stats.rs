@@ -15,6 +15,7 @@ pub struct Stats {
 struct Counts {
     total: u64,
     routes: BTreeMap<String, u64>,
+    limited: u64,
 }
 
 impl Stats {
@@ -34,6 +35,18 @@ impl Stats {
         }
     }
 
+    /// Counts one write refused by the server's write limit (it is also counted as a request
+    /// of its route).
+    pub(crate) fn record_limited(&self) {
+        self.lock().limited += 1;
+    }
+
+    /// Writes refused by the server's write limit ([`crate::SandboxConfig::write_limit`])
+    /// since the last reset.
+    pub fn limited(&self) -> u64 {
+        self.lock().limited
+    }
+
     /// The number of requests counted for `key` since the last reset.
     pub fn count(&self, key: &str) -> u64 {
         self.lock().routes.get(key).copied().unwrap_or(0)
@@ -44,10 +57,11 @@ impl Stats {
         self.lock().total
     }
 
-    /// `{"total": N, "routes": {"<key>": n, ...}}`, as served by `GET /__sandbox/stats`.
+    /// `{"total": N, "routes": {"<key>": n, ...}, "limited": N}`, as served by
+    /// `GET /__sandbox/stats` (`limited`: writes the write limit refused).
     pub fn snapshot(&self) -> Value {
         let counts = self.lock();
-        json!({ "total": counts.total, "routes": counts.routes })
+        json!({ "total": counts.total, "routes": counts.routes, "limited": counts.limited })
     }
 
     /// Forgets every count.
@@ -123,7 +137,7 @@ mod tests {
         s.record("/2/users/get_current_account");
         assert_eq!(
             s.snapshot(),
-            json!({"total": 3, "routes": {"/2/files/upload": 2, "/2/users/get_current_account": 1}})
+            json!({"total": 3, "routes": {"/2/files/upload": 2, "/2/users/get_current_account": 1}, "limited": 0})
         );
         assert_eq!(s.count("/2/files/upload"), 2);
         s.reset();

@@ -5,6 +5,8 @@
 //! ```sh
 //! cargo run --release -p ecm-benches --bin harness            # the full run (~15 min)
 //! cargo run --release -p ecm-benches --bin harness -- --quick # everything small, seconds
+//! cargo run --release -p ecm-benches --bin harness -- --soak-only     # the soak alone
+//! cargo run --release -p ecm-benches --bin harness -- --adaptive-only # adaptive vs fixed
 //! ```
 //!
 //! `transfer …` is the child the harness starts for each large-file transfer, so that the peak
@@ -16,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use clap::{Parser, Subcommand};
+use ecm_benches::adaptive;
 use ecm_benches::archive::{self, Run};
 use ecm_benches::backup;
 use ecm_benches::chart::{self, Point};
@@ -23,6 +26,7 @@ use ecm_benches::closeout;
 use ecm_benches::env::{Bench, Counts};
 use ecm_benches::large;
 use ecm_benches::micro;
+use ecm_benches::soak;
 use ecm_benches::table::{self, per_sec, Row};
 use ecm_benches::upload::{self, Mode};
 use ecm_benches::workers::{self, WorkerArgs};
@@ -64,6 +68,18 @@ struct Args {
     /// Overrides the number of files of the large closeout (a tenth of it is closed out too).
     #[arg(long)]
     closeout_files: Option<usize>,
+    /// Only the soak (seeding, faults, the child's runs, the end state).
+    #[arg(long)]
+    soak_only: bool,
+    /// Overrides the number of documents of the soak (default 20000; quick: 300).
+    #[arg(long)]
+    soak_docs: Option<usize>,
+    /// Only adaptive against fixed concurrency under the sandbox's write limit.
+    #[arg(long)]
+    adaptive_only: bool,
+    /// Overrides the number of files of the adaptive-load comparison.
+    #[arg(long)]
+    adaptive_files: Option<usize>,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -116,6 +132,22 @@ enum Command {
         #[arg(long)]
         concurrency: usize,
     },
+    /// (internal) the soak's flow, rerun until nothing is pending; prints a JSON line with its
+    /// figures and its peak RSS at `--mark` documents and at the end.
+    SoakRun {
+        #[arg(long)]
+        dropbox: String,
+        #[arg(long)]
+        cs: String,
+        /// The soak's state file.
+        #[arg(long)]
+        state: PathBuf,
+        #[arg(long)]
+        concurrency: usize,
+        /// The count of documents done at which the peak RSS is read the first time.
+        #[arg(long)]
+        mark: usize,
+    },
     /// (internal) one worker process of the several-workers measure; prints a JSON line.
     Worker {
         #[arg(long)]
@@ -157,6 +189,9 @@ struct Plan {
     backup_files: usize,
     backup_concurrency: usize,
     closeout_files: usize,
+    soak_docs: usize,
+    soak_fault_rate: f64,
+    adaptive_files: usize,
 }
 
 impl Plan {
@@ -181,6 +216,10 @@ impl Plan {
                 backup_files: 500,
                 backup_concurrency: 8,
                 closeout_files: 300,
+                soak_docs: 300,
+                // Enough faults in a few hundred documents to exercise the end-state check.
+                soak_fault_rate: 0.05,
+                adaptive_files: 40,
             }
         } else {
             Plan {
@@ -202,6 +241,9 @@ impl Plan {
                 backup_files: 100_000,
                 backup_concurrency: 16,
                 closeout_files: 100_000,
+                soak_docs: 20_000,
+                soak_fault_rate: soak::FAULT_RATE,
+                adaptive_files: 1000,
             }
         };
         if let Some(n) = args.files {
@@ -212,6 +254,12 @@ impl Plan {
         }
         if let Some(n) = args.closeout_files {
             p.closeout_files = n;
+        }
+        if let Some(n) = args.soak_docs {
+            p.soak_docs = n;
+        }
+        if let Some(n) = args.adaptive_files {
+            p.adaptive_files = n;
         }
         if let Some(n) = args.large_mib {
             p.large_mib = n;
@@ -248,6 +296,13 @@ async fn main() -> ExitCode {
             files,
             concurrency,
         }) => print_line(closeout::run(dropbox, cs, state, *files, *concurrency).await),
+        Some(Command::SoakRun {
+            dropbox,
+            cs,
+            state,
+            concurrency,
+            mark,
+        }) => print_line(soak::run(dropbox, cs, state, *concurrency, *mark).await),
         Some(Command::Worker {
             dropbox,
             cs,
@@ -450,12 +505,16 @@ async fn harness(args: &Args) -> Result<()> {
     let t0 = Instant::now();
     let note = |what: &str| eprintln!("[{:>6.1}s] {what}", t0.elapsed().as_secs_f64());
 
-    if args.closeout_only || args.backup_only {
+    if args.closeout_only || args.backup_only || args.soak_only || args.adaptive_only {
         let (dir, parent) = (state_dir.path(), &data_parent);
         if args.closeout_only {
             closeout_rows(&plan, parent, dir, &mut rows, &mut details, &note).await?;
-        } else {
+        } else if args.backup_only {
             backup_rows(&plan, parent, dir, &mut rows, &mut details, &note).await?;
+        } else if args.soak_only {
+            soak_rows(&plan, parent, dir, &mut rows, &mut details, &note).await?;
+        } else {
+            adaptive_rows(&plan, parent, &mut rows, &mut details, &note).await?;
         }
         print!("{}", table::text(&rows));
         println!("{}", serde_json::Value::Object(details));
@@ -731,6 +790,16 @@ async fn harness(args: &Args) -> Result<()> {
         &note,
     )
     .await?;
+    adaptive_rows(&plan, &data_parent, &mut rows, &mut details, &note).await?;
+    soak_rows(
+        &plan,
+        &data_parent,
+        state_dir.path(),
+        &mut rows,
+        &mut details,
+        &note,
+    )
+    .await?;
     note("done");
 
     let text = table::text(&rows);
@@ -940,6 +1009,197 @@ async fn closeout_rows(
             growth,
         )
         .value_at_most(growth, 1.5, "≤ 1.5× (flat)"),
+    );
+    Ok(())
+}
+
+/// The soak, on a sandbox of its own (faults at [`soak::FAULT_RATE`], 5 % in quick mode,
+/// seeded): the child's
+/// peak RSS at 5,000 documents (a quarter of a smaller soak) and at the end, its throughput,
+/// the faults injected and the reruns, and the end state read back once the faults are gone.
+async fn soak_rows(
+    plan: &Plan,
+    data_parent: &Path,
+    state_dir: &Path,
+    rows: &mut Vec<Row>,
+    details: &mut serde_json::Map<String, serde_json::Value>,
+    note: &dyn Fn(&str),
+) -> Result<()> {
+    const CONCURRENCY: usize = 32;
+    let n = plan.soak_docs;
+    let mark = soak::MARK.min(n / 4).max(1);
+    let bench = Bench::start_with(
+        data_parent,
+        sandbox::SandboxConfig::new().fault_seed(soak::FAULT_SEED),
+    )
+    .await?;
+    note(&format!("soak: seeding {n} documents"));
+    soak::seed(&bench, n).await?;
+    let rate = plan.soak_fault_rate;
+    for rule in soak::rules(rate) {
+        let sb = bench.sandbox();
+        for faults in [sb.dropbox_faults(), sb.contentserver_faults()] {
+            faults.add(rule.clone()).map_err(|e| e.to_string())?;
+        }
+    }
+    bench.reset_stats().await?;
+    let state = state_dir.join("soak.db");
+    let args = [
+        "--dropbox".into(),
+        bench.dropbox_url(),
+        "--cs".into(),
+        bench.cs_url(),
+        "--state".into(),
+        path_arg(&state),
+        "--concurrency".into(),
+        CONCURRENCY.to_string(),
+        "--mark".into(),
+        mark.to_string(),
+    ];
+    note(&format!(
+        "soak: {n} documents at c={CONCURRENCY}, faults at {:.0} %",
+        rate * 100.0
+    ));
+    let out = soak::child(&std::env::current_exe()?, &args).await?;
+    let requests = bench.stats().await?.total();
+    let fired = soak::fired(&bench);
+    let faults: u64 = fired.values().sum();
+    for faults in [
+        bench.sandbox().dropbox_faults(),
+        bench.sandbox().contentserver_faults(),
+    ] {
+        faults.clear();
+    }
+    note("soak: reading both sides back");
+    let end = soak::check(&bench, &state).await?;
+    drop(bench);
+    let (at_mark, at_end) = (
+        out.rss_at_mark_kib as f64 / 1024.0,
+        out.peak_rss_kib as f64 / 1024.0,
+    );
+    let growth = at_end / at_mark.max(1e-9);
+    let exact = end.exact(n);
+    details.insert(
+        "soak".into(),
+        json!({"docs": n, "concurrency": CONCURRENCY, "fault_rate": rate,
+               "fault_seed": soak::FAULT_SEED, "child": out, "faults": fired,
+               "faults_total": faults, "requests": requests, "end_state": end, "exact": exact}),
+    );
+    rows.push(
+        Row::new(
+            format!(
+                "soak, {n} documents, c={CONCURRENCY}, faults {:.0} %: peak RSS at {n} vs at {}",
+                rate * 100.0,
+                out.mark_docs
+            ),
+            format!(
+                "{at_end:.1} MiB; {} ({} runs)",
+                per_sec(out.docs_per_sec(), "docs"),
+                out.runs
+            ),
+            format!("at {} documents: {at_mark:.1} MiB", out.mark_docs),
+            growth,
+        )
+        .value_at_most(growth, 1.5, "≤ 1.5× (flat)"),
+    );
+    let mut row = Row::new(
+        "soak: end state after the faults are cleared",
+        format!(
+            "{} of {n} once in CS, {} bytes differ, {} audited once; {} lost, {} duplicated",
+            end.in_cs, end.bytes_differ, end.audited_once, end.lost, end.duplicated
+        ),
+        format!(
+            "{faults} faults injected in {requests} requests, {} reruns, {} client retries",
+            out.runs - 1,
+            out.client_retries
+        ),
+        end.audited_once as f64 / n.max(1) as f64,
+    );
+    row.goal = "exact (0 lost, 0 duplicated)".into();
+    row.met = Some(exact);
+    rows.push(row);
+    Ok(())
+}
+
+/// Adaptive against fixed concurrency (c = [`adaptive::CONCURRENCY`]) on a sandbox of its own
+/// whose CS refuses writes past [`adaptive::WRITE_LIMIT`] in flight: files/s, 429s and
+/// retries of each, adaptive ÷ fixed.
+async fn adaptive_rows(
+    plan: &Plan,
+    data_parent: &Path,
+    rows: &mut Vec<Row>,
+    details: &mut serde_json::Map<String, serde_json::Value>,
+    note: &dyn Fn(&str),
+) -> Result<()> {
+    let (n, limit, c) = (
+        plan.adaptive_files,
+        adaptive::WRITE_LIMIT,
+        adaptive::CONCURRENCY,
+    );
+    let bench = Bench::start_with(
+        data_parent,
+        sandbox::SandboxConfig::new().write_limit(sandbox::FaultTarget::ContentServer, limit),
+    )
+    .await?;
+    note(&format!("adaptive load: seeding {n} files"));
+    archive::seed(&bench, n, plan.file_size).await?;
+    let lat = adaptive::latency(plan.quick);
+    bench.set_latency_ms(lat.as_millis() as u64).await?;
+    note(&format!(
+        "adaptive load: c={c}, adaptive, CS write limit {limit}"
+    ));
+    let plain = adaptive::run(&bench, n, true, false).await?;
+    note(&format!(
+        "adaptive load: c={c}, adaptive with retry_sleep, CS write limit {limit}"
+    ));
+    let a = adaptive::run(&bench, n, true, true).await?;
+    note(&format!(
+        "adaptive load: c={c}, fixed, CS write limit {limit}"
+    ));
+    let f = adaptive::run(&bench, n, false, false).await?;
+    drop(bench);
+    let lowest = |r: &adaptive::AdaptiveRun| r.limits.iter().map(|l| l.lowest).min().unwrap_or(c);
+    details.insert(
+        "adaptive".into(),
+        json!({"files": n, "concurrency": c, "write_limit": limit,
+               "latency_ms": lat.as_millis() as u64, "adaptive": a,
+               "adaptive_plain_sleep": plain, "fixed": f}),
+    );
+    let text = |r: &adaptive::AdaptiveRun| {
+        format!(
+            "{}, {} 429s, {} client retries, {} runs; mean limit {:.1}, {:.1} places held waiting out Retry-After",
+            per_sec(r.files_per_sec(), "files"),
+            r.refused,
+            r.client_retries,
+            r.runs,
+            r.mean_limit,
+            r.mean_waiting
+        )
+    };
+    for (what, r) in [
+        ("adaptive, retry_sleep", &a),
+        ("adaptive, plain sleep", &plain),
+    ] {
+        rows.push(
+            Row::new(
+                format!(
+                    "adaptive load, c={c} against a CS write limit of {limit}: {what} vs fixed"
+                ),
+                format!("{} (limit lowest {})", text(r), lowest(r)),
+                format!("fixed: {}", text(&f)),
+                r.files_per_sec() / f.files_per_sec(),
+            )
+            .at_least(1.0, "≥ 1.0 (adaptive no slower)"),
+        );
+    }
+    rows.push(
+        Row::new(
+            "adaptive load: 429s, adaptive vs fixed",
+            format!("{} 429s", a.refused),
+            format!("fixed: {} 429s", f.refused),
+            a.refused as f64 / f.refused.max(1) as f64,
+        )
+        .value_at_most(a.refused as f64, f.refused as f64, "fewer than fixed"),
     );
     Ok(())
 }

@@ -235,6 +235,7 @@ pub struct ArchiveOnApproval {
     rules: Option<Rules>,
     marking: Marking,
     concurrency: usize,
+    adaptive: bool,
     retry: RetryPolicy,
     dry_run: bool,
     read_back: bool,
@@ -275,6 +276,7 @@ impl ArchiveOnApproval {
             rules: None,
             marking: Marking::default().tag("archived"),
             concurrency: 4,
+            adaptive: true,
             retry: RetryPolicy::default(),
             dry_run: false,
             read_back: false,
@@ -357,6 +359,14 @@ impl ArchiveOnApproval {
         self
     }
 
+    /// Whether the concurrency toward CS follows its throttles (the default; README "Adaptive
+    /// load"), or stays at [`ArchiveOnApproval::concurrency`]
+    /// ([`crate::runner::FlowBuilder::adaptive_concurrency`]).
+    pub fn adaptive_concurrency(mut self, yes: bool) -> Self {
+        self.adaptive = yes;
+        self
+    }
+
     /// Reads every written version back and compares its hash.
     pub fn read_back(mut self, yes: bool) -> Self {
         self.read_back = yes;
@@ -431,6 +441,7 @@ impl ArchiveOnApproval {
         b = b
             .sink(sink)
             .concurrency(self.concurrency)
+            .adaptive_concurrency(self.adaptive)
             .retry(self.retry)
             .dry_run(self.dry_run);
         if !self.marking.is_empty() {

@@ -14,9 +14,16 @@
 //! themselves, out of the runner's sight; to count those too, give each client's retry
 //! policy the hook of this module ([`dropbox_retry_hook`], [`cs_retry_hook`]): it reports to
 //! the permit of the document whose call was refused (a task-local set around each write).
+//! A client that waits out a refusal's `Retry-After` (or any backoff) sends nothing meanwhile;
+//! with [`retry_sleep`] as its policy's sleeper the write gives its place back for the wait
+//! and takes one again before it retries, so the places under the limit are the writes that
+//! are sending.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use futures::future::BoxFuture;
 
 use serde::Serialize;
 use tokio::sync::Notify;
@@ -95,7 +102,24 @@ impl AdaptiveLimit {
                         generation: st.generation,
                         throttled: false,
                         succeeded: false,
+                        paused: false,
                     };
+                }
+            }
+            freed.await;
+        }
+    }
+
+    /// Waits for a place like [`AdaptiveLimit::acquire`] and takes it for a paused permit;
+    /// returns the generation it resumes in.
+    async fn take_place(&self) -> u64 {
+        loop {
+            let freed = self.freed.notified();
+            {
+                let mut st = self.lock();
+                if st.in_flight < st.limit.floor() as usize {
+                    st.in_flight += 1;
+                    return st.generation;
                 }
             }
             freed.await;
@@ -141,9 +165,21 @@ pub struct Permit {
     generation: u64,
     throttled: bool,
     succeeded: bool,
+    /// Its place is given back while the write waits ([`retry_sleep`]).
+    paused: bool,
 }
 
 impl Permit {
+    /// Gives the place back while the write waits; [`retry_sleep`] takes one again.
+    fn pause(&mut self) {
+        if self.paused {
+            return;
+        }
+        self.paused = true;
+        self.limit.lock().in_flight -= 1;
+        self.limit.freed.notify_waiters();
+    }
+
     /// The server asked to slow down during this write.
     pub fn throttled(&mut self) {
         if !self.throttled {
@@ -161,7 +197,9 @@ impl Permit {
 impl Drop for Permit {
     fn drop(&mut self) {
         let mut st = self.limit.lock();
-        st.in_flight -= 1;
+        if !self.paused {
+            st.in_flight -= 1;
+        }
         if self.succeeded && !self.throttled && st.limit < self.limit.max as f64 {
             st.limit = (st.limit + 1.0 / st.limit).min(self.limit.max as f64);
             metrics::gauge!("ecm_concurrency", "server" => self.limit.server.clone())
@@ -227,6 +265,32 @@ pub fn throttled(server: &str) {
             l.throttle(generation);
         }
     });
+}
+
+/// The sleeper of a client's retry policy (`RetryPolicy::sleep_with(retry_sleep)`, either
+/// client) that waits `delay` without holding a place under the adaptive limit: inside a
+/// write, its permit gives its place back for the wait, and takes one again (waiting for it
+/// like a new write) before the call is repeated. Outside a write it only sleeps.
+pub fn retry_sleep(delay: Duration) -> BoxFuture<'static, ()> {
+    let current = CURRENT.try_with(Arc::clone).ok();
+    Box::pin(async move {
+        let Some(current) = current else {
+            tokio::time::sleep(delay).await;
+            return;
+        };
+        let limit = {
+            let mut permit = current.permit.lock().unwrap_or_else(|e| e.into_inner());
+            permit.pause();
+            permit.limit.clone()
+        };
+        tokio::time::sleep(delay).await;
+        let generation = limit.take_place().await;
+        // No await since the place was taken: a cancelled wait either holds no place (the
+        // permit is still paused) or has resumed.
+        let mut permit = current.permit.lock().unwrap_or_else(|e| e.into_inner());
+        permit.paused = false;
+        permit.generation = generation;
+    })
 }
 
 /// Whether a Dropbox answer is a throttle: 429, `too_many_write_operations`, 503.
@@ -304,6 +368,49 @@ mod tests {
         assert_eq!(&seen[..4], [2, 2, 2, 3]);
         assert_eq!(*seen.last().unwrap(), 8);
         assert_eq!(l.snapshot().lowest, 1);
+    }
+
+    #[tokio::test]
+    async fn a_retry_wait_gives_the_place_back_and_takes_one_again() {
+        let limits = Arc::new(Limits::new(1));
+        let l = limits.of("cs");
+        let current = Arc::new(Current {
+            server: "cs".into(),
+            permit: Mutex::new(l.acquire().await),
+            limits: limits.clone(),
+        });
+        // Called inside the write's scope, as a client's retry loop calls its sleeper.
+        let waiting = tokio::spawn(
+            CURRENT.scope(current.clone(), async { retry_sleep(Duration::ZERO).await }),
+        );
+        // The only place is free while the write waits: another write gets it.
+        let other = l.acquire().await;
+        assert_eq!(l.snapshot().in_flight, 1);
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished(), "resumed without a place");
+        drop(other);
+        waiting.await.unwrap();
+        assert_eq!(
+            l.snapshot().in_flight,
+            1,
+            "the waiting write has its place again"
+        );
+        drop(current);
+        assert_eq!(l.snapshot().in_flight, 0);
+        // Outside a write it only sleeps.
+        retry_sleep(Duration::ZERO).await;
+    }
+
+    #[tokio::test]
+    async fn a_paused_permit_dropped_gives_back_nothing_more() {
+        let limits = Arc::new(Limits::new(2));
+        let l = limits.of("cs");
+        let mut p = l.acquire().await;
+        let _q = l.acquire().await;
+        p.pause();
+        assert_eq!(l.snapshot().in_flight, 1);
+        drop(p);
+        assert_eq!(l.snapshot().in_flight, 1);
     }
 
     #[tokio::test]
