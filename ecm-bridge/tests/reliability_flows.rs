@@ -494,3 +494,14 @@ async fn project_closeout_killed_at_seeded_moments() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backup_killed_at_seeded_moments() {
+    let (n, kills) = kill_size(false);
+    kill_test(
+        scenarios::by_name("backup:dana@example.com").as_ref(),
+        n,
+        kills,
+    )
+    .await;
+}

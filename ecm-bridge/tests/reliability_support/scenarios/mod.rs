@@ -10,6 +10,7 @@ use crate::reliability_support::{self, Kind};
 use crate::snapshot::{self, Snapshot};
 use crate::support::Env;
 
+mod backup;
 mod classify;
 mod closeout;
 mod intake;
@@ -100,10 +101,16 @@ pub fn all() -> Vec<Box<dyn Scenario>> {
     ]
 }
 
+/// The scenarios of the kill test only (their fault matrix is elsewhere).
+pub fn kill_only() -> Vec<Box<dyn Scenario>> {
+    vec![Box::new(backup::Backup)]
+}
+
 /// The scenario of `flow`.
 pub fn by_name(flow: &str) -> Box<dyn Scenario> {
     all()
         .into_iter()
+        .chain(kill_only())
         .find(|s| s.flow() == flow)
         .unwrap_or_else(|| panic!("no scenario {flow}"))
 }
