@@ -21,7 +21,7 @@ mod reliability_support;
 mod support;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use std::collections::BTreeMap;
 
@@ -29,7 +29,7 @@ use bytes::Bytes;
 use ecm_bridge::flows::archive_on_approval::{Approval, ArchiveOnApproval, Marking};
 use ecm_bridge::flows::backup::Backup;
 use ecm_bridge::rules::Rules;
-use ecm_bridge::runner::{Flow, RetryPolicy};
+use ecm_bridge::runner::Flow;
 use ecm_bridge::state::{DocStatus, MemoryStore, SqliteStore, Store};
 use reliability_support::{Kind, CS_ROOT, FLOW, KINDS, ROOT, RULES};
 use sandbox::SandboxConfig;
@@ -63,13 +63,7 @@ fn flow(sandbox: &sandbox::Sandbox, store: Arc<dyn Store>) -> Flow {
     .rules(Rules::from_toml(RULES).unwrap())
     .marking(Marking::default().tag("archived"))
     .concurrency(4)
-    .retry(RetryPolicy {
-        max_attempts: 4,
-        initial_backoff: Duration::from_millis(2),
-        max_backoff: Duration::from_millis(20),
-        multiplier: 2,
-        jitter: false,
-    })
+    .retry(reliability_support::runner_retry())
     .build()
     .unwrap()
 }

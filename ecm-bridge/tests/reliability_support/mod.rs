@@ -152,6 +152,18 @@ pub fn dropbox(sandbox: &Sandbox) -> dropbox_client::Client {
     dropbox_at(&sandbox.dropbox_url())
 }
 
+/// The runner's retry policy of the matrix's flows: four attempts, waits of 2 to 20 ms (the
+/// sandbox's faults are injected, not load: no need to wait them out).
+pub fn runner_retry() -> ecm_bridge::runner::RetryPolicy {
+    ecm_bridge::runner::RetryPolicy {
+        max_attempts: 4,
+        initial_backoff: Duration::from_millis(2),
+        max_backoff: Duration::from_millis(20),
+        multiplier: 2,
+        jitter: false,
+    }
+}
+
 /// [`dropbox`] on the Dropbox server at `url` (a child process has the URL only).
 pub fn dropbox_at(url: &str) -> dropbox_client::Client {
     dropbox_client::Client::builder()

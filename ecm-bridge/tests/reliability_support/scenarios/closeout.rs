@@ -3,10 +3,8 @@
 //! held, with the manifest) and moved as a whole to `/Archive/Projects`.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ecm_bridge::flows::project_closeout::{Closeout as Outcome, CloseoutConfig, ProjectCloseout};
-use ecm_bridge::runner::RetryPolicy;
 use ecm_bridge::state::SqliteStore;
 
 use super::{hash, Ctx, Scenario};
@@ -55,15 +53,8 @@ impl Scenario for Closeout {
              concurrency = 4\n[target]\nkind = \"folder\"\npath = \"Closed Projects\"\n"
         ))
         .map_err(|e| e.to_string())?;
-        let c = ProjectCloseout::new(ctx.dropbox.clone(), ctx.cs.clone(), store, config).retry(
-            RetryPolicy {
-                max_attempts: 4,
-                initial_backoff: Duration::from_millis(2),
-                max_backoff: Duration::from_millis(20),
-                multiplier: 2,
-                jitter: false,
-            },
-        );
+        let c = ProjectCloseout::new(ctx.dropbox.clone(), ctx.cs.clone(), store, config)
+            .retry(crate::reliability_support::runner_retry());
         assert_eq!(c.flow_name(), FLOW);
         let done = c.run().await.map_err(|e| e.to_string())?;
         Ok(matches!(done, Outcome::Closed { .. }))

@@ -6,7 +6,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ecm_bridge::flows::intake_to_workflow::IntakeToWorkflow;
-use ecm_bridge::runner::RetryPolicy;
 use ecm_bridge::state::SqliteStore;
 
 use super::{hash, Ctx, Scenario};
@@ -55,13 +54,7 @@ impl Scenario for Intake {
             .team_log(ctx.team.clone())
             .config(config())
             .refresh_requests_after(Duration::ZERO)
-            .retry(RetryPolicy {
-                max_attempts: 4,
-                initial_backoff: Duration::from_millis(2),
-                max_backoff: Duration::from_millis(20),
-                multiplier: 2,
-                jitter: false,
-            })
+            .retry(crate::reliability_support::runner_retry())
             .build()
             .map_err(|e| e.to_string())?;
         let r = flow.run_once().await.map_err(|e| e.to_string())?;

@@ -5,12 +5,10 @@
 //! publication recorded on the CS document.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use contentserver_client::api::categories::{AttrKey, AttrValue, CategoryValues};
 use ecm_bridge::flows::publish_to_dropbox::PublishToDropbox;
-use ecm_bridge::runner::RetryPolicy;
 use ecm_bridge::state::SqliteStore;
 use futures::{StreamExt, TryStreamExt};
 
@@ -93,13 +91,7 @@ impl Scenario for Publish {
         let p = PublishToDropbox::new(ctx.dropbox.clone(), ctx.cs.clone(), store, config())
             .clock(Arc::new(now))
             .concurrency(4)
-            .retry(RetryPolicy {
-                max_attempts: 4,
-                initial_backoff: Duration::from_millis(2),
-                max_backoff: Duration::from_millis(20),
-                multiplier: 2,
-                jitter: false,
-            })
+            .retry(crate::reliability_support::runner_retry())
             .build()
             .await
             .map_err(|e| e.to_string())?;

@@ -5,10 +5,8 @@
 //! under faults is not the flow's.)
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use ecm_bridge::flows::submit_for_approval::SubmitForApproval;
-use ecm_bridge::runner::RetryPolicy;
 use ecm_bridge::state::SqliteStore;
 
 use super::{Ctx, Scenario};
@@ -58,13 +56,7 @@ impl Scenario for Submit {
     async fn run(&self, ctx: &Ctx, store: Arc<SqliteStore>) -> Result<bool, String> {
         let flow = SubmitForApproval::new(ctx.dropbox.clone(), ctx.cs.clone(), store)
             .config(config())
-            .retry(RetryPolicy {
-                max_attempts: 4,
-                initial_backoff: Duration::from_millis(2),
-                max_backoff: Duration::from_millis(20),
-                multiplier: 2,
-                jitter: false,
-            })
+            .retry(crate::reliability_support::runner_retry())
             .build()
             .map_err(|e| e.to_string())?;
         let r = flow.run_once().await.map_err(|e| e.to_string())?;
