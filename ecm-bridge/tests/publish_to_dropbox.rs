@@ -735,3 +735,33 @@ async fn only_the_latest_approved_version_is_published() {
     );
     assert_eq!(&env.dropbox_bytes(&path).await[..], b"terms, second draft");
 }
+
+/// The publishing pass reports its progress: one `Found` and one `Done` per document written
+/// (what the examples' progress bar counts).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_publishing_pass_reports_its_progress() {
+    use ecm_bridge::runner::Progress;
+    let env = Env::start().await;
+    let events: Arc<Mutex<Vec<&'static str>>> = Arc::default();
+    let seen = events.clone();
+    let p = publisher(&env, env.state())
+        .await
+        .on_progress(Arc::new(move |e: &Progress| {
+            let name = match e {
+                Progress::Found { .. } => "found",
+                Progress::Done { .. } => "done",
+                _ => return,
+            };
+            seen.lock().unwrap().push(name);
+        }))
+        .build()
+        .await
+        .unwrap();
+    let report = p.run_once().await.unwrap();
+    let written = report.run.written.len();
+    assert!(written > 0, "{}", report.summary());
+    let events = events.lock().unwrap();
+    let count = |n: &str| events.iter().filter(|e| **e == n).count();
+    assert_eq!(count("done"), written, "{events:?}");
+    assert!(count("found") >= written, "{events:?}");
+}

@@ -61,7 +61,7 @@ use serde::Deserialize;
 use crate::connectors::contentserver::CsSource;
 use crate::connectors::dropbox::{DropboxSink, FolderShare, LinkSettings, Role, SharedLinkStep};
 use crate::error::{Error, Result};
-use crate::runner::{ClockFn, FailpointFn, Flow, Report, RetryPolicy};
+use crate::runner::{ClockFn, FailpointFn, Flow, ProgressFn, Report, RetryPolicy};
 use crate::state::{DocStatus, Store};
 
 pub use selection::{CategoryValue, Verdict};
@@ -295,6 +295,7 @@ pub struct PublishToDropbox {
     failpoint: Option<FailpointFn>,
     clock: Option<ClockFn>,
     concurrency: usize,
+    progress: Option<ProgressFn>,
 }
 
 impl std::fmt::Debug for PublishToDropbox {
@@ -322,7 +323,15 @@ impl PublishToDropbox {
             failpoint: None,
             clock: None,
             concurrency: 4,
+            progress: None,
         }
+    }
+
+    /// Receives the runner's progress events of the publishing pass (documents found,
+    /// written, unchanged, skipped, failed); withdrawals are in the run's report.
+    pub fn on_progress(mut self, f: ProgressFn) -> Self {
+        self.progress = Some(f);
+        self
     }
 
     /// The per-document retry policy.
@@ -417,6 +426,9 @@ impl PublishToDropbox {
         }
         if let Some(f) = self.failpoint {
             b = b.failpoint(f);
+        }
+        if let Some(f) = self.progress {
+            b = b.on_progress(move |p| f(p));
         }
         let clock: ClockFn = self.clock.unwrap_or_else(|| Arc::new(chrono::Utc::now));
         let now = clock.clone();

@@ -114,11 +114,13 @@ async fn run(args: Args) -> Result<(), BoxError> {
         _ => return Err("set both DROPBOX_TOKEN and CS_URL (or neither, for the sandbox)".into()),
     };
     let record_category = config.record_category.clone();
+    let bar = ecm_examples::progress::RunBar::new("published");
     let publisher = PublishToDropbox::new(dropbox, cs.clone(), state.clone(), config)
+        .on_progress(bar.events())
         .build()
         .await?;
 
-    let report = publisher.run_once().await?;
+    let report = bar.run(publisher.run_once()).await?;
     print_report(
         &report,
         &state,
@@ -137,7 +139,7 @@ async fn run(args: Args) -> Result<(), BoxError> {
                 "\nSet Publication.External = no on {}; running again.",
                 w.path
             );
-            let second = publisher.run_once().await?;
+            let second = bar.run(publisher.run_once()).await?;
             print_report(
                 &second,
                 &state,
