@@ -621,3 +621,55 @@ async fn stopped_at_any_failpoint_and_restarted_ends_in_the_same_state() {
         assert!(seen.contains(&at), "never stopped at {at:?}: {seen:?}");
     }
 }
+
+/// A run reports its progress: each pair (or new CS document) `Found` once and `Synced` once
+/// with what was done, the same as the report says.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_reports_each_pair_found_then_synced() {
+    use ecm_bridge::runner::Progress;
+    let env = Env::start().await;
+    let events: Arc<Mutex<Vec<String>>> = Arc::default();
+    let seen = events.clone();
+    let s = VersionSync::new(
+        env.dropbox.clone(),
+        env.cs.clone(),
+        env.state(),
+        SyncConfig::demo(),
+    )
+    .on_progress(Arc::new(move |e: &Progress| {
+        let line = match e {
+            Progress::Found { path, .. } => format!("found {path}"),
+            Progress::Synced { path, action, .. } => format!("{action} {path}"),
+            _ => return,
+        };
+        seen.lock().unwrap().push(line);
+    }))
+    .build()
+    .await
+    .unwrap();
+    let first = s.run_once().await.unwrap();
+    let published: Vec<String> = first
+        .of(SyncAction::Published)
+        .iter()
+        .map(|e| format!("published {}", e.pair))
+        .collect();
+    assert_eq!(published.len(), 3, "{first}");
+    let got = std::mem::take(&mut *events.lock().unwrap());
+    assert_eq!(got.len(), 6, "{got:?}");
+    for pair in got.chunks(2) {
+        assert!(pair[0].starts_with("found "), "{got:?}");
+        assert!(published.contains(&pair[1]), "{got:?}");
+        assert_eq!(pair[0]["found ".len()..], pair[1]["published ".len()..]);
+    }
+    s.run_once().await.unwrap();
+    let again = events.lock().unwrap().clone();
+    assert_eq!(again.len(), 6, "{again:?}");
+    assert!(
+        again
+            .iter()
+            .skip(1)
+            .step_by(2)
+            .all(|l| l.starts_with("unchanged ")),
+        "{again:?}"
+    );
+}

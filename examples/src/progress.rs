@@ -52,6 +52,8 @@ impl RunBar {
                 Progress::Done { .. } | Progress::Unchanged { .. } => c.done += 1,
                 Progress::Skipped { .. } => c.skipped += 1,
                 Progress::Failed { .. } => c.failed += 1,
+                Progress::Synced { action, .. } if action == "failed" => c.failed += 1,
+                Progress::Synced { .. } => c.done += 1,
                 _ => {}
             }
             let current = match p {

@@ -77,7 +77,7 @@ use crate::connectors::contentserver::{CsSink, CsSource};
 use crate::connectors::dropbox::{DropboxSink, DropboxSource};
 use crate::error::{Error, Result, Step};
 use crate::model::{DocRef, Document};
-use crate::runner::{ClockFn, Failpoint, FailpointFn};
+use crate::runner::{ClockFn, Failpoint, FailpointFn, Progress, ProgressFn};
 use crate::source::{Change, Source};
 use crate::state::{AuditEntry, DocRecord, DocStatus, RunId, Store};
 
@@ -245,6 +245,7 @@ pub struct VersionSync {
     config: SyncConfig,
     failpoint: Option<FailpointFn>,
     clock: Option<ClockFn>,
+    progress: Option<ProgressFn>,
 }
 
 impl std::fmt::Debug for VersionSync {
@@ -270,6 +271,7 @@ impl VersionSync {
             config,
             failpoint: None,
             clock: None,
+            progress: None,
         }
     }
 
@@ -285,6 +287,13 @@ impl VersionSync {
     /// The time a conflicted copy is named with when the edit has none (tests).
     pub fn clock(mut self, now: ClockFn) -> Self {
         self.clock = Some(now);
+        self
+    }
+
+    /// Receives a run's progress: [`Progress::Found`] as each pair (or new CS document) is
+    /// taken up, [`Progress::Synced`] with what was done once it is decided.
+    pub fn on_progress(mut self, f: ProgressFn) -> Self {
+        self.progress = Some(f);
         self
     }
 
@@ -339,6 +348,7 @@ impl VersionSync {
                 approval: c.approval.clone(),
                 failpoint: self.failpoint,
                 clock: self.clock.unwrap_or_else(|| Arc::new(chrono::Utc::now)),
+                progress: self.progress,
             },
         })
     }
@@ -364,6 +374,7 @@ pub(crate) struct Engine {
     approval: Option<ApprovalConfig>,
     failpoint: Option<FailpointFn>,
     clock: ClockFn,
+    progress: Option<ProgressFn>,
 }
 
 /// Both sides as listed at the start of a run.
@@ -383,6 +394,8 @@ pub(crate) struct Sides {
 pub(crate) struct RunCtx {
     run: RunId,
     report: SyncReport,
+    /// The report's entries when the pair being decided was taken up.
+    mark: usize,
 }
 
 impl RunCtx {
@@ -528,6 +541,7 @@ impl Engine {
                 run,
                 ..SyncReport::default()
             },
+            mark: 0,
         };
         // A removed pair stays removed: its remaining side is not paired again.
         let mut paired: HashSet<i64> = live.iter().filter_map(|r| r.source.node_id()).collect();
@@ -540,6 +554,7 @@ impl Engine {
         );
         for rec in live {
             let key = rec.clone();
+            self.taken_up(&key, &mut ctx);
             let done = self.pair(rec, &sides, &mut ctx).await;
             self.settled(key, done, &mut ctx).await?;
         }
@@ -558,6 +573,7 @@ impl Engine {
                 run,
             );
             let key = rec.clone();
+            self.taken_up(&key, &mut ctx);
             let done = self.fresh(rec, cs, &sides, &mut ctx).await;
             self.settled(key, done, &mut ctx).await?;
         }
@@ -573,6 +589,7 @@ impl Engine {
         for (node, (source, path)) in unread {
             let rec = DocRecord::new(self.name.clone(), source.clone(), Some(path.clone()), run);
             let e = Error::State(format!("CS node {node} could not be read"));
+            self.taken_up(&rec, &mut ctx);
             self.settled(rec, Err(e), &mut ctx).await?;
         }
         let live = self.live().await?;
@@ -605,7 +622,10 @@ impl Engine {
     /// decides it again from both sides. A stop at a failpoint ends the run.
     async fn settled(&self, key: DocRecord, done: Result<()>, ctx: &mut RunCtx) -> Result<()> {
         let e = match done {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                self.synced(&key, ctx);
+                return Ok(());
+            }
             Err(e @ Error::Stopped(_)) => return Err(e),
             Err(e) => e,
         };
@@ -621,7 +641,35 @@ impl Engine {
         rec.run = ctx.run;
         self.state.save_record(&rec, None).await?;
         ctx.entry(self, &rec, SyncAction::Failed, e.to_string())
-            .await
+            .await?;
+        self.synced(&rec, ctx);
+        Ok(())
+    }
+
+    /// A pair (or a new CS document) is taken up: [`Progress::Found`].
+    fn taken_up(&self, rec: &DocRecord, ctx: &mut RunCtx) {
+        ctx.mark = ctx.report.entries.len();
+        if let Some(f) = &self.progress {
+            f(&Progress::Found {
+                source: rec.source.clone(),
+                path: rec.path.clone().unwrap_or_default(),
+                size: rec.size.unwrap_or(0),
+            });
+        }
+    }
+
+    /// It is decided: [`Progress::Synced`] with the last report entry made for it since.
+    fn synced(&self, rec: &DocRecord, ctx: &RunCtx) {
+        if let Some(f) = &self.progress {
+            let action = ctx.report.entries[ctx.mark.min(ctx.report.entries.len())..]
+                .last()
+                .map_or("unchanged", |e| e.action.as_str());
+            f(&Progress::Synced {
+                source: rec.source.clone(),
+                path: rec.path.clone().unwrap_or_default(),
+                action: action.to_owned(),
+            });
+        }
     }
 }
 

@@ -119,6 +119,17 @@ pub enum Progress {
         /// Whether its attempts are exhausted.
         dead: bool,
     },
+    /// A pair of a two-way flow (`version_sync`) was decided: `action` is its report's
+    /// (`sent out`, `pending`, `accepted`, `conflict`, `failed`, …; `unchanged` when nothing
+    /// was done).
+    Synced {
+        /// The CS document.
+        source: DocRef,
+        /// Its path.
+        path: String,
+        /// What was done.
+        action: String,
+    },
     /// A run ended.
     RunFinished(Box<Report>),
     /// A scheduled run failed as a whole (the schedule goes on).

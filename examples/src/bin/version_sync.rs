@@ -120,20 +120,23 @@ async fn run(args: Args) -> Result<(), BoxError> {
         (dropbox, cs, None)
     };
     let folder = format!("/{}", config.dropbox_folder.trim_matches('/'));
+    let bar = ecm_examples::progress::RunBar::new("synced");
     let sync = VersionSync::new(dropbox.clone(), cs.clone(), state, config)
+        .on_progress(bar.events())
         .build()
         .await?;
     println!("\n# First run");
-    print!("{}", sync.run_once().await?);
+    print!("{}", bar.run(sync.run_once()).await?);
     if sandbox.is_none() || args.config.is_some() {
         return Ok(());
     }
-    demo_changes(&sync, &dropbox, &cs, &folder).await
+    demo_changes(&sync, &bar, &dropbox, &cs, &folder).await
 }
 
 /// The demo's changes on both sides, a run after each step.
 async fn demo_changes(
     sync: &SyncRunner,
+    bar: &ecm_examples::progress::RunBar,
     dropbox: &dropbox_client::Client,
     cs: &contentserver_client::Client,
     folder: &str,
@@ -181,11 +184,11 @@ async fn demo_changes(
             .await?;
     }
     edit("Site Plan.pdf", "%PDF-1.4 Site Plan, the partner's markup.").await?;
-    print!("{}", sync.run_once().await?);
+    print!("{}", bar.run(sync.run_once()).await?);
 
     println!("\n# The Term Sheet's pending edit is accepted in CS (a new major version)");
     sync.accept(node("Term Sheet.docx").await?).await?;
-    print!("{}", sync.run_once().await?);
+    print!("{}", bar.run(sync.run_once()).await?);
 
     println!("\n# The partner renames Budget 2027.xlsx in Dropbox");
     dropbox
@@ -195,9 +198,9 @@ async fn demo_changes(
             format!("{folder}/Budget 2027 (final).xlsx"),
         ))
         .await?;
-    print!("{}", sync.run_once().await?);
+    print!("{}", bar.run(sync.run_once()).await?);
 
     println!("\n# Nothing changed since: a second run does nothing");
-    print!("{}", sync.run_once().await?);
+    print!("{}", bar.run(sync.run_once()).await?);
     Ok(())
 }
