@@ -28,21 +28,41 @@ pub async fn open(spec: &str, must_exist: bool) -> Result<Arc<dyn Store>, BoxErr
     Ok(Arc::new(PostgresStore::connect_with(&url, &options).await?))
 }
 
-/// `spec` for people to read: a PostgreSQL URL without its password.
+/// `spec` for people to read: a PostgreSQL URL without its password (in the user part or as
+/// a `password` parameter); one that does not parse shows only the host part after the last
+/// `@`, since a mistyped URL still holds the password.
 pub fn display(spec: &str) -> String {
+    const HIDDEN: &str = "***";
+    let Some(scheme) = ["postgres://", "postgresql://"]
+        .into_iter()
+        .find(|s| spec.starts_with(s))
+    else {
+        return spec.to_owned();
+    };
     match url::Url::parse(spec) {
-        Ok(mut u) if is_postgres(&u) => {
+        Ok(mut u) => {
             if u.password().is_some() {
-                let _ = u.set_password(Some("…"));
+                let _ = u.set_password(Some(HIDDEN));
+            }
+            let pairs: Vec<(String, String)> = u
+                .query_pairs()
+                .map(|(k, v)| match k.eq_ignore_ascii_case("password") {
+                    true => (k.into_owned(), HIDDEN.to_owned()),
+                    false => (k.into_owned(), v.into_owned()),
+                })
+                .collect();
+            if !pairs.is_empty() {
+                u.query_pairs_mut().clear().extend_pairs(pairs);
             }
             u.to_string()
         }
-        _ => spec.to_owned(),
+        Err(_) => {
+            let rest = &spec[scheme.len()..];
+            let host = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+            let host = host.split('?').next().unwrap_or_default();
+            format!("{scheme}{HIDDEN}@{host}")
+        }
     }
-}
-
-fn is_postgres(u: &url::Url) -> bool {
-    matches!(u.scheme(), "postgres" | "postgresql")
 }
 
 /// A PostgreSQL URL: the URL for the server (without `schema`) and the schema.
@@ -98,6 +118,17 @@ mod tests {
             shown.contains("ops") && shown.contains("db/bridge"),
             "{shown}"
         );
+        let shown = display("postgresql://ops@db/bridge?password=s3cr3t-pw&schema=a");
+        assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+        assert!(shown.contains("schema=a"), "{shown}");
+        // Mistyped (a port that is not a number): the parse fails, the password stays hidden,
+        // in the message of the error too.
+        let bad = "postgres://ops:s3cr3t-pw@db:54x2/bridge?password=s3cr3t-pw";
+        let shown = display(bad);
+        assert!(!shown.contains("s3cr3t-pw"), "{shown}");
+        assert!(shown.contains("db:54x2/bridge"), "{shown}");
+        let err = postgres(bad).unwrap_err().to_string();
+        assert!(!err.contains("s3cr3t-pw"), "{err}");
         assert_eq!(display("/tmp/state.db"), "/tmp/state.db");
     }
 }

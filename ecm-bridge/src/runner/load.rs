@@ -170,14 +170,17 @@ pub struct Permit {
 }
 
 impl Permit {
-    /// Gives the place back while the write waits; [`retry_sleep`] takes one again.
-    fn pause(&mut self) {
+    /// Gives the place back while the write waits; [`retry_sleep`] takes one again. `false`
+    /// when it was given back already (another call of the same write is waiting): only the
+    /// wait that gave it back takes one again.
+    fn pause(&mut self) -> bool {
         if self.paused {
-            return;
+            return false;
         }
         self.paused = true;
         self.limit.lock().in_flight -= 1;
         self.limit.freed.notify_waiters();
+        true
     }
 
     /// The server asked to slow down during this write.
@@ -280,10 +283,13 @@ pub fn retry_sleep(delay: Duration) -> BoxFuture<'static, ()> {
         };
         let limit = {
             let mut permit = current.permit.lock().unwrap_or_else(|e| e.into_inner());
-            permit.pause();
-            permit.limit.clone()
+            permit.pause().then(|| permit.limit.clone())
         };
         tokio::time::sleep(delay).await;
+        let Some(limit) = limit else {
+            // Another call of this write gave the place back and takes it again.
+            return;
+        };
         let generation = limit.take_place().await;
         // No await since the place was taken: a cancelled wait either holds no place (the
         // permit is still paused) or has resumed.
@@ -399,6 +405,26 @@ mod tests {
         assert_eq!(l.snapshot().in_flight, 0);
         // Outside a write it only sleeps.
         retry_sleep(Duration::ZERO).await;
+    }
+
+    #[tokio::test]
+    async fn two_waits_of_one_write_take_one_place_again() {
+        let limits = Arc::new(Limits::new(2));
+        let l = limits.of("cs");
+        let current = Arc::new(Current {
+            server: "cs".into(),
+            permit: Mutex::new(l.acquire().await),
+            limits: limits.clone(),
+        });
+        // Two calls of the one write wait at once (both in its scope).
+        let (a, b) = tokio::join!(
+            CURRENT.scope(current.clone(), async { retry_sleep(Duration::ZERO).await }),
+            CURRENT.scope(current.clone(), async { retry_sleep(Duration::ZERO).await }),
+        );
+        let ((), ()) = (a, b);
+        assert_eq!(l.snapshot().in_flight, 1, "one place for the one write");
+        drop(current);
+        assert_eq!(l.snapshot().in_flight, 0, "no place leaked");
     }
 
     #[tokio::test]

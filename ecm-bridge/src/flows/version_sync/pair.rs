@@ -616,6 +616,8 @@ impl Engine {
                 format!("deleted in CS; the Dropbox file {} was deleted", full(db))
             }
             DeletionPolicy::Restore => {
+                // The review document goes first: a failure here leaves nothing restored.
+                let review = self.end_review(&mut rec).await?;
                 let cs_path = rec.path.clone().unwrap_or_default();
                 let rev = db.source.version.clone().unwrap_or_default();
                 let mut ex = extra(&rec);
@@ -638,7 +640,6 @@ impl Engine {
                 );
                 Self::in_step(&mut fresh, &receipt.target, db, &h_db);
                 self.save(&mut fresh, ctx.run).await?;
-                let review = self.end_review(&mut rec).await?;
                 rec.status = DocStatus::Removed;
                 settle(&mut rec);
                 self.save(&mut rec, ctx.run).await?;
