@@ -279,6 +279,13 @@ async fn categories_read_apply_update_remove() {
         c.value(&AttrKey::set_row(9830, 5, 1, 6)),
         Some(&json!(1000))
     );
+    assert_eq!(
+        c.value_named("title"),
+        Some(&json!("x")),
+        "by name, any case"
+    );
+    assert_eq!(c.value_named("Tags"), Some(&json!(["a", "b"])));
+    assert_eq!(c.value_named("Owner"), None);
     let title = c.attributes.iter().find(|a| a.key == "9830_2").unwrap();
     assert!(title.required && !title.multi_value);
     assert_eq!(title.max_length, Some(32));

@@ -41,15 +41,7 @@ async fn assert_archived(env: &Env) {
             .iter()
             .find(|c| c.name.as_deref() == Some("Document Governance"))
             .unwrap_or_else(|| panic!("{name}: no Document Governance category: {cats:?}"));
-        let value = |attr: &str| {
-            let key = &dg
-                .attributes
-                .iter()
-                .find(|a| a.name.as_deref() == Some(attr))
-                .unwrap()
-                .key;
-            dg.values.get(key).cloned().unwrap_or_default()
-        };
+        let value = |attr: &str| dg.value_named(attr).cloned().unwrap_or_default();
         assert_eq!(value("Source System"), "Dropbox");
         assert_eq!(value("Source Path"), dropbox_path.as_str());
         assert_eq!(value("Document Type"), "Marketing");

@@ -104,15 +104,7 @@ async fn assert_final(env: &Env, at: &str) {
             .iter()
             .find(|c| c.name.as_deref() == Some("Intake Submission"))
             .unwrap_or_else(|| panic!("{at}: {name}: {cats:?}"));
-        let value = |attr: &str| {
-            let key = &cat
-                .attributes
-                .iter()
-                .find(|a| a.name.as_deref() == Some(attr))
-                .unwrap()
-                .key;
-            cat.values.get(key).cloned().unwrap_or_default()
-        };
+        let value = |attr: &str| cat.value_named(attr).cloned().unwrap_or_default();
         assert_eq!(value("Request Title"), TITLE, "{at}");
         assert_eq!(value("Request Id"), request_id(env).as_str(), "{at}");
         assert_eq!(value("Submitter Name"), who, "{at}");

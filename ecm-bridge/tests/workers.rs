@@ -12,7 +12,7 @@
 
 mod support;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -32,7 +32,7 @@ use ecm_bridge::runner::{
 use ecm_bridge::sink::{Receipt, Sink, WriteContext};
 use ecm_bridge::source::{Change, Source};
 use ecm_bridge::state::{
-    pg_testing, DocStatus, DocumentStore, PostgresOptions, PostgresStore, StepState, Store,
+    pg_testing, DocStatus, DocumentStore, PostgresOptions, PostgresStore, Store,
 };
 use futures::{StreamExt, TryStreamExt};
 use sandbox::SandboxConfig;
@@ -179,33 +179,7 @@ async fn assert_end_state(sandbox: &sandbox::Sandbox, store: &PostgresStore, n: 
         assert_eq!(v, 1, "node {id}: versions");
     }
 
-    let done = store
-        .records_by_status(FLOW, DocStatus::Done)
-        .await
-        .unwrap();
-    assert_eq!(done.len(), n, "records done");
-    for status in DocStatus::ALL {
-        if status != DocStatus::Done {
-            let left = store.records_by_status(FLOW, status).await.unwrap();
-            assert!(left.is_empty(), "{status}: {left:?}");
-        }
-    }
-    let mut step_names: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &done {
-        let version = r.source.version.clone().unwrap_or_default();
-        let steps = store.steps(FLOW, &r.source.key(), &version).await.unwrap();
-        let mut seen = BTreeSet::new();
-        for s in &steps {
-            assert_eq!(s.state, StepState::Done, "{}: {s:?}", r.source);
-            assert!(seen.insert(s.name.clone()), "{}: step twice", r.source);
-            *step_names.entry(s.name.clone()).or_default() += 1;
-        }
-    }
-    assert!(
-        step_names.values().all(|c| *c == n),
-        "each step once per document: {step_names:?}"
-    );
-    assert!(!step_names.is_empty(), "the marking is a step");
+    support::store::assert_settled(store, FLOW, n, "workers").await;
     let listed = store
         .partition_checkpoint(FLOW, WORKERS_LISTED)
         .await

@@ -303,6 +303,17 @@ impl NodeCategory {
         self.values.get(&key.to_string())
     }
 
+    /// The value of the attribute named `name` (case-insensitive; from the metadata, so the
+    /// category must have been read with it), if set.
+    pub fn value_named(&self, name: &str) -> Option<&Value> {
+        let info = self.attributes.iter().find(|a| {
+            a.name
+                .as_deref()
+                .is_some_and(|n| n.eq_ignore_ascii_case(name))
+        })?;
+        self.values.get(&info.key)
+    }
+
     pub(crate) fn from_item(item: &Value) -> Option<NodeCategory> {
         let values: BTreeMap<String, Value> = item
             .pointer("/data/categories")

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use dropbox_client::models::files::{CommitInfo, WriteMode};
-use ecm_bridge::state::{DocStatus, StepState, Store};
+use ecm_bridge::state::Store;
 use futures::{FutureExt, StreamExt, TryStreamExt};
 use sandbox::{FaultRule, LostAnswer, Sandbox};
 
@@ -164,11 +164,11 @@ pub fn runner_retry() -> ecm_bridge::runner::RetryPolicy {
     }
 }
 
-/// [`dropbox`] on the Dropbox server at `url` (a child process has the URL only).
-pub fn dropbox_at(url: &str) -> dropbox_client::Client {
+/// A Dropbox client builder on the server at `url` with the matrix's short timeout and
+/// retries; the caller adds the authentication.
+fn dropbox_builder(url: &str) -> dropbox_client::ClientBuilder {
     dropbox_client::Client::builder()
         .base_url(url.parse().unwrap())
-        .refresh_token("sandbox-app", Some("sandbox-secret"), "sandbox-refresh")
         .timeout(CLIENT_TIMEOUT)
         .idle_timeout(CLIENT_TIMEOUT)
         .retry_policy(
@@ -177,6 +177,12 @@ pub fn dropbox_at(url: &str) -> dropbox_client::Client {
                 .total_budget(Duration::from_secs(600))
                 .sleep_with(short_sleep),
         )
+}
+
+/// [`dropbox`] on the Dropbox server at `url` (a child process has the URL only).
+pub fn dropbox_at(url: &str) -> dropbox_client::Client {
+    dropbox_builder(url)
+        .refresh_token("sandbox-app", Some("sandbox-secret"), "sandbox-refresh")
         .build()
         .unwrap()
 }
@@ -189,17 +195,8 @@ pub fn team_dropbox(sandbox: &Sandbox) -> dropbox_client::Client {
 
 /// [`team_dropbox`] on the Dropbox server at `url`.
 pub fn team_dropbox_at(url: &str) -> dropbox_client::Client {
-    dropbox_client::Client::builder()
-        .base_url(url.parse().unwrap())
+    dropbox_builder(url)
         .access_token("sandbox-team-token")
-        .timeout(CLIENT_TIMEOUT)
-        .idle_timeout(CLIENT_TIMEOUT)
-        .retry_policy(
-            dropbox_client::RetryPolicy::default()
-                .max_attempts(6)
-                .total_budget(Duration::from_secs(600))
-                .sleep_with(short_sleep),
-        )
         .build()
         .unwrap()
 }
@@ -345,15 +342,7 @@ pub async fn assert_end_state(
             .iter()
             .find(|c| c.name.as_deref() == Some("Document Governance"))
             .unwrap_or_else(|| panic!("{what}: {doc}: no category"));
-        let value = |attr: &str| {
-            let key = &dg
-                .attributes
-                .iter()
-                .find(|a| a.name.as_deref() == Some(attr))
-                .unwrap()
-                .key;
-            dg.values.get(key).cloned().unwrap_or_default()
-        };
+        let value = |attr: &str| dg.value_named(attr).cloned().unwrap_or_default();
         assert_eq!(
             value("Source Path"),
             format!("{ROOT}/Approved/{doc}").as_str(),
@@ -363,37 +352,7 @@ pub async fn assert_end_state(
         assert!(!classes.is_empty(), "{what}: {doc}: no RM class");
     }
 
-    let done = store
-        .records_by_status(FLOW, DocStatus::Done)
-        .await
-        .unwrap();
-    assert_eq!(done.len(), n, "{what}: records done");
-    for status in DocStatus::ALL {
-        if status != DocStatus::Done {
-            let left = store.records_by_status(FLOW, status).await.unwrap();
-            assert!(left.is_empty(), "{what}: {status}: {left:?}");
-        }
-    }
-    let mut step_counts: BTreeMap<String, usize> = BTreeMap::new();
-    for r in &done {
-        let version = r.source.version.clone().unwrap_or_default();
-        let steps = store.steps(FLOW, &r.source.key(), &version).await.unwrap();
-        let mut seen = BTreeSet::new();
-        for s in &steps {
-            assert_eq!(s.state, StepState::Done, "{what}: {}: {s:?}", r.source);
-            assert!(
-                seen.insert(s.name.clone()),
-                "{what}: {}: a step twice",
-                r.source
-            );
-            *step_counts.entry(s.name.clone()).or_default() += 1;
-        }
-    }
-    assert!(!step_counts.is_empty(), "{what}: no steps");
-    assert!(
-        step_counts.values().all(|c| *c == n),
-        "{what}: each step once per document: {step_counts:?}"
-    );
+    crate::support::store::assert_settled(store, FLOW, n, what).await;
 
     let audit = store.audit(Some(FLOW)).await.unwrap();
     let mut writes: BTreeMap<String, usize> = BTreeMap::new();

@@ -253,3 +253,46 @@ impl DocumentStore for CountingStore {
         self.inner.job_barrier(flow, job).await
     }
 }
+
+/// Asserts that `flow` ended settled in `store`: `n` records `done`, none in any other status,
+/// and each of their steps done, once per document (the same steps for all `n`); answers the
+/// steps by name with their counts. `what` prefixes the messages.
+pub async fn assert_settled(
+    store: &dyn DocumentStore,
+    flow: &str,
+    n: usize,
+    what: &str,
+) -> BTreeMap<String, usize> {
+    let done = store
+        .records_by_status(flow, DocStatus::Done)
+        .await
+        .unwrap();
+    assert_eq!(done.len(), n, "{what}: records done");
+    for status in DocStatus::ALL {
+        if status != DocStatus::Done {
+            let left = store.records_by_status(flow, status).await.unwrap();
+            assert!(left.is_empty(), "{what}: {status}: {left:?}");
+        }
+    }
+    let mut step_counts: BTreeMap<String, usize> = BTreeMap::new();
+    for r in &done {
+        let version = r.source.version.clone().unwrap_or_default();
+        let steps = store.steps(flow, &r.source.key(), &version).await.unwrap();
+        let mut seen = std::collections::BTreeSet::new();
+        for s in &steps {
+            assert_eq!(s.state, StepState::Done, "{what}: {}: {s:?}", r.source);
+            assert!(
+                seen.insert(s.name.clone()),
+                "{what}: {}: a step twice",
+                r.source
+            );
+            *step_counts.entry(s.name.clone()).or_default() += 1;
+        }
+    }
+    assert!(!step_counts.is_empty(), "{what}: no steps");
+    assert!(
+        step_counts.values().all(|c| *c == n),
+        "{what}: each step once per document: {step_counts:?}"
+    );
+    step_counts
+}
